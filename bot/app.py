@@ -1,0 +1,86 @@
+"""The FastAPI application and its lifespan: starts and stops every part in order."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Cookie, FastAPI, Header, HTTPException
+
+from bot import api, db
+from bot.bootstrap import Runtime, build
+from bot.settings import Settings
+from integrations.mqtt.broker import EmbeddedBroker
+from integrations.mqtt.client import MqttSubscriber
+from integrations.mqtt.ingest import batch_handler
+from integrations.webchat.routes import build_router
+
+log = logging.getLogger(__name__)
+
+
+def token_guard(settings: Settings) -> object:
+    """A dependency that requires the API token (header or cookie) when one is configured."""
+
+    def require(authorization: Annotated[str | None, Header()] = None,
+                wareroom_token: Annotated[str | None, Cookie()] = None) -> None:
+        if settings.api_token is None:
+            return
+        expected = settings.api_token.get_secret_value()
+        given = (authorization or "").removeprefix("Bearer ").strip() or (wareroom_token or "")
+        if given != expected:
+            raise HTTPException(status_code=401, detail="需要有效的 API 令牌 / A valid API token is required")
+
+    return require
+
+
+async def _tick_rules(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(runtime.settings.rules_tick_seconds)
+        try:
+            runtime.intake.tick()
+        except Exception:
+            log.exception("rules tick failed; the next tick runs as usual")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The whole bot as one ASGI app."""
+    settings = settings or Settings()
+    runtime = build(settings)
+    guard = token_guard(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db.upgrade(runtime.db.url)
+        broker: EmbeddedBroker | None = None
+        mqtt_url = settings.mqtt_url
+        if not mqtt_url:
+            broker = EmbeddedBroker()
+            await broker.start()
+            mqtt_url = broker.url
+        app.state.mqtt_url = mqtt_url
+        runtime.timers.start(runtime.flow.escalation_due)
+        log.info("re-armed %d pending escalations", runtime.flow.rearm_all())
+        subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=settings.mqtt_topics,
+                                    handle=batch_handler(runtime.intake))
+        app.state.subscriber = subscriber
+        await subscriber.start()
+        tasks = [asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
+                 asyncio.create_task(_tick_rules(runtime), name="rules-tick")]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await subscriber.stop()
+            runtime.timers.shutdown()
+            if broker is not None:
+                await broker.stop()
+            runtime.db.dispose()
+
+    app = FastAPI(title="WareRoom", version="0.1.0", lifespan=lifespan,
+                  description="Warehouse incidents: alerts in, playbook-driven chat threads out, audited.")
+    app.state.runtime = runtime
+    app.include_router(api.build_router(runtime, guard))
+    app.include_router(build_router(runtime.webchat, runtime.router, guard))
+    return app

@@ -1,0 +1,39 @@
+"""Alembic environment: WareRoom's tables (the scheduler's job table is apscheduler's own)."""
+
+from typing import Any
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import incidents.tables  # noqa: F401  (registers the tables)
+import integrations.webchat.store  # noqa: F401
+from incidents.database import make_engine
+
+_NOT_OURS = {"apscheduler_jobs"}
+
+
+def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "table" and name in _NOT_OURS)
+
+
+def run_migrations_online() -> None:
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url
+    connectable = context.config.attributes.get("connection")
+    if connectable is None:
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            _run(connection, url)
+        engine.dispose()
+    else:
+        _run(connectable, url)
+
+
+def _run(connection: Any, url: str) -> None:
+    context.configure(connection=connection, target_metadata=SQLModel.metadata, include_object=_include,
+                      render_as_batch=url.startswith("sqlite"), compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

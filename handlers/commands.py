@@ -1,0 +1,149 @@
+"""Every platform's commands and button clicks, handled once: ChatEvent in, Reply out."""
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from handlers import callbacks
+from handlers.context import CoreContext
+from handlers.incident_flow import IncidentFlow
+from handlers.playbook_flow import PlaybookFlow
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
+from handlers.text import say
+from incidents import audit, directory, service
+from incidents.actors import Actor
+from incidents.lifecycle import STATUS_TEXT, Status, Transition
+
+log = logging.getLogger(__name__)
+
+ALIASES: dict[str, str] = {
+    "ack": "ack", "确认": "ack", "认领": "ack",
+    "status": "status", "状态": "status",
+    "done": "done", "完成": "done",
+    "resolve": "resolve", "解决": "resolve",
+    "mitigate": "mitigate", "处置": "mitigate",
+    "help": "help", "帮助": "help",
+}
+_WIDE = str.maketrans({"／": "/", "\u3000": " ", "＠": "@"})
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    name: str
+    args: tuple[str, ...]
+
+
+def parse_command(text: str) -> ParsedCommand | None:
+    """``/ack 12``, ``／状态``, ``/status@wareroom_bot``, ``完成``: tolerant of full-width slashes and spaces."""
+    cleaned = _SPACES.sub(" ", text.translate(_WIDE)).strip()
+    if not cleaned:
+        return None
+    head, *rest = cleaned.split(" ")
+    had_slash = head.startswith("/")
+    word = head.lstrip("/").split("@", 1)[0].lower()
+    if word in ALIASES:
+        return ParsedCommand(ALIASES[word], tuple(rest))
+    return ParsedCommand(word, tuple(rest)) if had_slash else None
+
+
+class ChatRouter:
+    """Resolves who acted, then runs the use case the event asks for."""
+
+    def __init__(self, ctx: CoreContext, flow: IncidentFlow, playbooks: PlaybookFlow) -> None:
+        self.ctx = ctx
+        self.flow = flow
+        self.playbooks = playbooks
+        self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {
+            "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
+            "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
+        }
+
+    def handle(self, event: ChatEvent) -> Reply:
+        """The single entry point for every adapter."""
+        actor = self._identify(event)
+        if actor is None:
+            return Reply(say("unknown_user"), ok=False)
+        try:
+            if isinstance(event, ButtonClicked):
+                return self._button(actor, event)
+            if isinstance(event, CommandInvoked):
+                command = self._commands.get(ALIASES.get(event.name, event.name))
+                if command is None:
+                    return Reply(say("unknown_command", name=event.name), ok=False)
+                return command(actor, event, event.args)
+        except callbacks.BadToken as exc:
+            return Reply(str(exc), ok=False)
+        except IntegrityError:
+            return Reply(say("duplicate"))
+        return Reply(say("help"))
+
+    def _identify(self, event: ChatEvent) -> Actor | None:
+        with self.ctx.db.unit_of_work() as session:
+            actor = directory.resolve(session, platform=event.platform, platform_user_id=event.actor.user_id)
+            if actor is None:
+                log.warning("refused %s user %s: not in the directory", event.platform, event.actor.user_id)
+                audit.record(session, action="access.refused", incident_id=event.incident_id,
+                             actor=Actor(person_id=None, name=event.actor.display_name or "unknown",
+                                         platform=event.platform, platform_user_id=event.actor.user_id),
+                             reason="platform user is not mapped to a person in the directory")
+        return actor
+
+    def _button(self, actor: Actor, event: ButtonClicked) -> Reply:
+        action = callbacks.decode(event.token)
+        if action.verb == "ack":
+            return self.flow.change(incident_id=action.incident_id, change=Transition.ACKNOWLEDGE, actor=actor,
+                                    dedupe_key=event.dedupe_key)
+        if action.verb == "resolve":
+            return self.flow.change(incident_id=action.incident_id, change=Transition.RESOLVE, actor=actor,
+                                    dedupe_key=event.dedupe_key)
+        if action.verb == "done":
+            return self.playbooks.complete(incident_id=action.incident_id, step_id=action.arg, actor=actor,
+                                           dedupe_key=event.dedupe_key)
+        raise callbacks.BadToken(event.token)
+
+    def _target(self, event: ChatEvent, args: tuple[str, ...]) -> int | None:
+        if args and args[0].lstrip("#").isdigit():
+            return int(args[0].lstrip("#"))
+        return event.incident_id
+
+    def _ack(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        return self._change(actor, event, args, Transition.ACKNOWLEDGE)
+
+    def _resolve(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        return self._change(actor, event, args, Transition.RESOLVE)
+
+    def _mitigate(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        return self._change(actor, event, args, Transition.MITIGATE)
+
+    def _change(self, actor: Actor, event: ChatEvent, args: tuple[str, ...], change: Transition) -> Reply:
+        incident_id = self._target(event, args)
+        if incident_id is None:
+            return Reply(say("no_incident"), ok=False)
+        return self.flow.change(incident_id=incident_id, change=change, actor=actor, dedupe_key=event.dedupe_key)
+
+    def _done(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        if event.incident_id is None:
+            return Reply(say("no_incident"), ok=False)
+        step_id = args[0] if args else None
+        return self.playbooks.complete(incident_id=event.incident_id, step_id=step_id, actor=actor,
+                                       dedupe_key=event.dedupe_key)
+
+    def _status(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        incident_id = self._target(event, args)
+        with self.ctx.db.reader() as session:
+            if incident_id is None:
+                rows = service.list_incidents(session, open_only=True, limit=10)
+                if not rows:
+                    return Reply("当前没有未解决的事件。\nNo open incidents.")
+                return Reply("\n".join(f"#{i.id} {i.severity} {STATUS_TEXT[Status(i.status)][0]} "
+                                       f"{STATUS_TEXT[Status(i.status)][1]} · {i.title_zh} / {i.title_en}"
+                                       for i in rows))
+            try:
+                incident = service.get_incident(session, incident_id=incident_id)
+            except service.IncidentNotFound as exc:
+                return Reply(str(exc), ok=False)
+            return Reply(self.flow.header(session, incident).plain_text())

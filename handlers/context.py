@@ -1,0 +1,30 @@
+"""Everything a use case needs, built once by ``bot.bootstrap``."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from handlers.notify import Notifier
+from incidents.clock import utcnow
+from incidents.database import Database
+from incidents.escalation import EscalationConfig
+
+
+class TimerPort(Protocol):
+    """Persistent timers; the job calls back into ``handlers.timers``."""
+
+    def arm_escalation(self, *, incident_id: int, token: str, run_at: datetime) -> None: ...
+
+    def disarm_escalation(self, *, incident_id: int) -> None: ...
+
+
+@dataclass
+class CoreContext:
+    db: Database
+    notifier: Notifier
+    escalation: EscalationConfig
+    timers: TimerPort
+    timezone: str
+    wake_outbox: Callable[[], None] = lambda: None
+    now: Callable[[], datetime] = field(default=utcnow)

@@ -1,0 +1,157 @@
+"""Use cases around one incident: open from a signal, acknowledge, resolve, escalate.
+
+Each use case is one transaction: the state change, its audit events and its outbox rows.
+Side effects (timers, waking the dispatcher) happen after commit.
+"""
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from handlers import messages
+from handlers.context import CoreContext
+from handlers.dedupe import DuplicateEvent, remember
+from handlers.playbook_flow import PlaybookFlow
+from handlers.ports import OutboundMessage, Reply
+from handlers.text import role_name, roles_text, say
+from incidents import directory, service
+from incidents.actors import Actor
+from incidents.lifecycle import InvalidTransition, Transition
+from incidents.signals import AlertSignal, SignalKind
+from incidents.tables import Incident
+
+log = logging.getLogger(__name__)
+
+_TRANSITION_TEXT = {
+    Transition.ACKNOWLEDGE: "acked_msg",
+    Transition.MITIGATE: "mitigating_msg",
+    Transition.RESOLVE: "resolved_msg",
+    Transition.CLOSE: "closed_msg",
+}
+
+
+class IncidentFlow:
+    def __init__(self, ctx: CoreContext, playbooks: PlaybookFlow) -> None:
+        self.ctx = ctx
+        self.playbooks = playbooks
+
+    def header(self, session: Session, incident: Incident) -> OutboundMessage:
+        """The current root message of an incident."""
+        return self.playbooks.header(session, incident)
+
+    def on_signal(self, signal: AlertSignal) -> int | None:
+        """Apply a rules-engine signal; returns the incident it touched."""
+        now = self.ctx.now()
+        for attempt in range(2):
+            try:
+                with self.ctx.db.unit_of_work() as session:
+                    if signal.kind is SignalKind.RESOLVED:
+                        incident = service.record_clear(session, signal=signal, now=now)
+                        if incident is None:
+                            self.ctx.wake_outbox()
+                            return None
+                        assert incident.id is not None
+                        value = f"{signal.value:g}" if signal.value is not None else "-"
+                        self.ctx.notifier.post(session, incident.id,
+                                               messages.notice(incident.id, say("cleared_msg", value=value), tone="ok"))
+                        self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
+                        created = False
+                    else:
+                        incident, created = self._open_or_join(session, signal, now)
+                    assert incident.id is not None
+                    incident_id, token = incident.id, incident.escalation_token
+                    pending = service.pending_escalation(incident)
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
+                log.info("incident for %s opened concurrently; joining it", signal.fingerprint)
+        if created and pending is not None and token is not None:
+            self.ctx.timers.arm_escalation(incident_id=incident_id, token=token, run_at=pending.due_at)
+        self.ctx.wake_outbox()
+        return incident_id
+
+    def _open_or_join(self, session: Session, signal: AlertSignal, now: datetime) -> tuple[Incident, bool]:
+        policy = self.ctx.escalation.for_severity(signal.severity)
+        existing = service.find_open(session, dedup_key=service.incident_key(signal))
+        needs_pin = signal.playbook is not None and (existing is None or existing.playbook_id is None)
+        pin = self.playbooks.pin(signal.playbook) if needs_pin else None
+        severity_before = existing.severity if existing else None
+        incident, created = service.open_or_join(session, signal=signal, policy=policy, playbook=pin, now=now)
+        assert incident.id is not None
+        if created:
+            self.ctx.notifier.open_threads(session, incident.id, self.header(session, incident))
+            opened = say("opened_msg", roles_zh=roles_text(policy.first, 0), roles_en=roles_text(policy.first, 1))
+            self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, opened, tone="alert"))
+        elif incident.severity != severity_before:
+            self.ctx.notifier.post(session, incident.id, messages.notice(
+                incident.id, say("raised_msg", severity=incident.severity, title_zh=signal.title_zh,
+                                 title_en=signal.title_en), tone="alert"))
+        if pin is not None:
+            self.playbooks.announce(session, incident, now=now)
+        if not created:
+            self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
+        return incident, created
+
+    def change(
+        self, *, incident_id: int, change: Transition, actor: Actor, reason: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> Reply:
+        """Acknowledge, mitigate, resolve, close or reopen on behalf of a mapped person."""
+        now = self.ctx.now()
+        try:
+            with self.ctx.db.unit_of_work() as session:
+                remember(session, dedupe_key, actor)
+                incident = service.transition(session, incident_id=incident_id, change=change, actor=actor,
+                                              now=now, reason=reason)
+                key = _TRANSITION_TEXT.get(change, "reopen_msg")
+                text = say(key, who=actor.name, reason=reason or "")
+                self.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
+                self.ctx.notifier.update_header(session, incident_id, self.header(session, incident))
+                rearm = service.pending_escalation(incident) if change is Transition.REOPEN else None
+                token = incident.escalation_token
+        except (DuplicateEvent, IntegrityError):
+            return Reply(say("duplicate"))
+        except (InvalidTransition, service.IncidentNotFound, service.ReasonRequired, ValueError) as exc:
+            return Reply(str(exc), ok=False)
+        if change in (Transition.ACKNOWLEDGE, Transition.MITIGATE, Transition.RESOLVE):
+            self.ctx.timers.disarm_escalation(incident_id=incident_id)
+        if rearm is not None and token is not None:
+            self.ctx.timers.arm_escalation(incident_id=incident_id, token=token, run_at=rearm.due_at)
+        self.ctx.wake_outbox()
+        return Reply(text)
+
+    def escalation_due(self, *, incident_id: int, token: str) -> bool:
+        """Called by the persistent timer; a stale token has no effect. True if it escalated."""
+        now = self.ctx.now()
+        with self.ctx.db.unit_of_work() as session:
+            step = service.escalate(session, incident_id=incident_id, token=token, now=now)
+            if step is None:
+                return False
+            incident = service.get_incident(session, incident_id=incident_id)
+            people = directory.with_role(session, role=step.role)
+            who = "、".join(f"{p.name_zh} {p.name_en}" for p in people) or say("nobody").replace("\n", " ")
+            minutes = round((step.due_at - incident.opened_at).total_seconds() / 60)
+            self.ctx.notifier.post(session, incident_id, messages.notice(
+                incident_id, say("escalated_msg", minutes=minutes, role=role_name(step.role), people=who),
+                tone="alert"))
+            following = service.pending_escalation(incident)
+            new_token = incident.escalation_token
+        if following is not None and new_token is not None:
+            self.ctx.timers.arm_escalation(incident_id=incident_id, token=new_token, run_at=following.due_at)
+        self.ctx.wake_outbox()
+        return True
+
+    def rearm_all(self) -> int:
+        """Re-arm every pending escalation from the database (the source of truth) at boot."""
+        armed = 0
+        with self.ctx.db.reader() as session:
+            for incident in service.list_incidents(session, open_only=True, limit=10_000):
+                pending = service.pending_escalation(incident)
+                if pending is not None and incident.id is not None and incident.escalation_token:
+                    self.ctx.timers.arm_escalation(incident_id=incident.id, token=incident.escalation_token,
+                                                   run_at=pending.due_at)
+                    armed += 1
+        return armed

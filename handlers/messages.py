@@ -1,0 +1,85 @@
+"""Builders of platform-neutral messages: pure functions of domain state."""
+
+from dataclasses import dataclass
+
+from handlers import callbacks
+from handlers.ports import Button, ButtonStyle, OutboundMessage
+from handlers.text import label, local_time, role_name
+from incidents.lifecycle import STATUS_TEXT, Status
+from incidents.tables import Incident
+
+_SEVERITY_MARK = {"SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
+
+
+def incident_title(incident: Incident) -> str:
+    """``🟠 SEV2 #12 冷库… / Cold room…``."""
+    mark = _SEVERITY_MARK.get(incident.severity, "⚪")
+    return f"{mark} {incident.severity} #{incident.id} {incident.title_zh} / {incident.title_en}"
+
+
+def incident_header(
+    incident: Incident, *, timezone: str, acked_by_name: str | None, current_step: str | None
+) -> OutboundMessage:
+    """The thread's root message, edited in place on every state change."""
+    assert incident.id is not None
+    status = Status(incident.status)
+    zh, en = STATUS_TEXT[status]
+    fields: list[tuple[str, str]] = [
+        (label("status"), f"{zh} {en}"),
+        (label("zone"), " / ".join(x for x in (incident.site, incident.zone) if x) or "-"),
+        (label("opened"), local_time(incident.opened_at, timezone)),
+    ]
+    if acked_by_name and incident.acknowledged_at:
+        fields.append((label("acked_by"), f"{acked_by_name} · {local_time(incident.acknowledged_at, timezone)}"))
+    if incident.cleared_at:
+        fields.append((label("cleared"), local_time(incident.cleared_at, timezone)))
+    if incident.playbook_id:
+        fields.append((label("playbook"), f"{incident.playbook_id} v{incident.playbook_version}"))
+    if current_step:
+        fields.append((label("step"), current_step))
+    buttons: list[Button] = []
+    if status is Status.TRIGGERED:
+        buttons.append(Button(label("btn_ack"), callbacks.encode("ack", incident.id), ButtonStyle.PRIMARY))
+    if status in (Status.ACKNOWLEDGED, Status.MITIGATING):
+        buttons.append(Button(label("btn_resolve"), callbacks.encode("resolve", incident.id)))
+    tone = {"triggered": "alert", "resolved": "ok", "closed": "ok"}.get(incident.status, "warn")
+    return OutboundMessage(title=incident_title(incident), fields=tuple(fields), buttons=tuple(buttons),
+                           incident_id=incident.id, tone=tone)
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """What a responder needs to see of one step."""
+
+    step_id: str
+    number: int
+    total: int
+    title_zh: str
+    title_en: str
+    instructions_zh: str
+    instructions_en: str
+    role: str
+    due: str | None
+    safety: bool
+
+
+def step_message(incident_id: int, view: StepView, *, done_by: str | None = None) -> OutboundMessage:
+    """A step card with a Done button; once done, the same card without buttons."""
+    mark = "🚨 " if view.safety else ""
+    title = f"{mark}{label('step')} {view.number}/{view.total} · {view.title_zh} / {view.title_en}"
+    body = "\n".join(x for x in (view.instructions_zh, view.instructions_en) if x)
+    fields: list[tuple[str, str]] = [(label("role"), role_name(view.role))]
+    if view.due and not done_by:
+        fields.append((label("due"), view.due))
+    if done_by:
+        fields.append(("✅", done_by))
+        return OutboundMessage(title=title, body=body, fields=tuple(fields), incident_id=incident_id, tone="ok")
+    token = callbacks.encode("done", incident_id, view.step_id)
+    return OutboundMessage(title=title, body=body, fields=tuple(fields), incident_id=incident_id,
+                           buttons=(Button(label("btn_done"), token, ButtonStyle.PRIMARY),), tone="warn")
+
+
+def notice(incident_id: int, text: str, *, tone: str = "info") -> OutboundMessage:
+    """A plain line in the thread."""
+    title, _, body = text.partition("\n")
+    return OutboundMessage(title=title, body=body, incident_id=incident_id, tone=tone)

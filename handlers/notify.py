@@ -1,0 +1,48 @@
+"""Turns domain changes into outbox rows for every enabled platform, in the caller's transaction."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlmodel import Session
+
+from handlers.ports import OutboundMessage
+from incidents import outbox
+
+
+class Notifier:
+    """Mirrors one incident to every platform: one thread each, kept in step."""
+
+    def __init__(self, platforms: Sequence[str]) -> None:
+        self.platforms = tuple(platforms)
+
+    @staticmethod
+    def key(incident_id: int, platform: str, suffix: str) -> str:
+        return f"i{incident_id}:{platform}:{suffix}"
+
+    def open_threads(self, session: Session, incident_id: int, header: OutboundMessage) -> None:
+        """Open the incident's thread on every platform with its header message."""
+        for platform in self.platforms:
+            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_OPEN_THREAD,
+                           payload={"message": header.to_json()}, key=self.key(incident_id, platform, "open"))
+
+    def update_header(self, session: Session, incident_id: int, header: OutboundMessage) -> None:
+        """Edit the root message everywhere."""
+        suffix = f"header:{uuid.uuid4().hex}"
+        for platform in self.platforms:
+            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_UPDATE_HEADER,
+                           payload={"message": header.to_json()}, key=self.key(incident_id, platform, suffix))
+
+    def post(self, session: Session, incident_id: int, message: OutboundMessage, *, suffix: str | None = None) -> None:
+        """Post into the thread everywhere; a stable ``suffix`` lets the message be edited later."""
+        suffix = suffix or f"post:{uuid.uuid4().hex}"
+        for platform in self.platforms:
+            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_POST,
+                           payload={"message": message.to_json()}, key=self.key(incident_id, platform, suffix))
+
+    def edit(self, session: Session, incident_id: int, message: OutboundMessage, *, suffix: str) -> None:
+        """Edit a message posted earlier with ``suffix``."""
+        edit_suffix = f"edit:{uuid.uuid4().hex}"
+        for platform in self.platforms:
+            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_EDIT,
+                           payload={"message": message.to_json(), "ref_key": self.key(incident_id, platform, suffix)},
+                           key=self.key(incident_id, platform, edit_suffix))

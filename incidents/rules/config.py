@@ -1,0 +1,333 @@
+"""The device registry and the alert rules, as validated models, and their YAML loaders."""
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from incidents.rules.durations import parse_duration
+from incidents.rules.yaml_source import Problem, load_document
+from incidents.severity import Severity
+
+ZoneClass = Literal["ambient", "cool", "cold-room", "chiller", "freezer", "quarantine"]
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+ZoneLimit = float | Literal["zone"]
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BilingualText(_Model):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class MetricLimits(_Model):
+    """A zone's default range for one metric, used by rules that say ``above: zone`` / ``below: zone``."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+class Zone(_Model):
+    site: str
+    name_zh: str
+    name_en: str
+    zone_class: ZoneClass = Field(alias="class")
+    thresholds: dict[str, MetricLimits] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Device(_Model):
+    site: str
+    zone: str
+    kind: str
+    name_zh: str | None = None
+    name_en: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class DeviceRegistry(_Model):
+    """Every known device by id (the Zigbee2MQTT friendly name, Tasmota topic or plain sensor id)."""
+
+    zones: dict[str, Zone]
+    devices: dict[str, Device]
+
+
+class Match(_Model):
+    """Which readings a rule looks at; every given criterion must hold, any item of a list will do."""
+
+    metric: str | None = None
+    zone_class: Annotated[list[ZoneClass], BeforeValidator(_as_list)] | None = None
+    zones: StrList | None = None
+    devices: StrList | None = None
+    kinds: StrList | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Clear(_Model):
+    """When a firing alert resolves: the value back past ``below``/``above`` (or the limit minus a
+    ``deadband``) for ``for``."""
+
+    below: float | None = None
+    above: float | None = None
+    deadband: float | None = Field(default=None, ge=0)
+    for_: Seconds = Field(default=0.0, alias="for")
+
+    @model_validator(mode="after")
+    def _one_value(self) -> "Clear":
+        if sum(v is not None for v in (self.below, self.above, self.deadband)) > 1:
+            raise ValueError("clear takes only one of below, above or deadband")
+        return self
+
+
+class Flapping(_Model):
+    """More than ``max_changes`` firing/resolved changes within ``window``: hold the alert firing."""
+
+    window: Seconds
+    max_changes: int = Field(ge=1)
+
+
+class _Rule(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: BilingualText
+    match: Match
+    severity: Annotated[Severity, BeforeValidator(_upper)]
+    playbook: str | None = None
+    recipients: StrList = Field(default_factory=list)
+    flapping: Flapping | None = None
+    enabled: bool = True
+
+
+class _LimitRule(_Rule):
+    above: ZoneLimit | None = None
+    below: ZoneLimit | None = None
+    for_: Seconds = Field(default=0.0, alias="for")
+    clear: Clear = Field(default_factory=Clear)
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> "_LimitRule":
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of above or below")
+        if self.match.metric is None:
+            raise ValueError("match.metric is required for this rule type")
+        if self.above is not None and self.clear.above is not None:
+            raise ValueError("an above rule clears below a value: use clear.below")
+        if self.below is not None and self.clear.below is not None:
+            raise ValueError("a below rule clears above a value: use clear.above")
+        if isinstance(self.above, float) and self.clear.below is not None and self.clear.below > self.above:
+            raise ValueError(f"clear.below {self.clear.below} is above the alarm limit {self.above}")
+        if isinstance(self.below, float) and self.clear.above is not None and self.clear.above < self.below:
+            raise ValueError(f"clear.above {self.clear.above} is below the alarm limit {self.below}")
+        return self
+
+
+class ThresholdRule(_LimitRule):
+    """Value above/below a limit for ``for`` (Prometheus ``for``), cleared by ``clear`` (hysteresis)."""
+
+    type: Literal["threshold"]
+
+
+class RateOfChangeRule(_LimitRule):
+    """Change per minute over ``window`` above/below a limit (units per minute, e.g. ``above: 0.5``)."""
+
+    type: Literal["rate_of_change"]
+    above: float | None = None
+    below: float | None = None
+    window: Seconds
+
+
+class TimeToBreachRule(_Rule):
+    """A line fitted over ``window`` predicts the limit is passed within ``horizon``: warn before it."""
+
+    type: Literal["time_to_breach"]
+    above: ZoneLimit | None = None
+    below: ZoneLimit | None = None
+    window: Seconds
+    horizon: Seconds
+    min_samples: int = Field(default=3, ge=2)
+    for_: Seconds = Field(default=0.0, alias="for")
+    clear_for: Seconds = 0.0
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> "TimeToBreachRule":
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of above or below")
+        if self.match.metric is None:
+            raise ValueError("match.metric is required for this rule type")
+        return self
+
+
+class OfflineRule(_Rule):
+    """No reading (of ``match.metric``, or any) for ``after``, or a last-will ``online: false``."""
+
+    type: Literal["offline"]
+    after: Seconds
+
+
+class BooleanRule(_Rule):
+    """A state such as smoke, water_leak or on_battery equal to ``fire_when``: fire at once, no delay."""
+
+    type: Literal["boolean"]
+    fire_when: bool = True
+    clear_for: Seconds = 0.0
+
+    @model_validator(mode="after")
+    def _has_metric(self) -> "BooleanRule":
+        if self.match.metric is None:
+            raise ValueError("match.metric is required for this rule type")
+        return self
+
+
+Rule = Annotated[
+    ThresholdRule | RateOfChangeRule | TimeToBreachRule | OfflineRule | BooleanRule,
+    Field(discriminator="type"),
+]
+RULE_TYPES: dict[str, type[_Rule]] = {
+    "threshold": ThresholdRule,
+    "rate_of_change": RateOfChangeRule,
+    "time_to_breach": TimeToBreachRule,
+    "offline": OfflineRule,
+    "boolean": BooleanRule,
+}
+
+
+class RulesFile(_Model):
+    """The rules file: a list of rules, the shape of an ERP warning scheme (预警方案)."""
+
+    rules: list[Rule]
+
+
+def parse_registry(text: str, *, source: str) -> DeviceRegistry:
+    """Validate a device registry from YAML text; raise ConfigError naming ``source`` and lines."""
+    document = load_document(text, source=source)
+    registry = document.validate(DeviceRegistry)
+    document.raise_problems(_registry_problems(registry))
+    return registry
+
+
+def parse_rules(text: str, *, source: str, registry: DeviceRegistry | None = None) -> list[Rule]:
+    """Validate a rules file from YAML text, checked against ``registry`` when given."""
+    document = load_document(text, source=source)
+    rules = document.validate(RulesFile).rules
+    document.raise_problems(_rules_problems(rules, registry))
+    return rules
+
+
+def load_registry(path: str | Path) -> DeviceRegistry:
+    """Load ``config/devices.yaml``-style file."""
+    return parse_registry(Path(path).read_text(encoding="utf-8"), source=str(path))
+
+
+def load_rules(path: str | Path, registry: DeviceRegistry | None = None) -> list[Rule]:
+    """Load ``config/rules.yaml``-style file, checked against ``registry`` when given."""
+    return parse_rules(Path(path).read_text(encoding="utf-8"), source=str(path), registry=registry)
+
+
+def rules_schema_json() -> str:
+    """The JSON Schema of the rules file, for editors (yaml-language-server)."""
+    return json.dumps(RulesFile.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)
+
+
+def registry_schema_json() -> str:
+    """The JSON Schema of the device registry, for editors."""
+    return json.dumps(DeviceRegistry.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)
+
+
+def _registry_problems(registry: DeviceRegistry) -> list[Problem]:
+    problems: list[Problem] = []
+    for device_id, device in registry.devices.items():
+        zone = registry.zones.get(device.zone)
+        if zone is None:
+            problems.append(Problem(("devices", device_id, "zone"), f'unknown zone "{device.zone}"'))
+        elif zone.site != device.site:
+            problems.append(
+                Problem(
+                    ("devices", device_id, "site"),
+                    f'site "{device.site}" differs from zone {device.zone}\'s site "{zone.site}"',
+                )
+            )
+    return problems
+
+
+def _rules_problems(rules: list[Rule], registry: DeviceRegistry | None) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, rule in enumerate(rules):
+        if rule.id in seen:
+            problems.append(Problem(("rules", index), f'duplicate rule id "{rule.id}"'))
+        seen.add(rule.id)
+        if registry is not None:
+            problems.extend(_registry_references(index, rule, registry))
+    return problems
+
+
+def _registry_references(index: int, rule: Rule, registry: DeviceRegistry) -> list[Problem]:
+    problems = [
+        Problem(("rules", index, "match", "zones"), f'unknown zone "{zone}"')
+        for zone in rule.match.zones or ()
+        if zone not in registry.zones
+    ]
+    problems.extend(
+        Problem(("rules", index, "match", "devices"), f'unknown device "{device}"')
+        for device in rule.match.devices or ()
+        if device not in registry.devices
+    )
+    if isinstance(rule, ThresholdRule | RateOfChangeRule | TimeToBreachRule):
+        key = "above" if rule.above is not None else "below"
+        if getattr(rule, key) == "zone":
+            problems.extend(_zone_limit_problems(index, rule, key, registry))
+    return problems
+
+
+def _zone_limit_problems(
+    index: int,
+    rule: "ThresholdRule | RateOfChangeRule | TimeToBreachRule",
+    key: str,
+    registry: DeviceRegistry,
+) -> list[Problem]:
+    bound = "max" if key == "above" else "min"
+    missing = sorted(
+        {
+            device.zone
+            for device_id, device in registry.devices.items()
+            if matches(rule, device_id, device, registry.zones[device.zone])
+            and getattr(registry.zones[device.zone].thresholds.get(rule.match.metric or ""), bound, None) is None
+        }
+    )
+    return [
+        Problem(
+            ("rules", index, key),
+            f"zone, but zone {zone} has no thresholds.{rule.match.metric}.{bound}",
+        )
+        for zone in missing
+    ]
+
+
+def matches(rule: Rule, device_id: str, device: Device, zone: Zone) -> bool:
+    """Whether ``rule`` applies to ``device`` (the metric is checked separately)."""
+    match = rule.match
+    if not rule.enabled:
+        return False
+    if match.zone_class is not None and zone.zone_class not in match.zone_class:
+        return False
+    if match.zones is not None and device.zone not in match.zones:
+        return False
+    if match.devices is not None and device_id not in match.devices:
+        return False
+    if match.kinds is not None and device.kind not in match.kinds:
+        return False
+    return all(device.labels.get(k, zone.labels.get(k)) == v for k, v in match.labels.items())

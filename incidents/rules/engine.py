@@ -1,0 +1,258 @@
+"""The rules engine: readings and clock ticks in, alert signals out. Pure, in memory, no I/O."""
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from incidents.readings import Reading
+from incidents.rules.bindings import Binding, bind
+from incidents.rules.config import DeviceRegistry, Rule
+from incidents.rules.lifecycle import AlertState, Change, Phase, on_condition, on_time
+from incidents.rules.titles import minutes, render_titles
+from incidents.rules.trend import Trend
+from incidents.signals import AlertSignal, SignalKind
+
+SNAPSHOT_VERSION = 1
+_WAITING = (Phase.PENDING, Phase.CLEARING)
+
+Evaluator = Callable[[Binding, AlertState, Reading, float], Change | None]
+
+
+class RuleEngine:
+    """Evaluates ``rules`` against readings from devices in ``registry``.
+
+    One state per (rule, sensor); its fingerprint ``"<rule id>:<sensor>"`` is the signal's dedup key.
+    Readings from devices missing from the registry give no signal and are counted in
+    ``unknown_devices`` (sensor id → readings).
+    """
+
+    def __init__(self, rules: Iterable[Rule], registry: DeviceRegistry) -> None:
+        self._rules = {rule.id: rule for rule in rules if rule.enabled}
+        self._registry = registry
+        self._states: dict[str, AlertState] = {}
+        self._waiting: dict[str, Binding] = {}
+        self._routes: dict[tuple[str, str], tuple[Binding, ...]] = {}
+        self._offline = tuple(
+            b
+            for rule in self._rules.values()
+            if rule.type == "offline"
+            for sensor in registry.devices
+            if (b := self._bind(rule, sensor)) is not None
+        )
+        self._evaluators: dict[str, Evaluator] = {
+            "threshold": _threshold,
+            "rate_of_change": _rate_of_change,
+            "time_to_breach": _time_to_breach,
+            "boolean": _boolean,
+            "offline": _offline,
+        }
+        self.unknown_devices: Counter[str] = Counter()
+
+    def observe(self, reading: Reading) -> list[AlertSignal]:
+        """Evaluate one reading; return the signals it causes (usually none)."""
+        routes = self._routes.get((reading.sensor, reading.metric))
+        if routes is None:
+            if reading.sensor not in self._registry.devices:
+                self.unknown_devices[reading.sensor] += 1
+                return []
+            routes = self._route(reading.sensor, reading.metric)
+        if not routes:
+            return []
+        t = reading.ts.timestamp()
+        signals: list[AlertSignal] = []
+        states, evaluators = self._states, self._evaluators
+        for b in routes:
+            state = states.get(b.key)
+            if state is None:
+                state = states[b.key] = AlertState(seen=t)
+            change = evaluators[b.rule.type](b, state, reading, t)
+            self._track(b, state)
+            if change is not None:
+                signals.append(_signal(b, state, change, t, reading.ts))
+        return signals
+
+    def tick(self, now: datetime) -> list[AlertSignal]:
+        """Let time pass: complete ``for`` / clear durations and detect devices that went quiet."""
+        t = now.timestamp()
+        signals: list[AlertSignal] = []
+        for key, b in list(self._waiting.items()):
+            state = self._states[key]
+            change = on_time(state, b.timing, t)
+            self._track(b, state)
+            if change is not None:
+                signals.append(_signal(b, state, change, t, now))
+        for b in self._offline:
+            quiet = self._states.get(b.key)
+            if quiet is None:
+                # Never heard from since start: count from the first tick.
+                self._states[b.key] = AlertState(seen=t)
+            elif quiet.phase is Phase.OK and quiet.seen is not None and t - quiet.seen >= b.after_s:
+                quiet.cause = "heartbeat"
+                change = on_condition(quiet, b.timing, True, False, t)
+                if change is not None:
+                    signals.append(_signal(b, quiet, change, t, now))
+        return signals
+
+    def snapshot(self) -> dict[str, Any]:
+        """The per-(rule, sensor) state as JSON-able data, for ``restore`` after a restart."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "states": {key: state.to_dict() for key, state in self._states.items()},
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Replace the state with a ``snapshot``; states of rules or devices that are gone are dropped."""
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"snapshot version {snapshot.get('version')!r} is not {SNAPSHOT_VERSION}")
+        self._states.clear()
+        self._waiting.clear()
+        for key, data in snapshot["states"].items():
+            rule_id, _, sensor = key.partition(":")
+            rule = self._rules.get(rule_id)
+            b = self._bind(rule, sensor) if rule is not None else None
+            if b is not None:
+                state = self._states[key] = AlertState.from_dict(data, b.window_s)
+                self._track(b, state)
+
+    def firing(self) -> list[str]:
+        """Fingerprints of the alerts firing now (including those waiting to clear)."""
+        return sorted(k for k, s in self._states.items() if s.phase in (Phase.FIRING, Phase.CLEARING))
+
+    def _route(self, sensor: str, metric: str) -> tuple[Binding, ...]:
+        routes = tuple(
+            b for rule in self._rules.values() if _reads(rule, metric) and (b := self._bind(rule, sensor)) is not None
+        )
+        self._routes[(sensor, metric)] = routes
+        return routes
+
+    def _bind(self, rule: Rule, sensor: str) -> Binding | None:
+        device = self._registry.devices.get(sensor)
+        zone = self._registry.zones.get(device.zone) if device is not None else None
+        if device is None or zone is None:
+            return None
+        return bind(rule, sensor, device, zone)
+
+    def _track(self, b: Binding, state: AlertState) -> None:
+        if state.phase in _WAITING:
+            self._waiting[b.key] = b
+        else:
+            self._waiting.pop(b.key, None)
+
+
+def _reads(rule: Rule, metric: str) -> bool:
+    """Whether readings of ``metric`` concern ``rule`` (offline rules also hear last-will states)."""
+    if rule.type == "offline":
+        return rule.match.metric in (None, metric) or metric == "online"
+    return rule.match.metric == metric
+
+
+def _number(reading: Reading) -> float | None:
+    value = reading.value
+    return None if value.__class__ is bool else float(value)
+
+
+def _limit_check(b: Binding, state: AlertState, x: float, t: float) -> Change | None:
+    d = b.direction
+    return on_condition(state, b.timing, d * x > d * b.limit, d * x < d * b.clear_at, t)
+
+
+def _threshold(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
+    value = _number(reading)
+    if value is None:
+        return None
+    state.value = value
+    return _limit_check(b, state, value, t)
+
+
+def _rate_of_change(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
+    value = _number(reading)
+    if value is None:
+        return None
+    state.value = value
+    trend = state.trend if state.trend is not None else Trend(b.window_s)
+    state.trend = trend
+    trend.add(t, value)
+    rate = trend.rate_per_minute()
+    if rate is None:
+        return None
+    state.derived = rate
+    return _limit_check(b, state, rate, t)
+
+
+def _time_to_breach(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
+    value = _number(reading)
+    if value is None:
+        return None
+    state.value = value
+    trend = state.trend if state.trend is not None else Trend(b.window_s)
+    state.trend = trend
+    trend.add(t, value)
+    d = b.direction
+    if d * value >= d * b.limit:
+        # Already past the limit: the threshold rule speaks now; hold this warning as it is.
+        return on_condition(state, b.timing, False, False, t)
+    fit = trend.fit(b.min_samples)
+    if fit is None:
+        return None
+    slope, fitted = fit
+    eta = (b.limit - fitted) / slope if d * slope > 0 else None
+    predicted = eta is not None and eta <= b.horizon_s
+    if predicted and eta is not None:
+        state.derived = max(eta, 0.0)
+    return on_condition(state, b.timing, predicted, not predicted, t)
+
+
+def _boolean(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
+    active = bool(reading.value) == b.fire_when
+    state.value = float(bool(reading.value))
+    return on_condition(state, b.timing, active, not active, t)
+
+
+def _offline(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
+    if reading.metric == "online":
+        if reading.value is False:
+            state.cause = "lwt"
+            return on_condition(state, b.timing, True, False, t)
+        if b.rule.match.metric is not None:
+            return None  # connected again, but only a reading of the metric proves it measures
+    state.seen = t
+    return on_condition(state, b.timing, False, True, t)
+
+
+def _signal(b: Binding, state: AlertState, change: Change, t: float, at: datetime) -> AlertSignal:
+    rule = b.rule
+    title_zh, title_en = render_titles(b, state, change, t)
+    labels = dict(b.labels)
+    if change is Change.RESOLVED:
+        kind = SignalKind.RESOLVED
+    elif rule.type == "time_to_breach":
+        kind = SignalKind.WARNING
+    else:
+        kind = SignalKind.FIRING
+    if state.flapping:
+        labels["flapping"] = "true"
+    if rule.type == "time_to_breach" and change is Change.FIRED:
+        labels["eta_minutes"] = minutes(state.derived or 0.0)
+    if rule.type == "rate_of_change" and state.derived is not None:
+        labels["rate_per_minute"] = f"{state.derived:.2f}"
+    if rule.type == "offline" and state.cause is not None:
+        labels["offline_cause"] = state.cause
+    numeric = rule.type not in ("offline", "boolean")
+    return AlertSignal(
+        kind=kind,
+        rule_id=rule.id,
+        fingerprint=b.key,
+        severity=rule.severity,
+        title_zh=title_zh,
+        title_en=title_en,
+        at=at.astimezone(UTC),
+        site=b.device.site,
+        zone=b.device.zone,
+        sensor=b.sensor,
+        metric=rule.match.metric,
+        value=state.value if rule.type != "offline" else None,
+        threshold=b.limit if numeric else None,
+        playbook=rule.playbook,
+        labels=labels,
+    )

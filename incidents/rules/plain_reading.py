@@ -1,0 +1,59 @@
+"""The plain reading shape ``{"sensor", "metric", "value", "ts"?, "labels"?}`` shared by MQTT and HTTP."""
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from incidents.readings import Reading
+
+
+class PlainReadingError(ValueError):
+    """A plain reading object is malformed; the message is one plain sentence."""
+
+
+def reading_from_plain(item: Mapping[str, object], *, now: datetime, source: str = "plain") -> Reading:
+    """Build a Reading from one decoded JSON object; ``ts`` defaults to ``now``."""
+    sensor, metric, value = item.get("sensor"), item.get("metric"), item.get("value")
+    if not isinstance(sensor, str) or not sensor:
+        raise PlainReadingError('"sensor" must be a non-empty string')
+    if not isinstance(metric, str) or not metric:
+        raise PlainReadingError('"metric" must be a non-empty string')
+    if not isinstance(value, bool) and not (isinstance(value, int | float) and math.isfinite(value)):
+        raise PlainReadingError(f'"value" of {sensor}/{metric} must be a finite number or true/false')
+    return Reading(
+        sensor=sensor,
+        metric=metric,
+        value=value if isinstance(value, bool) else float(value),
+        ts=parse_timestamp(item.get("ts"), now=now),
+        source=source,
+        labels=string_labels(item.get("labels")),
+    )
+
+
+def parse_timestamp(value: object, *, now: datetime) -> datetime:
+    """An ISO-8601 timestamp with an offset, as UTC; ``now`` when absent."""
+    if value is None:
+        return now
+    if not isinstance(value, str):
+        raise PlainReadingError(f"timestamp {value!r} is not an ISO-8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise PlainReadingError(f'timestamp "{value}" is not ISO-8601') from None
+    if parsed.tzinfo is None:
+        raise PlainReadingError(f'timestamp "{value}" has no UTC offset (add Z or +08:00)')
+    return parsed.astimezone(UTC)
+
+
+def string_labels(value: object) -> dict[str, str]:
+    """Labels as a str→str dict; scalar values are turned into text, nested ones refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PlainReadingError('"labels" must be an object of names to values')
+    labels: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, dict | list):
+            raise PlainReadingError(f'label "{key}" must be a plain value, not a list or object')
+        labels[str(key)] = "" if item is None else str(item).lower() if isinstance(item, bool) else str(item)
+    return labels

@@ -1,0 +1,128 @@
+"""Bilingual alert titles (zh first), from one table of templates."""
+
+from incidents.rules.bindings import Binding
+from incidents.rules.lifecycle import AlertState, Change
+
+# metric → (zh name, en name as it follows the place, unit)
+_METRICS: dict[str, tuple[str, str, str]] = {
+    "temperature": ("温度", "", "°C"),
+    "humidity": ("湿度", " humidity", "%RH"),
+    "voltage": ("电压", " voltage", "V"),
+    "power": ("功率", " power", "W"),
+    "current": ("电流", " current", "A"),
+}
+
+# (rule type or "any", change, variant) → (zh, en)
+TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
+    ("threshold", "fired", "above"): (
+        "{place_zh} {metric_zh} {value}，超过 {limit} 已 {minutes} 分钟",
+        "{place_en}{metric_en} at {value}, above {limit} for {minutes} min",
+    ),
+    ("threshold", "fired", "below"): (
+        "{place_zh} {metric_zh} {value}，低于 {limit} 已 {minutes} 分钟",
+        "{place_en}{metric_en} at {value}, below {limit} for {minutes} min",
+    ),
+    ("threshold", "fired", "above-now"): (
+        "{place_zh} {metric_zh} {value}，超过 {limit}",
+        "{place_en}{metric_en} at {value}, above {limit}",
+    ),
+    ("threshold", "fired", "below-now"): (
+        "{place_zh} {metric_zh} {value}，低于 {limit}",
+        "{place_en}{metric_en} at {value}, below {limit}",
+    ),
+    ("threshold", "resolved", ""): (
+        "{place_zh} {metric_zh}已恢复正常：{value}",
+        "{place_en}{metric_en} back to normal at {value}",
+    ),
+    ("rate_of_change", "fired", ""): (
+        "{place_zh} {metric_zh} 变化过快：每分钟 {rate}，当前 {value}",
+        "{place_en}{metric_en} changing fast: {rate}/min, now {value}",
+    ),
+    ("rate_of_change", "resolved", ""): (
+        "{place_zh} {metric_zh} 变化已趋缓：当前 {value}",
+        "{place_en}{metric_en} steady again at {value}",
+    ),
+    ("time_to_breach", "fired", "above"): (
+        "{place_zh} {metric_zh} {value}，预计约 {eta} 分钟后超过 {limit}",
+        "{place_en}{metric_en} at {value}, passes {limit} in about {eta} min",
+    ),
+    ("time_to_breach", "fired", "below"): (
+        "{place_zh} {metric_zh} {value}，预计约 {eta} 分钟后低于 {limit}",
+        "{place_en}{metric_en} at {value}, drops below {limit} in about {eta} min",
+    ),
+    ("time_to_breach", "resolved", ""): (
+        "{place_zh} {metric_zh} {value}，不再预计超限",
+        "{place_en}{metric_en} at {value}, no longer heading past {limit}",
+    ),
+    ("offline", "fired", "heartbeat"): (
+        "{device_zh} 离线：{minutes} 分钟无数据",
+        "{device_en} offline: no reading for {minutes} min",
+    ),
+    ("offline", "fired", "lwt"): (
+        "{device_zh} 离线：设备已断开连接",
+        "{device_en} offline: device disconnected",
+    ),
+    ("offline", "resolved", ""): ("{device_zh} 已恢复在线", "{device_en} back online"),
+    ("boolean", "fired", ""): ("{place_zh}：{rule_zh}（{device_zh}）", "{place_en}: {rule_en} ({device_en})"),
+    ("boolean", "resolved", ""): (
+        "{place_zh}：{rule_zh} 已解除（{device_zh}）",
+        "{place_en}: {rule_en} cleared ({device_en})",
+    ),
+    ("any", "flapping", ""): (
+        "{place_zh}：{rule_zh} 状态反复变化（{device_zh}），告警保持",
+        "{place_en}: {rule_en} keeps changing state ({device_en}); alert held as flapping",
+    ),
+}
+
+
+def render_titles(b: Binding, state: AlertState, change: Change, t: float) -> tuple[str, str]:
+    """The (zh, en) titles for ``change`` of ``b`` at epoch seconds ``t``."""
+    rule_type = "any" if change is Change.FLAPPING else b.rule.type
+    zh, en = TEMPLATES[(rule_type, change.value, _variant(b, state, change, t))]
+    metric = b.rule.match.metric or ""
+    metric_zh, metric_en, unit = _METRICS.get(metric, (metric, f" {metric}", ""))
+    fields = {
+        "place_zh": b.zone.name_zh,
+        "place_en": b.zone.name_en,
+        "device_zh": b.device.name_zh or b.sensor,
+        "device_en": b.device.name_en or b.sensor,
+        "rule_zh": b.rule.title.zh,
+        "rule_en": b.rule.title.en,
+        "metric_zh": metric_zh,
+        "metric_en": metric_en,
+        "value": _quantity(state.value, unit),
+        "limit": _quantity(b.limit, unit),
+        "rate": f"{state.derived or 0.0:+.1f} {unit}".rstrip(),
+        "eta": minutes(state.derived or 0.0),
+        "minutes": minutes(t - _run_start(b, state, t)),
+    }
+    return zh.format(**fields), en.format(**fields)
+
+
+def minutes(seconds: float) -> str:
+    """Whole minutes, rounded, as text."""
+    return str(round(max(seconds, 0.0) / 60))
+
+
+def _variant(b: Binding, state: AlertState, change: Change, t: float) -> str:
+    if change is not Change.FIRED:
+        return ""
+    if b.rule.type == "offline":
+        return state.cause or "heartbeat"
+    if b.rule.type == "time_to_breach":
+        return "above" if b.direction > 0 else "below"
+    if b.rule.type == "threshold":
+        side = "above" if b.direction > 0 else "below"
+        return side if b.timing.for_s > 0 else f"{side}-now"
+    return ""
+
+
+def _run_start(b: Binding, state: AlertState, t: float) -> float:
+    start = state.seen if b.rule.type == "offline" else state.since
+    return t if start is None else start
+
+
+def _quantity(value: float | None, unit: str) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.1f} {unit}".rstrip()

@@ -1,0 +1,244 @@
+"""YAML config with line numbers: composes the node tree so every problem names its file and line."""
+
+import difflib
+import types
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+Loc = tuple[str | int, ...]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_ITEM_NAMES = {"rules": "rule", "devices": "device", "zones": "zone"}
+_EXPECTED = {
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a config file: where (a path of keys and indexes into the data) and what."""
+
+    loc: Loc
+    message: str
+
+
+class ConfigError(ValueError):
+    """A config file was refused; ``str()`` gives one ``file:line: message`` per problem."""
+
+    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}:{line}: {message}" for line, message in problems))
+
+
+class YamlDocument:
+    """Parsed YAML data together with its node tree."""
+
+    def __init__(self, source: str, data: Any, root: yaml.Node | None) -> None:
+        self.source = source
+        self.data = data
+        self.root = root
+
+    def validate(self, model: type[ModelT]) -> ModelT:
+        """Validate the data as ``model``, turning pydantic errors into a ConfigError with lines."""
+        try:
+            return model.model_validate(self.data)
+        except ValidationError as exc:
+            raise ConfigError(self.source, self._problems(model, exc.errors())) from None
+
+    def raise_problems(self, problems: list[Problem]) -> None:
+        """Raise a ConfigError for ``problems`` if there are any."""
+        if problems:
+            located = [(self.line_of(p.loc), f"{self._where(p.loc)}{p.message}") for p in problems]
+            raise ConfigError(self.source, located)
+
+    def line_of(self, loc: Loc) -> int:
+        """The 1-based line of the entry at ``loc`` (a path of keys and indexes present in the file)."""
+        node = self.root
+        line = 1 if node is None else node.start_mark.line + 1
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                pair = next((kv for kv in node.value if kv[0].value == str(part)), None)
+                if pair is None:
+                    break
+                line, node = pair[0].start_mark.line + 1, pair[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+        return line
+
+    def _data_loc(self, loc: Loc) -> Loc:
+        """``loc`` without the parts pydantic adds that are not in the file (union tags, member types)."""
+        found: list[str | int] = []
+        data = self.data
+        for part in loc:
+            in_dict = isinstance(data, dict) and part in data
+            in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+            if in_dict or in_list:
+                data = data[part]
+                found.append(part)
+        return tuple(found)
+
+    def _problems(self, model: type[BaseModel], errors: list[ErrorDetails]) -> list[tuple[int, str]]:
+        problems: list[tuple[int, str]] = []
+        value_errors: dict[Loc, list[ErrorDetails]] = {}
+        for error in errors:
+            loc = tuple(error["loc"])
+            where = self._data_loc(loc)
+            kind = error["type"]
+            if kind == "missing":
+                problems.append((self.line_of(where), f'{self._where(where)}missing key "{loc[-1]}"'))
+            elif kind == "union_tag_not_found":
+                problems.append((self.line_of(where), f'{self._where(where)}missing key "type"'))
+            elif kind == "extra_forbidden":
+                key = str(loc[-1])
+                hint = _suggest(key, _allowed_keys(model, loc[:-1]))
+                problems.append((self.line_of(where), f'{self._where(where[:-1])}unknown key "{key}"{hint}'))
+            elif kind == "union_tag_invalid":
+                ctx = error.get("ctx", {})
+                tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+                tag = str(ctx.get("tag", ""))
+                message = f'unknown type "{tag}"{_suggest(tag, tags)}; expected one of {", ".join(tags)}'
+                problems.append((self.line_of((*where, "type")), f"{self._where(where)}{message}"))
+            else:
+                value_errors.setdefault(where, []).append(error)
+        for where, group in value_errors.items():
+            problems.append((self.line_of(where), f"{self._where(where)}{_describe(group)}"))
+        return sorted(problems)
+
+    def _where(self, loc: Loc) -> str:
+        """``rule "cold-room-high-temp": clear.for: `` for a path into the file."""
+        if len(loc) >= 2 and loc[0] in _ITEM_NAMES:
+            head, rest = self._item_name(loc[0], loc[1]), loc[2:]
+        else:
+            head, rest = "", loc
+        field = ".".join(str(part) for part in rest)
+        return head + (f"{field}: " if field else "")
+
+    def _item_name(self, section: str | int, key: str | int) -> str:
+        name = _ITEM_NAMES[str(section)]
+        if isinstance(key, int):
+            entry = self.data[section][key]
+            rule_id = entry.get("id") if isinstance(entry, dict) else None
+            return f'{name} "{rule_id}": ' if isinstance(rule_id, str) else f"{name} #{key + 1}: "
+        return f'{name} "{key}": '
+
+
+def load_document(text: str, *, source: str) -> YamlDocument:
+    """Parse YAML text; raise ConfigError with the line of a syntax error or a duplicate key."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        duplicates = _duplicate_keys(root)
+        if duplicates:
+            raise ConfigError(source, duplicates)
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(source, [(line, f"YAML syntax error: {exc.problem or exc.context}")]) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(source, data, root)
+
+
+def _duplicate_keys(node: yaml.Node | None) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    found.append((key.start_mark.line + 1, f'duplicate key "{key.value}"'))
+                seen.add(key.value)
+            found.extend(_duplicate_keys(value))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found.extend(_duplicate_keys(item))
+    return found
+
+
+def _describe(group: list[ErrorDetails]) -> str:
+    """One plain sentence for the errors on one value (a union gives one error per member type)."""
+    expected: list[str] = []
+    for error in group:
+        kind = error["type"]
+        if kind in _EXPECTED:
+            text = _EXPECTED[kind]
+        elif kind in ("enum", "literal_error"):
+            choices = str(error.get("ctx", {}).get("expected", ""))
+            text = choices if "," not in choices and " or " not in choices else f"one of {choices}"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            return message[:1].lower() + message[1:]
+        if text not in expected:
+            expected.append(text)
+    value = group[0].get("input")
+    got = f", got {value!r}" if isinstance(value, str | int | float | bool) or value is None else ""
+    return "expected " + " or ".join(expected) + got
+
+
+def _suggest(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys the model accepts at ``loc``, following lists, dicts, optionals and tagged unions."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    current = _strip(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [field.alias or name for name, field in current.model_fields.items()]
+    return []
+
+
+def _step(current: Any, part: str | int) -> Any:
+    current = _strip(current)
+    origin = get_origin(current)
+    if origin in (Union, types.UnionType):
+        members = [_strip(arg) for arg in get_args(current) if arg is not type(None)]
+        for member in members:
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                tag = member.model_fields.get("type")
+                if tag is not None and part in get_args(tag.annotation):
+                    return member
+        return _step(members[0], part) if len(members) == 1 else None
+    if origin is list and isinstance(part, int):
+        return get_args(current)[0]
+    if origin is dict and isinstance(part, str):
+        return get_args(current)[1]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        for name, field in current.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+    return None
+
+
+def _strip(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [arg for arg in get_args(tp) if arg is not type(None)]
+        if len(args) == 1:
+            return _strip(args[0])
+    return tp

@@ -1,0 +1,87 @@
+"""Time-to-breach warnings (predict_linear) and rate-of-change rules."""
+
+from incidents.severity import Severity
+from incidents.signals import SignalKind
+from tests.rules.factories import COLD_ROOM_HIGH, registry_and_engine, temp
+
+RISING = """
+  - id: cold-room-rising
+    title: {zh: 冷库温度将超限, en: Cold room temperature rising towards its limit}
+    match: {metric: temperature, zone_class: cold-room}
+    type: time_to_breach
+    above: 8.0
+    window: 10m
+    horizon: 15m
+    min_samples: 4
+    severity: SEV3
+    recipients: [SL]
+"""
+
+FAST_RISE = """
+  - id: cold-room-fast-rise
+    title: {zh: 冷库温度快速上升, en: Cold room temperature rising fast}
+    match: {metric: temperature, zone_class: cold-room}
+    type: rate_of_change
+    above: 0.5
+    window: 4m
+    clear: {for: 2m}
+    severity: SEV3
+"""
+
+
+def test_slow_rise_warns_with_eta_before_the_alarm() -> None:
+    engine = registry_and_engine(RISING + COLD_ROOM_HIGH)
+    timeline = []
+    for minute in range(25):
+        value = round(5.0 + 0.2 * minute, 1)  # 0.2 °C/min: 8.0 °C at minute 15
+        timeline += [(minute, s.kind, s.rule_id) for s in engine.observe(temp(value, minute))]
+    assert timeline == [
+        (5, SignalKind.WARNING, "cold-room-rising"),
+        (21, SignalKind.FIRING, "cold-room-high-temp"),
+    ]
+
+
+def test_warning_carries_predicted_minutes() -> None:
+    engine = registry_and_engine(RISING)
+    signals = [s for minute in range(6) for s in engine.observe(temp(5.0 + 0.2 * minute, minute))]
+    (warning,) = signals
+    assert warning.kind is SignalKind.WARNING
+    assert warning.severity is Severity.SEV3
+    assert warning.labels["eta_minutes"] == "10"
+    assert warning.fingerprint == "cold-room-rising:d1-probe-1"
+    assert warning.title_zh == "冷库 D1 温度 6.0 °C，预计约 10 分钟后超过 8.0 °C"
+    assert warning.title_en == "Cold room D1 at 6.0 °C, passes 8.0 °C in about 10 min"
+    assert warning.threshold == 8.0
+
+
+def test_no_warning_when_the_horizon_is_far() -> None:
+    engine = registry_and_engine(RISING)
+    # 0.05 °C/min from 5.0 °C: 8.0 °C is an hour away, beyond the 15 min horizon.
+    assert [s for minute in range(11) for s in engine.observe(temp(5.0 + 0.05 * minute, minute))] == []
+
+
+def test_warning_resolves_when_the_trend_turns() -> None:
+    engine = registry_and_engine(RISING)
+    for minute in range(6):
+        engine.observe(temp(6.0 + 0.2 * minute, minute))
+    kinds = [s.kind for minute in range(6, 20) for s in engine.observe(temp(7.0 - 0.1 * (minute - 5), minute))]
+    assert kinds == [SignalKind.RESOLVED]
+
+
+def test_rate_of_change_fires_and_clears() -> None:
+    engine = registry_and_engine(FAST_RISE)
+    values = [4.0, 4.1, 4.2, 4.8, 5.6, 6.4]  # the door-side probe jumps 0.8 °C/min from minute 3
+    signals = [s for minute, v in enumerate(values) for s in engine.observe(temp(v, minute))]
+    (fired,) = signals
+    assert fired.kind is SignalKind.FIRING
+    assert fired.labels["rate_per_minute"] == "0.58"  # (6.4 − 4.1) / 4 min
+    assert fired.title_en == "Cold room D1 changing fast: +0.6 °C/min, now 6.4 °C"
+    later = [s.kind for minute in range(6, 14) for s in engine.observe(temp(6.4, minute))]
+    assert later == [SignalKind.RESOLVED]
+
+
+def test_rate_needs_half_a_window_of_history() -> None:
+    engine = registry_and_engine(FAST_RISE)
+    assert engine.observe(temp(4.0, 0)) == []
+    assert engine.observe(temp(6.0, 1)) == []  # 2 °C/min but only 1 min of a 4 min window
+    assert [s.kind for s in engine.observe(temp(7.0, 2))] == [SignalKind.FIRING]
