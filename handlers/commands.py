@@ -101,8 +101,9 @@ class ChatRouter:
             return self.flow.change(incident_id=action.incident_id, change=Transition.RESOLVE, actor=actor,
                                     dedupe_key=event.dedupe_key)
         if action.verb == "done":
-            return self.playbooks.complete(incident_id=action.incident_id, step_id=action.arg, actor=actor,
-                                           dedupe_key=event.dedupe_key)
+            step_id, _, answer = action.arg.partition("=")
+            return self.playbooks.complete(incident_id=action.incident_id, step_id=step_id or None, actor=actor,
+                                           dedupe_key=event.dedupe_key, answer=answer or None)
         raise callbacks.BadToken(event.token)
 
     def _target(self, event: ChatEvent, args: tuple[str, ...]) -> int | None:
@@ -126,11 +127,13 @@ class ChatRouter:
         return self.flow.change(incident_id=incident_id, change=change, actor=actor, dedupe_key=event.dedupe_key)
 
     def _done(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        """``/done``, ``/done 7.9``, ``/done verify 7.9``: an optional step id, then the answer."""
         if event.incident_id is None:
             return Reply(say("no_incident"), ok=False)
-        step_id = args[0] if args else None
+        step_id = args[0] if args and self.playbooks.is_current(event.incident_id, args[0]) else None
+        answer = " ".join(args[1:] if step_id else args) or None
         return self.playbooks.complete(incident_id=event.incident_id, step_id=step_id, actor=actor,
-                                       dedupe_key=event.dedupe_key)
+                                       dedupe_key=event.dedupe_key, answer=answer)
 
     def _status(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         incident_id = self._target(event, args)

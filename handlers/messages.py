@@ -61,6 +61,8 @@ class StepView:
     role: str
     due: str | None
     safety: bool
+    prompt: str | None = None
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 def step_message(incident_id: int, view: StepView, *, done_by: str | None = None) -> OutboundMessage:
@@ -74,9 +76,21 @@ def step_message(incident_id: int, view: StepView, *, done_by: str | None = None
     if done_by:
         fields.append(("✅", done_by))
         return OutboundMessage(title=title, body=body, fields=tuple(fields), incident_id=incident_id, tone="ok")
-    token = callbacks.encode("done", incident_id, view.step_id)
+    if view.prompt:
+        fields.append((label("input"), view.prompt))
+    buttons = _choice_buttons(incident_id, view) or (
+        Button(label("btn_done"), callbacks.encode("done", incident_id, view.step_id), ButtonStyle.PRIMARY),)
     return OutboundMessage(title=title, body=body, fields=tuple(fields), incident_id=incident_id,
-                           buttons=(Button(label("btn_done"), token, ButtonStyle.PRIMARY),), tone="warn")
+                           buttons=buttons, tone="warn")
+
+
+def _choice_buttons(incident_id: int, view: StepView) -> tuple[Button, ...]:
+    """One button per option when every token fits the platforms' limit; else answers are typed."""
+    try:
+        return tuple(Button(text, callbacks.encode("done", incident_id, f"{view.step_id}={value}"))
+                     for value, text in view.choices)
+    except ValueError:
+        return ()
 
 
 def notice(incident_id: int, text: str, *, tone: str = "info") -> OutboundMessage:

@@ -65,6 +65,12 @@ class PlaybookFlow:
         safety = [s for s in shown if loaded.playbook.step(s).safety]
         return safety + [s for s in shown if s not in safety]
 
+    def is_current(self, incident_id: int, step_id: str) -> bool:
+        """True when ``step_id`` is one of the incident's current steps."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+            return incident is not None and step_id in self.current_ids(incident)
+
     def current_label(self, incident: Incident) -> str | None:
         """``2/9 核实 / Verify`` for the header, or None."""
         run = self._run(incident)
@@ -92,6 +98,8 @@ class PlaybookFlow:
             title_en=step.title.en, instructions_zh=step.instructions.zh if step.instructions else "",
             instructions_en=step.instructions.en if step.instructions else "",
             role=step.role or "anyone", due=local_time(due, self.ctx.timezone) if due else None, safety=step.safety,
+            prompt=input_prompt(step), choices=tuple((o.value, f"{o.label.zh} {o.label.en}")
+                                                     for o in getattr(step.input, "options", []) or []),
         )
 
     def announce(self, session: Session, incident: Incident, *, now: datetime) -> None:
@@ -113,7 +121,8 @@ class PlaybookFlow:
         service.save_step(session, incident_id=incident_id, step_id=step_id, status="active",
                           actor=SYSTEM, now=now)
 
-    def complete(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None) -> Reply:
+    def complete(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None,
+                 answer: str | None = None) -> Reply:
         """Mark a step done for ``actor`` (the first step they may do when ``step_id`` is None)."""
         now = self.ctx.now()
         try:
@@ -133,7 +142,7 @@ class PlaybookFlow:
                     return Reply(f"没有可完成的当前步骤 / No current step to complete ({step_id or '-'})", ok=False)
                 iteration = state.steps[target].iteration
                 decision = walker.apply(loaded.playbook, state,
-                                        StepCompleted(target, actor.name, actor.roles), now=now)
+                                        StepCompleted(target, actor.name, actor.roles, answer), now=now)
                 self._apply(session, incident, loaded, decision, before=before, now=now)
                 step = loaded.playbook.step(target)
                 done_view = self._view(loaded, state, step)
@@ -141,7 +150,7 @@ class PlaybookFlow:
                                        messages.step_message(incident_id, done_view, done_by=actor.name),
                                        suffix=f"step:{target}:{iteration}")
                 service.save_step(session, incident_id=incident_id, step_id=target, status="done", actor=actor,
-                                  now=now)
+                                  now=now, answer=decision.state.answers.get(_input_id(step)))
                 text = say("step_done_msg", who=actor.name, step_zh=step.title.zh, step_en=step.title.en)
                 self.ctx.notifier.update_header(session, incident_id, self.header(session, incident))
         except DuplicateEvent:
@@ -166,6 +175,24 @@ class PlaybookFlow:
         if decision.finished:
             self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, say("playbook_done_msg"),
                                                                          tone="ok"))
+
+
+def _input_id(step: Step | GroupPart) -> str:
+    return step.input.id if step.input is not None else ""
+
+
+def input_prompt(step: Step | GroupPart) -> str | None:
+    """How to answer a step's input in chat, in both languages."""
+    spec = step.input
+    if spec is None:
+        return None
+    if spec.type == "number":
+        span = f"{spec.min:g}–{spec.max:g}" if spec.min is not None and spec.max is not None else ""
+        hint = say("prompt_number", unit=spec.unit or "", range_zh=f"，{span}" if span else "",
+                   range_en=f", {span}" if span else "")
+    else:
+        hint = say(f"prompt_{spec.type}")
+    return f"{spec.label.zh} {spec.label.en} · " + hint.replace("\n", " / ")
 
 
 def _may_do(actor: Actor, step: Step | GroupPart) -> bool:

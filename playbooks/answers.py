@@ -68,7 +68,5 @@ def _photos(spec: PhotoInput, answer: Answer) -> list[str]:
     if not isinstance(photos, list) or not all(isinstance(p, str) and p for p in photos):
         raise StepRejected("请上传照片", "attach photos")
     if len(photos) < spec.min_count:
-        raise StepRejected(
-            f"至少需要 {spec.min_count} 张照片", f"at least {spec.min_count} photo(s) are needed"
-        )
+        raise StepRejected(f"至少需要 {spec.min_count} 张照片", f"at least {spec.min_count} photo(s) are needed")
     return list(photos)

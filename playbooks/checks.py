@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from playbooks.durations import parse_duration
-from playbooks.expressions import expression_errors
+from playbooks.expressions import answer_names, expression_errors
 from playbooks.graph import branch_gates, dependencies, group_of
 from playbooks.schema import GroupPart, MqttPublish, NotifyRole, Playbook, StartPlaybook, Step
 from playbooks.yaml_lines import LineIndex, PathPart
@@ -20,7 +20,7 @@ def check_playbook(playbook: Playbook, lines: LineIndex) -> list[Finding]:
     findings = list(_ids(playbook, lines))
     if any("is used twice" in message for _, message in findings):
         return sorted(findings)  # the other checks look steps up by id
-    for check in (_roles, _references, _loops, _safety, _timeouts, _expressions, _fire_first):
+    for check in (_roles, _references, _loops, _safety, _timeouts, _expressions, _answers_in_time, _fire_first):
         findings.extend(check(playbook, lines))
     return sorted(findings)
 
@@ -242,6 +242,37 @@ def _expressions(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
         for expression, expression_path in found:
             for error in expression_errors(expression, names):
                 yield lines.line(expression_path), f'step "{item.id}": {error}'
+
+
+def _answers_in_time(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
+    """A `when` must wait on the step that asks for the answer it reads, or it is judged too early."""
+    deps = dependencies(playbook)
+    asked_by = {s.input.id: s.id for s, _ in _steps(playbook) if s.input is not None}
+    for item, path in _steps(playbook):
+        if item.when is None:
+            continue
+        before = _ancestors(item.id, deps)
+        for name in sorted(answer_names(item.when)):
+            source = asked_by.get(name)
+            if source is not None and source not in before:
+                yield (
+                    lines.line((*path, "when")),
+                    (
+                        f'step "{item.id}": "when" reads answers.{name}, but the step does not wait for '
+                        f'"{source}", which asks for it; add it to needs'
+                    ),
+                )
+
+
+def _ancestors(step_id: str, deps: dict[str, tuple[str, ...]]) -> set[str]:
+    found: set[str] = set()
+    pending = list(deps.get(step_id, ()))
+    while pending:
+        dep = pending.pop()
+        if dep not in found:
+            found.add(dep)
+            pending.extend(deps.get(dep, ()))
+    return found
 
 
 def _fire_first(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:

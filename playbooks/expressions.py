@@ -29,6 +29,19 @@ def expression_errors(expression: str, answer_names: Collection[str]) -> list[st
     return errors
 
 
+def answer_names(expression: str) -> set[str]:
+    """The names read as answers.<name> in `expression` (empty if it does not parse)."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return set()
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "answers"
+    }
+
+
 def evaluate(expression: str, answers: Mapping[str, object], context: Mapping[str, object]) -> object:
     """The value of `expression`; raises an Exception when it cannot be computed."""
     names = {

@@ -17,7 +17,7 @@ def branch_gates(playbook: Playbook) -> dict[str, tuple[str, ...]]:
 
 
 def dependencies(playbook: Playbook) -> dict[str, tuple[str, ...]]:
-    """The steps each step waits on: `needs` (default: the step before it), its deciders, or its group."""
+    """The steps each step waits on: `needs` (default: the non-safety step before it), deciders, or group."""
     gates = branch_gates(playbook)
     deps: dict[str, tuple[str, ...]] = {}
     previous: str | None = None
@@ -27,7 +27,8 @@ def dependencies(playbook: Playbook) -> dict[str, tuple[str, ...]]:
         deps[step.id] = own + tuple(d for d in gates.get(step.id, ()) if d not in own)
         for part in step.parallel or []:
             deps[part.id] = (step.id,)
-        previous = step.id
+        if not step.safety:  # safety steps run alongside the flow and never hold it up by default
+            previous = step.id
     return deps
 
 

@@ -15,7 +15,7 @@ SkipKind: TypeAlias = Literal["branch", "condition", "person"]
 TimerKind: TypeAlias = Literal["ack", "complete", "repeat", "reminder"]
 
 
-class StepRejected(Exception):  # noqa: N818 - the name the other packages use
+class StepRejected(Exception):
     """An event the walker refuses, with the reason in Chinese and English."""
 
     def __init__(self, zh: str, en: str) -> None:
@@ -107,8 +107,7 @@ def _step_to_json(step: StepState) -> dict[str, Any]:
         "finished_at": _iso(step.finished_at),
         "reminders": step.reminders,
         "timers": [
-            {"kind": timer.kind, "due_at": timer.due_at.isoformat(), "token": timer.token}
-            for timer in step.timers
+            {"kind": timer.kind, "due_at": timer.due_at.isoformat(), "token": timer.token} for timer in step.timers
         ],
     }
 

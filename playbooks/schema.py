@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-API_VERSION = "playbook.warehouse/v1"
 
 ROLES: dict[str, tuple[str, str]] = {
     "SL": ("班组长", "Shift lead"),
@@ -26,9 +25,7 @@ ROLES: dict[str, tuple[str, str]] = {
 ANYONE = "anyone"
 
 Role: TypeAlias = Literal["SL", "WM", "OD", "SO", "FW", "MT", "QA", "IC", "CS", "TC", "IT", "SEC"]
-Assignee: TypeAlias = Literal[
-    "SL", "WM", "OD", "SO", "FW", "MT", "QA", "IC", "CS", "TC", "IT", "SEC", "anyone"
-]
+Assignee: TypeAlias = Literal["SL", "WM", "OD", "SO", "FW", "MT", "QA", "IC", "CS", "TC", "IT", "SEC", "anyone"]
 Severity: TypeAlias = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 DURATION_PATTERN = r"^[0-9]+[smhd]$"
@@ -134,9 +131,7 @@ class PhotoInput(Model):
     required: bool = True
 
 
-Input = Annotated[
-    NumberInput | ChoiceInput | YesNoInput | TextInput | PhotoInput, Field(discriminator="type")
-]
+Input = Annotated[NumberInput | ChoiceInput | YesNoInput | TextInput | PhotoInput, Field(discriminator="type")]
 
 
 class NotifyRole(Model):
@@ -183,10 +178,7 @@ class StartPlaybook(Model):
     at: Literal["start", "done"] = "done"
 
 
-Action = Annotated[
-    NotifyRole | MqttPublish | Webhook | SetSeverity | StartPlaybook, Field(discriminator="action")
-]
-ACTION_NAMES = ("notify_role", "mqtt.publish", "webhook", "set_severity", "start_playbook")
+Action = Annotated[NotifyRole | MqttPublish | Webhook | SetSeverity | StartPlaybook, Field(discriminator="action")]
 
 
 class Timeouts(Model):

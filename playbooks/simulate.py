@@ -25,7 +25,7 @@ from playbooks.run_state import (
     TimerFired,
     TimerKind,
 )
-from playbooks.schema import Playbook
+from playbooks.schema import Action, Playbook
 from playbooks.walker import apply, start
 
 EVENT_KEYS = ("complete", "skip", "claim", "advance")
@@ -148,11 +148,19 @@ class _Simulation:
             if outcome:
                 self.path.append(PathLine(offset, step.id, outcome))
         for request in decision.actions:
-            target = getattr(request.action, "role", None) or getattr(request.action, "topic", None) or ""
-            suffix = f" {target}" if target else ""
+            suffix = f" {_target(request.action)}" if _target(request.action) else ""
             self.path.append(PathLine(offset, request.step_id, f"action {request.action.action}{suffix}"))
         if decision.finished and (before is None or not before.finished):
             self.path.append(PathLine(offset, "-", "finished"))
+
+
+def _target(action: Action) -> str:
+    """Who or what an action is aimed at, for the path."""
+    for name in ("role", "topic", "url", "severity", "playbook"):
+        value = getattr(action, name, None)
+        if isinstance(value, str):
+            return value
+    return ""
 
 
 def _start(playbook: Playbook, begin: datetime, context: Mapping[str, object]) -> Decision:

@@ -73,9 +73,7 @@ def apply(
 class _Run:
     """A working copy of a RunState while one event is applied."""
 
-    def __init__(
-        self, playbook: Playbook, state: RunState, now: datetime, context: Mapping[str, object]
-    ) -> None:
+    def __init__(self, playbook: Playbook, state: RunState, now: datetime, context: Mapping[str, object]) -> None:
         self.playbook = playbook
         self.state = state
         self.steps = dict(state.steps)
@@ -115,9 +113,7 @@ class _Run:
                 raise StepRejected("两人的答案不一致", "the two people gave different answers")
             if not current.done_by:
                 self.steps[step.id] = replace(current, done_by=(event.actor,), first_answer=answer)
-                self._say(
-                    step.id, "已确认 1/2，等待第二人确认", "confirmed 1 of 2; waiting for a second person"
-                )
+                self._say(step.id, "已确认 1/2，等待第二人确认", "confirmed 1 of 2; waiting for a second person")
                 return
         self._finish(step, event.actor, answer)
 
@@ -141,9 +137,7 @@ class _Run:
 
     def timer(self, event: TimerFired) -> None:
         current = self.steps.get(event.step_id)
-        live = (
-            [t for t in current.timers if (t.kind, t.token) == (event.kind, event.token)] if current else []
-        )
+        live = [t for t in current.timers if (t.kind, t.token) == (event.kind, event.token)] if current else []
         if current is None or not live:
             return
         step = self.playbook.step(event.step_id)
@@ -260,9 +254,7 @@ class _Run:
             verdict = True if branch.when is None else holds(branch.when, self._answers(), self.context)
             if verdict:
                 self.steps[step.id] = replace(self.steps[step.id], chosen=branch.goto)
-                self._say(
-                    step.id, f"转到「{self.playbook.step(branch.goto).title.zh}」", f"next: {branch.goto}"
-                )
+                self._say(step.id, f"转到「{self.playbook.step(branch.goto).title.zh}」", f"next: {branch.goto}")
                 return
             if verdict is None:
                 self._say(step.id, f"无法判断 {branch.when}", f"could not check {branch.when}")
@@ -282,11 +274,7 @@ class _Run:
 
     def _next_iteration(self, step: Step | GroupPart) -> None:
         repeat = step.repeat if isinstance(step, Step) else None
-        if (
-            repeat is not None
-            and repeat.until is not None
-            and holds(repeat.until, self._answers(), self.context)
-        ):
+        if repeat is not None and repeat.until is not None and holds(repeat.until, self._answers(), self.context):
             self._say(step.id, "停止条件已满足，不再重复", "stop condition met; no more repeats")
             return
         self._activate(step)
@@ -374,9 +362,7 @@ class _Run:
 
     def _notify(self, step: Step | GroupPart, role: str, text: Text, suffix: str) -> None:
         iteration = self.steps[step.id].iteration
-        action = NotifyRole.model_validate(
-            {"action": "notify_role", "role": role, "message": text.model_dump()}
-        )
+        action = NotifyRole.model_validate({"action": "notify_role", "role": role, "message": text.model_dump()})
         self.actions.append(ActionRequest(f"{step.id}:{iteration}:{suffix}", step.id, action))
 
     def _answers(self) -> dict[str, Answer]:
@@ -424,9 +410,7 @@ class _Run:
             timeouts = step.timeouts
             for timer in self.steps[step.id].timers:
                 escalates = (
-                    timeouts is not None
-                    and timeouts.on_timeout == "escalate"
-                    and timer.kind in ("ack", "complete")
+                    timeouts is not None and timeouts.on_timeout == "escalate" and timer.kind in ("ack", "complete")
                 )
                 target = timeouts.escalate_to if escalates and timeouts is not None else None
                 found.append(Deadline(step.id, timer.kind, timer.due_at, target, timer.token))

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from playbooks.lint import lint_paths
-from playbooks.problems import PlaybookError
 from playbooks.loader import load_playbook
+from playbooks.problems import PlaybookError
 
 BROKEN = Path(__file__).parent / "broken"
 
@@ -34,8 +34,7 @@ EXPECTED: dict[str, list[tuple[int, str]]] = {
     "mqtt-without-confirm": [
         (
             13,
-            'step "block-zone": action mqtt.publish needs "confirm_by": '
-            "the role that must confirm before it is sent",
+            'step "block-zone": action mqtt.publish needs "confirm_by": the role that must confirm before it is sent',
         ),
     ],
     "needs-cycle": [
@@ -66,6 +65,13 @@ EXPECTED: dict[str, list[tuple[int, str]]] = {
         (15, 'step "move": "answers.temp_c > 8" uses answers.temp_c, but no step asks for "temp_c"'),
     ],
     "unknown-key": [(12, 'step "call-119": unknown key "assignee" (did you mean "role"?)')],
+    "when-too-early": [
+        (
+            17,
+            'step "first-aid": "when" reads answers.injured, but the step does not wait for "people-safe", '
+            "which asks for it; add it to needs",
+        ),
+    ],
     "unknown-role": [
         (11, 'step "verify": unknown role "BOSS" (roles are SL, WM, OD, SO, FW, MT, QA, IC, CS, TC, IT, SEC)'),
     ],

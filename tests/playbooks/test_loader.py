@@ -66,7 +66,7 @@ def test_several_errors_are_reported_together_in_line_order(tmp_path: Path) -> N
     timeouts: {complete: 2 hours}
 """
     assert problems_of(write(tmp_path, "many", steps)) == [
-        (12, 'step "verify": confirm cannot be "three_person" (use \'ack\' or \'two_person\')'),
+        (12, "step \"verify\": confirm cannot be \"three_person\" (use 'ack' or 'two_person')"),
         (13, 'step "fix": "title" is missing'),
         (14, 'step "fix": unknown key "titel" (did you mean "title"?)'),
         (16, 'step "fix": timeouts.complete "2 hours" is not a duration; write it like 30s, 5m, 2h or 3d'),

@@ -1,0 +1,83 @@
+"""Factories and fakes of our own ports, shared by the tests."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from handlers.commands import ChatRouter
+from handlers.context import CoreContext
+from handlers.incident_flow import IncidentFlow
+from handlers.notify import Notifier
+from handlers.playbook_flow import PlaybookFlow
+from incidents import directory
+from incidents.database import Database
+from incidents.escalation import EscalationConfig, load_escalation
+from incidents.severity import Severity
+from incidents.signals import AlertSignal, SignalKind
+from playbooks.loader import load_library
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = load_library(ROOT / "playbooks" / "library")
+ESCALATION = load_escalation(ROOT / "config" / "escalation.yaml")
+
+
+def make_signal(**overrides: Any) -> AlertSignal:
+    """A cold-room excursion on D1 unless told otherwise."""
+    values: dict[str, Any] = {
+        "kind": SignalKind.FIRING, "rule_id": "cold-room-high-temp", "fingerprint": "cold-room-high-temp:d1-probe-1",
+        "severity": Severity.SEV2, "title_zh": "冷库 D1 温度 8.6 °C", "title_en": "Cold room D1 at 8.6 °C",
+        "at": datetime(2026, 11, 25, 2, 0, tzinfo=UTC), "site": "SH-01", "zone": "D1", "sensor": "d1-probe-1",
+        "metric": "temperature", "value": 8.6, "threshold": 8.0, "playbook": "cold-chain-excursion",
+    }
+    values.update(overrides)
+    return AlertSignal(**values)
+
+
+@dataclass
+class FakeTimers:
+    """Records what would be armed; the persistent scheduler has its own tests."""
+
+    armed: dict[int, tuple[str, datetime]] = field(default_factory=dict)
+
+    def arm_escalation(self, *, incident_id: int, token: str, run_at: datetime) -> None:
+        self.armed[incident_id] = (token, run_at)
+
+    def disarm_escalation(self, *, incident_id: int) -> None:
+        self.armed.pop(incident_id, None)
+
+
+@dataclass
+class Core:
+    ctx: CoreContext
+    flow: IncidentFlow
+    playbooks: PlaybookFlow
+    router: ChatRouter
+    timers: FakeTimers
+
+
+def make_core(db: Database, *, platforms: tuple[str, ...] = ("webchat",), escalation: EscalationConfig | None = None,
+              now: Any = None) -> Core:
+    """The platform-neutral core over a real database, with recorded timers."""
+    timers = FakeTimers()
+    ctx = CoreContext(db=db, notifier=Notifier(platforms), escalation=escalation or ESCALATION, timers=timers,
+                      timezone="Asia/Shanghai")
+    if now is not None:
+        ctx.now = now
+    playbooks = PlaybookFlow(ctx, LIBRARY)
+    flow = IncidentFlow(ctx, playbooks)
+    return Core(ctx, flow, playbooks, ChatRouter(ctx, flow, playbooks), timers)
+
+
+def seed_people(db: Database) -> dict[str, int]:
+    """Wang Wei (SL), Li Na (WM), Zhang Min (QA), each with web chat and Slack identities."""
+    ids: dict[str, int] = {}
+    with db.unit_of_work() as session:
+        people = [("王伟", "Wang Wei", ["SL"], "wangwei"), ("李娜", "Li Na", ["WM"], "lina"),
+                  ("张敏", "Zhang Min", ["QA"], "zhangmin")]
+        for name_zh, name_en, roles, user in people:
+            person = directory.add_person(session, name_zh=name_zh, name_en=name_en, roles=roles,
+                                          identities=[("webchat", user), ("slack", f"U-{user}")])
+            assert person.id is not None
+            ids[user] = person.id
+    return ids
