@@ -15,6 +15,7 @@ from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
 from integrations.webchat.routes import build_router
+from integrations.webhooks import routes as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -82,5 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Warehouse incidents: alerts in, playbook-driven chat threads out, audited.")
     app.state.runtime = runtime
     app.include_router(api.build_router(runtime, guard))
+    app.include_router(webhooks.build_router(runtime.intake, guard))
     app.include_router(build_router(runtime.webchat, runtime.router, guard))
     return app

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from handlers import messages
 from handlers.context import CoreContext
@@ -18,7 +18,7 @@ from handlers.ports import OutboundMessage, Reply
 from handlers.text import role_name, roles_text, say
 from incidents import directory, service
 from incidents.actors import Actor
-from incidents.lifecycle import InvalidTransition, Transition
+from incidents.lifecycle import InvalidTransition, Status, Transition
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Incident
 
@@ -123,6 +123,17 @@ class IncidentFlow:
         self.ctx.wake_outbox()
         return Reply(text)
 
+    def acknowledge_external(self, *, dedup_key: str, source: str) -> int | None:
+        """An acknowledgement sent by the system that raised the alert (PagerDuty Events ``acknowledge``)."""
+        with self.ctx.db.reader() as session:
+            incident = session.exec(select(Incident).where(Incident.dedup_key == dedup_key)
+                                    .order_by(col(Incident.id).desc())).first()
+        if incident is None or incident.id is None or incident.status != Status.TRIGGERED.value:
+            return None
+        actor = Actor(person_id=None, name=f"{source} (external)", platform=source)
+        self.change(incident_id=incident.id, change=Transition.ACKNOWLEDGE, actor=actor)
+        return incident.id
+
     def escalation_due(self, *, incident_id: int, token: str) -> bool:
         """Called by the persistent timer; a stale token has no effect. True if it escalated."""
         now = self.ctx.now()
@@ -146,12 +157,13 @@ class IncidentFlow:
 
     def rearm_all(self) -> int:
         """Re-arm every pending escalation from the database (the source of truth) at boot."""
-        armed = 0
         with self.ctx.db.reader() as session:
-            for incident in service.list_incidents(session, open_only=True, limit=10_000):
-                pending = service.pending_escalation(incident)
-                if pending is not None and incident.id is not None and incident.escalation_token:
-                    self.ctx.timers.arm_escalation(incident_id=incident.id, token=incident.escalation_token,
-                                                   run_at=pending.due_at)
-                    armed += 1
+            incidents = service.list_incidents(session, open_only=True, limit=10_000)
+        armed = 0
+        for incident in incidents:
+            pending = service.pending_escalation(incident)
+            if pending is not None and incident.id is not None and incident.escalation_token:
+                self.ctx.timers.arm_escalation(incident_id=incident.id, token=incident.escalation_token,
+                                               run_at=pending.due_at)
+                armed += 1
         return armed

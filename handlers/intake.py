@@ -13,7 +13,9 @@ from incidents.clock import as_utc, utcnow
 from incidents.database import Database
 from incidents.readings import Reading
 from incidents.rules.engine import RuleEngine
-from incidents.signals import AlertSignal
+from incidents.rules.external import AlertAction, ExternalAlert
+from incidents.severity import Severity
+from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import DeadLetter
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,24 @@ class Intake:
         log.info("%s %s %s at %s", signal.kind, signal.rule_id, signal.sensor or signal.fingerprint, signal_at)
         incident_id = self.flow.on_signal(signal)
         return [incident_id] if incident_id is not None else []
+
+    def external(self, alert: ExternalAlert) -> int | None:
+        """An alert raised by another system: trigger opens or joins, resolve clears, acknowledge acks."""
+        fingerprint = f"{alert.source}:{alert.dedup_key}"
+        if alert.action is AlertAction.ACKNOWLEDGE:
+            return self.flow.acknowledge_external(dedup_key=fingerprint, source=alert.source)
+        labels = dict(alert.labels)
+        rule = labels.get("alertname") or labels.get("rule") or alert.source
+        signal = AlertSignal(
+            kind=SignalKind.RESOLVED if alert.action is AlertAction.RESOLVE else SignalKind.FIRING,
+            rule_id=rule, fingerprint=fingerprint, severity=alert.severity or Severity.SEV3,
+            title_zh=alert.title_zh or alert.title_en or rule, title_en=alert.title_en or alert.title_zh or rule,
+            at=alert.at, site=labels.get("site"), zone=labels.get("zone"), sensor=labels.get("instance"),
+            metric=labels.get("metric"), playbook=labels.get("playbook") or self.flow.playbooks.for_alert(rule),
+            source=alert.source, labels=labels,
+        )
+        touched = self.signal(signal)
+        return touched[0] if touched else None
 
     def reject(self, rejected: Iterable[Rejected]) -> None:
         """Keep unusable input with its reason; the next message is processed normally."""

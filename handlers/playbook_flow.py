@@ -47,6 +47,11 @@ class PlaybookFlow:
         decision = walker.start(loaded.playbook, now=self.ctx.now())
         return PlaybookPin(loaded.playbook.id, loaded.playbook.version, loaded.sha256, decision.state.to_json())
 
+    def for_alert(self, alert_name: str) -> str | None:
+        """The playbook whose triggers name this alert, if any."""
+        return next((pid for pid, loaded in self.library.items() if alert_name in loaded.playbook.triggers.alerts),
+                    None)
+
     def _run(self, incident: Incident) -> tuple[LoadedPlaybook, RunState] | None:
         if incident.playbook_id is None or incident.playbook_state is None:
             return None

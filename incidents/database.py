@@ -20,18 +20,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin_immediate(connection: Any) -> None:
     # Take the write lock at BEGIN: the audit chain reads the last hash and appends after it,
     # which must not interleave with another writer.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings WareRoom relies on."""
+def _sqlite_begin_deferred(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, for_writes: bool = True) -> Engine:
+    """An engine for ``url`` with the settings WareRoom relies on.
+
+    On SQLite, write engines take the write lock when a transaction begins; read engines do not,
+    so that (in WAL mode) reads never wait for or block a writer.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin_immediate if for_writes else _sqlite_begin_deferred)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -42,6 +50,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.read_engine = make_engine(url, for_writes=False) if url.startswith("sqlite") else self.engine
 
     @property
     def is_postgres(self) -> bool:
@@ -60,9 +69,10 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A session for reads only."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        """A session for reads only (it never takes SQLite's write lock)."""
+        with Session(self.read_engine, expire_on_commit=False) as session:
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-
 ROLES: dict[str, tuple[str, str]] = {
     "SL": ("班组长", "Shift lead"),
     "WM": ("仓库经理", "Warehouse manager"),

@@ -33,7 +33,9 @@ if ! port_open 1883; then
   for _ in $(seq 20); do port_open 1883 && break; sleep 0.5; done
 fi
 
-# Chromium for the web chat test (Debian's package; no browser download)
+# Chromium for the web chat test (Debian's package; no browser download), and CJK fonts so that
+# Chinese text renders in screenshots and review PDFs
 need_pkg chromium chromium
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { command -v fc-list >/dev/null && need_pkg no-such-command fonts-noto-cjk; } || need_pkg no-such-command fonts-noto-cjk fontconfig
 
 port_open 5432 && port_open 1883 && echo "services: PostgreSQL 127.0.0.1:5432 and Mosquitto 127.0.0.1:1883 are up"
