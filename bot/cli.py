@@ -80,6 +80,47 @@ def playbook_lint(paths: Annotated[list[Path] | None, typer.Argument()] = None) 
     raise typer.Exit(lint_main([str(p) for p in (paths or [Settings().playbook_dir])]))
 
 
+@playbook_app.command("simulate")
+def playbook_simulate(
+    playbook_id: Annotated[str, typer.Argument(help="e.g. cold-chain-excursion")],
+    answers: Annotated[Path, typer.Option(help="YAML script of completions, skips and clock advances")],
+) -> None:
+    """Run a playbook against scripted answers on a fake clock and print the path taken."""
+    from datetime import UTC, datetime
+
+    from playbooks.loader import load_library
+    from playbooks.simulate import ScriptError, load_script, simulate
+
+    library = load_library(Settings().playbook_dir)
+    if playbook_id not in library:
+        raise typer.BadParameter(f"no playbook {playbook_id!r}; known: {', '.join(sorted(library))}")
+    try:
+        script = load_script(answers)
+        result = simulate(library[playbook_id], script["events"], start=datetime(2026, 1, 1, tzinfo=UTC),
+                          context=script.get("context"))
+    except ScriptError as exc:
+        typer.echo(f"{answers}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for line in result.lines():
+        typer.echo(line)
+    typer.echo("finished" if result.finished else "not finished: steps are still open")
+
+
+@people_app.command("list")
+def people_list() -> None:
+    """Everyone in the directory with roles and chat identities."""
+    from sqlmodel import select
+
+    from incidents.database import Database
+    from incidents.tables import ChatIdentity, Person
+
+    with Database(Settings().resolved_database_url()).reader() as session:
+        for person in session.exec(select(Person).order_by(Person.id)):  # type: ignore[arg-type]
+            ids = session.exec(select(ChatIdentity).where(ChatIdentity.person_id == person.id)).all()
+            links = ", ".join(f"{i.platform}:{i.platform_user_id}" for i in ids) or "-"
+            typer.echo(f"#{person.id} {person.name_zh} {person.name_en} [{', '.join(person.roles)}] {links}")
+
+
 @playbook_app.command("schema")
 def playbook_schema(out: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None) -> None:
     """The JSON Schema of playbooks, for editor completion."""

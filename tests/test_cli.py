@@ -1,0 +1,65 @@
+"""The wareroom command: audit verify, playbook lint and simulate, people."""
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from bot.cli import app
+from incidents import audit
+from incidents.actors import SYSTEM
+from incidents.database import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Database:
+    monkeypatch.setenv("WAREROOM_DATABASE_URL", sqlite_url)
+    return Database(sqlite_url)
+
+
+def test_audit_verify_passes_then_names_the_altered_row(env: Database) -> None:
+    for n in range(3):
+        with env.unit_of_work() as session:
+            audit.record(session, action="incident.opened", actor=SYSTEM, incident_id=n + 1)
+    result = runner.invoke(app, ["audit", "verify"])
+    assert (result.exit_code, result.output.strip()) == (0, "audit chain intact: 3 events verified")
+    with env.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE auditevent SET actor_name = 'someone else' WHERE id = 2"))
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "AUDIT CHAIN BROKEN after 1 good events: row 2: its content was altered" in result.output
+
+
+def test_playbook_lint_passes_on_the_library_and_fails_with_file_and_line() -> None:
+    assert runner.invoke(app, ["playbook", "lint", str(ROOT / "playbooks" / "library")]).exit_code == 0
+    broken = sorted((ROOT / "tests" / "playbooks" / "broken").glob("*.yaml"))[0]
+    result = runner.invoke(app, ["playbook", "lint", str(broken)])
+    assert result.exit_code == 1
+    assert f"{broken}:" in result.output
+
+
+def test_playbook_simulate_prints_the_path() -> None:
+    script = ROOT / "tests" / "playbooks" / "scripts" / "cold-chain-excursion.yaml"
+    result = runner.invoke(app, ["playbook", "simulate", "cold-chain-excursion", "--answers", str(script)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "+0:00:00 verify: active"
+    assert "+0:10:00 replace-probe: skipped: branch not taken" in lines
+    assert lines[-1] == "finished"
+    unknown = runner.invoke(app, ["playbook", "simulate", "no-such", "--answers", str(script)])
+    assert unknown.exit_code == 2 and "no playbook 'no-such'" in unknown.output
+
+
+def test_people_add_and_list(env: Database) -> None:
+    added = runner.invoke(app, ["people", "add", "--name-zh", "王伟", "--name-en", "Wang Wei", "--role", "SL",
+                                "--identity", "slack:U024BE7LH"])
+    assert added.exit_code == 0 and added.output.strip() == "added person #1 王伟 Wang Wei (SL)"
+    bad = runner.invoke(app, ["people", "add", "--name-zh", "李娜", "--name-en", "Li Na", "--role", "WM",
+                              "--identity", "U024"])
+    assert bad.exit_code == 2 and "platform:user_id" in bad.output
+    listed = runner.invoke(app, ["people", "list"])
+    assert listed.output.strip() == "#1 王伟 Wang Wei [SL] slack:U024BE7LH"
