@@ -11,6 +11,7 @@ from fastapi import Cookie, FastAPI, Header, HTTPException
 from bot import api, db
 from bot.bootstrap import Runtime, build
 from bot.settings import Settings
+from integrations.action_executor import ActionExecutor
 from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
@@ -60,13 +61,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await broker.start()
             mqtt_url = broker.url
         app.state.mqtt_url = mqtt_url
-        runtime.timers.start(runtime.flow.escalation_due)
-        log.info("re-armed %d pending escalations", runtime.flow.rearm_all())
+        runtime.timers.start(on_escalation=runtime.flow.escalation_due, on_step=runtime.playbooks.timer_due)
+        log.info("re-armed %d pending escalations and step timers", runtime.flow.rearm_all())
+        executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, mqtt_url=mqtt_url)
+        runtime.ctx.wake_actions = executor.wake
         subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=settings.mqtt_topics,
                                     handle=batch_handler(runtime.intake))
         app.state.subscriber = subscriber
         await subscriber.start()
         tasks = [asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
+                 asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick")]
         try:
             yield

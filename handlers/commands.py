@@ -26,6 +26,9 @@ ALIASES: dict[str, str] = {
     "resolve": "resolve", "解决": "resolve",
     "mitigate": "mitigate", "处置": "mitigate",
     "help": "help", "帮助": "help",
+    "skip": "skip", "跳过": "skip",
+    "claim": "claim",
+    "incident": "incident", "事件": "incident", "发起": "incident",
 }
 _WIDE = str.maketrans({"／": "/", "\u3000": " ", "＠": "@"})
 _SPACES = re.compile(r"\s+")
@@ -60,6 +63,7 @@ class ChatRouter:
         self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
             "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
+            "skip": self._skip, "claim": self._claim, "incident": self._declare,
         }
 
     def handle(self, event: ChatEvent) -> Reply:
@@ -100,6 +104,13 @@ class ChatRouter:
         if action.verb == "resolve":
             return self.flow.change(incident_id=action.incident_id, change=Transition.RESOLVE, actor=actor,
                                     dedupe_key=event.dedupe_key)
+        if action.verb == "claim":
+            return self.playbooks.claim(incident_id=action.incident_id, step_id=action.arg or None, actor=actor,
+                                        dedupe_key=event.dedupe_key)
+        if action.verb == "skip":
+            return Reply(say("skip_needs_reason", step=action.arg), ok=False)
+        if action.verb == "act" and action.arg.isdigit():
+            return self.playbooks.actions.confirm(run_id=int(action.arg), actor=actor, dedupe_key=event.dedupe_key)
         if action.verb == "done":
             step_id, _, answer = action.arg.partition("=")
             return self.playbooks.complete(incident_id=action.incident_id, step_id=step_id or None, actor=actor,
@@ -130,10 +141,45 @@ class ChatRouter:
         """``/done``, ``/done 7.9``, ``/done verify 7.9``: an optional step id, then the answer."""
         if event.incident_id is None:
             return Reply(say("no_incident"), ok=False)
-        step_id = args[0] if args and self.playbooks.is_current(event.incident_id, args[0]) else None
-        answer = " ".join(args[1:] if step_id else args) or None
+        step_id, answer = self._step_and_rest(event, args)
         return self.playbooks.complete(incident_id=event.incident_id, step_id=step_id, actor=actor,
-                                       dedupe_key=event.dedupe_key, answer=answer)
+                                       dedupe_key=event.dedupe_key, answer=answer or None)
+
+    def _step_and_rest(self, event: ChatEvent, args: tuple[str, ...]) -> tuple[str | None, str]:
+        """``[step-id] rest…``: the first word is a step id only when it names a current step."""
+        assert event.incident_id is not None
+        if args and self.playbooks.is_current(event.incident_id, args[0]):
+            return args[0], " ".join(args[1:])
+        return None, " ".join(args)
+
+    def _skip(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        """``/skip [step] reason``: the reason is required."""
+        if event.incident_id is None:
+            return Reply(say("no_incident"), ok=False)
+        step_id, reason = self._step_and_rest(event, args)
+        if not reason.strip():
+            return Reply(say("skip_needs_reason", step=step_id or "<step>"), ok=False)
+        return self.playbooks.skip(incident_id=event.incident_id, step_id=step_id, actor=actor,
+                                   dedupe_key=event.dedupe_key, reason=reason.strip())
+
+    def _claim(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        if event.incident_id is None:
+            return Reply(say("no_incident"), ok=False)
+        step_id, _ = self._step_and_rest(event, args)
+        return self.playbooks.claim(incident_id=event.incident_id, step_id=step_id, actor=actor,
+                                    dedupe_key=event.dedupe_key)
+
+    def _declare(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        """``/incident fire D1 [details…]``: start a playbook by hand for a zone."""
+        if not args:
+            return Reply(say("help"), ok=False)
+        playbook_id = self.playbooks.for_command(args[0])
+        if playbook_id is None:
+            known = ", ".join(sorted(a for p in self.playbooks.library.values() for a in p.playbook.triggers.commands))
+            return Reply(say("no_playbook_alias", name=args[0], known=known), ok=False)
+        zone = args[1] if len(args) > 1 else None
+        return self.flow.declare(playbook_id=playbook_id, zone=zone, note=" ".join(args[2:]), actor=actor,
+                                 dedupe_key=event.dedupe_key)
 
     def _status(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         incident_id = self._target(event, args)

@@ -18,6 +18,8 @@ class TimerPort(Protocol):
 
     def disarm_escalation(self, *, incident_id: int) -> None: ...
 
+    def arm_step(self, *, incident_id: int, step_id: str, kind: str, token: str, run_at: datetime) -> None: ...
+
 
 @dataclass
 class CoreContext:
@@ -27,4 +29,5 @@ class CoreContext:
     timers: TimerPort
     timezone: str
     wake_outbox: Callable[[], None] = lambda: None
+    wake_actions: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = field(default=utcnow)

@@ -16,9 +16,10 @@ from handlers.dedupe import DuplicateEvent, remember
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import OutboundMessage, Reply
 from handlers.text import role_name, roles_text, say
-from incidents import directory, service
+from incidents import audit, directory, service
 from incidents.actors import Actor
 from incidents.lifecycle import InvalidTransition, Status, Transition
+from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Incident
 
@@ -70,16 +71,19 @@ class IncidentFlow:
                 log.info("incident for %s opened concurrently; joining it", signal.fingerprint)
         if created and pending is not None and token is not None:
             self.ctx.timers.arm_escalation(incident_id=incident_id, token=token, run_at=pending.due_at)
+        self.playbooks.arm(incident_id)
         self.ctx.wake_outbox()
+        self.ctx.wake_actions()
         return incident_id
 
     def _open_or_join(self, session: Session, signal: AlertSignal, now: datetime) -> tuple[Incident, bool]:
         policy = self.ctx.escalation.for_severity(signal.severity)
         existing = service.find_open(session, dedup_key=service.incident_key(signal))
         needs_pin = signal.playbook is not None and (existing is None or existing.playbook_id is None)
-        pin = self.playbooks.pin(signal.playbook) if needs_pin else None
+        started = self.playbooks.start(signal.playbook) if needs_pin else None
         severity_before = existing.severity if existing else None
-        incident, created = service.open_or_join(session, signal=signal, policy=policy, playbook=pin, now=now)
+        incident, created = service.open_or_join(session, signal=signal, policy=policy,
+                                                 playbook=started.pin if started else None, now=now)
         assert incident.id is not None
         if created:
             self.ctx.notifier.open_threads(session, incident.id, self.header(session, incident))
@@ -89,8 +93,8 @@ class IncidentFlow:
             self.ctx.notifier.post(session, incident.id, messages.notice(
                 incident.id, say("raised_msg", severity=incident.severity, title_zh=signal.title_zh,
                                  title_en=signal.title_en), tone="alert"))
-        if pin is not None:
-            self.playbooks.announce(session, incident, now=now)
+        if started is not None:
+            self.playbooks.announce(session, incident, started, now=now)
         if not created:
             self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
         return incident, created
@@ -122,6 +126,32 @@ class IncidentFlow:
             self.ctx.timers.arm_escalation(incident_id=incident_id, token=token, run_at=rearm.due_at)
         self.ctx.wake_outbox()
         return Reply(text)
+
+    def declare(self, *, playbook_id: str, zone: str | None, note: str, actor: Actor,
+                dedupe_key: str | None) -> Reply:
+        """Open (or join) an incident by hand with a playbook, e.g. ``/incident fire D1``."""
+        loaded = self.playbooks.library[playbook_id]
+        where = f" {zone}" if zone else ""
+        signal = AlertSignal(
+            kind=SignalKind.FIRING, rule_id=f"manual:{playbook_id}", fingerprint=f"manual:{playbook_id}:{zone or '-'}",
+            severity=Severity(loaded.playbook.severity), title_zh=f"{loaded.playbook.title.zh}{where}",
+            title_en=f"{loaded.playbook.title.en}{where}", at=self.ctx.now(), zone=zone, playbook=playbook_id,
+            source="manual", labels={"declared_by": actor.name, "note": note} if note else {"declared_by": actor.name},
+        )
+        with self.ctx.db.unit_of_work() as session:
+            try:
+                remember(session, dedupe_key, actor)
+            except DuplicateEvent:
+                return Reply(say("duplicate"))
+        incident_id = self.on_signal(signal)
+        assert incident_id is not None
+        with self.ctx.db.unit_of_work() as session:
+            audit.record(session, action="incident.declared", actor=actor, incident_id=incident_id,
+                         after={"playbook": playbook_id, "zone": zone, "note": note or None})
+            self.ctx.notifier.post(session, incident_id,
+                                   messages.notice(incident_id, say("declared_msg", who=actor.name), tone="alert"))
+        self.ctx.wake_outbox()
+        return Reply(f"#{incident_id} {loaded.playbook.title.zh}{where} / {loaded.playbook.title.en}{where}")
 
     def acknowledge_external(self, *, dedup_key: str, source: str) -> int | None:
         """An acknowledgement sent by the system that raised the alert (PagerDuty Events ``acknowledge``)."""
@@ -156,7 +186,7 @@ class IncidentFlow:
         return True
 
     def rearm_all(self) -> int:
-        """Re-arm every pending escalation from the database (the source of truth) at boot."""
+        """Re-arm every pending escalation and step timer from the database (the source of truth) at boot."""
         with self.ctx.db.reader() as session:
             incidents = service.list_incidents(session, open_only=True, limit=10_000)
         armed = 0
@@ -166,4 +196,6 @@ class IncidentFlow:
                 self.ctx.timers.arm_escalation(incident_id=incident.id, token=incident.escalation_token,
                                                run_at=pending.due_at)
                 armed += 1
+            if incident.id is not None:
+                armed += self.playbooks.arm(incident.id)
         return armed

@@ -63,25 +63,34 @@ class StepView:
     safety: bool
     prompt: str | None = None
     choices: tuple[tuple[str, str], ...] = ()
+    overdue: bool = False
+    claimed_by: str | None = None
 
 
-def step_message(incident_id: int, view: StepView, *, done_by: str | None = None) -> OutboundMessage:
-    """A step card with a Done button; once done, the same card without buttons."""
+def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
+    """A step card with Done / Claim / Skip; once finished (``outcome``), the same card without buttons."""
     mark = "🚨 " if view.safety else ""
     title = f"{mark}{label('step')} {view.number}/{view.total} · {view.title_zh} / {view.title_en}"
     body = "\n".join(x for x in (view.instructions_zh, view.instructions_en) if x)
     fields: list[tuple[str, str]] = [(label("role"), role_name(view.role))]
-    if view.due and not done_by:
+    if outcome is not None:
+        return OutboundMessage(title=title, body=body, fields=(*fields, ("✔", outcome)), incident_id=incident_id,
+                               tone="ok")
+    if view.due:
         fields.append((label("due"), view.due))
-    if done_by:
-        fields.append(("✅", done_by))
-        return OutboundMessage(title=title, body=body, fields=tuple(fields), incident_id=incident_id, tone="ok")
+    if view.overdue:
+        fields.append(("⏰", label("overdue")))
+    if view.claimed_by:
+        fields.append((label("claimed_by"), view.claimed_by))
     if view.prompt:
         fields.append((label("input"), view.prompt))
-    buttons = _choice_buttons(incident_id, view) or (
-        Button(label("btn_done"), callbacks.encode("done", incident_id, view.step_id), ButtonStyle.PRIMARY),)
+    buttons = list(_choice_buttons(incident_id, view)) or [
+        Button(label("btn_done"), callbacks.encode("done", incident_id, view.step_id), ButtonStyle.PRIMARY)]
+    if not view.claimed_by:
+        buttons.append(Button(label("btn_claim"), callbacks.encode("claim", incident_id, view.step_id)))
+    buttons.append(Button(label("btn_skip"), callbacks.encode("skip", incident_id, view.step_id)))
     return OutboundMessage(title=title, body=body, fields=tuple(fields), incident_id=incident_id,
-                           buttons=buttons, tone="warn")
+                           buttons=tuple(buttons), tone="alert" if view.overdue else "warn")
 
 
 def _choice_buttons(incident_id: int, view: StepView) -> tuple[Button, ...]:

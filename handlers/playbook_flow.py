@@ -1,41 +1,73 @@
 """Playbook runs on incidents: pin the version, show the current steps, advance on Done.
 
 The walker (``playbooks.walker``) decides; this module persists its state on the incident,
-audits every step and mirrors the step cards to every platform in the same transaction.
+audits every step, mirrors the step cards to every platform in the same transaction, and arms
+the step timers (persistent jobs) after commit.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from handlers import messages
+from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import OutboundMessage, Reply
 from handlers.text import local_time, say
-from incidents import directory, service
+from incidents import audit, directory, service
 from incidents.actors import SYSTEM, Actor
 from incidents.lifecycle import OPEN_STATUSES, Status
 from incidents.service import PlaybookPin
 from incidents.tables import Incident
 from playbooks import walker
 from playbooks.loader import LoadedPlaybook
-from playbooks.run_state import Decision, RunState, StepCompleted, StepRejected
-from playbooks.schema import GroupPart, Step
+from playbooks.run_state import (
+    Decision,
+    Event,
+    RunState,
+    StepClaimed,
+    StepCompleted,
+    StepRejected,
+    StepSkipped,
+    TimerFired,
+)
+from playbooks.schema import GroupPart, NotifyRole, Step
 
 log = logging.getLogger(__name__)
 SHOWN = ("active", "overdue")
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A run started for an incident that does not exist yet: its pin and the walker's first decision."""
+
+    pin: PlaybookPin
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
+class StepChange:
+    """What a person did to a step, and how to say it."""
+
+    audit_status: str
+    event: Callable[[str, Actor], Event]
+    outcome: Callable[[Actor, Step | GroupPart], str]
+    reason: str | None = None
+    answer_of_input: bool = False
 
 
 class PlaybookFlow:
     def __init__(self, ctx: CoreContext, library: Mapping[str, LoadedPlaybook]) -> None:
         self.ctx = ctx
         self.library = dict(library)
+        self.actions = ActionFlow(ctx)
 
-    def pin(self, playbook_id: str | None) -> PlaybookPin | None:
+    def start(self, playbook_id: str | None) -> Started | None:
         """Start a run of the playbook as it is now; the incident keeps this version."""
         if playbook_id is None:
             return None
@@ -45,11 +77,19 @@ class PlaybookFlow:
                         playbook_id)
             return None
         decision = walker.start(loaded.playbook, now=self.ctx.now())
-        return PlaybookPin(loaded.playbook.id, loaded.playbook.version, loaded.sha256, decision.state.to_json())
+        pin = PlaybookPin(loaded.playbook.id, loaded.playbook.version, loaded.sha256, decision.state.to_json())
+        return Started(pin, decision)
 
     def for_alert(self, alert_name: str) -> str | None:
         """The playbook whose triggers name this alert, if any."""
         return next((pid for pid, loaded in self.library.items() if alert_name in loaded.playbook.triggers.alerts),
+                    None)
+
+    def for_command(self, alias: str) -> str | None:
+        """The playbook started by hand with this alias (``/incident fire D1``) or by its id."""
+        if alias in self.library:
+            return alias
+        return next((pid for pid, loaded in self.library.items() if alias in loaded.playbook.triggers.commands),
                     None)
 
     def _run(self, incident: Incident) -> tuple[LoadedPlaybook, RunState] | None:
@@ -66,7 +106,8 @@ class PlaybookFlow:
         if run is None:
             return []
         loaded, state = run
-        shown = [s.id for s in loaded.playbook.all_steps() if state.steps[s.id].status in SHOWN]
+        shown = [s.id for s in loaded.playbook.all_steps()
+                 if state.steps[s.id].status in SHOWN and not (isinstance(s, Step) and s.is_group)]
         safety = [s for s in shown if loaded.playbook.step(s).safety]
         return safety + [s for s in shown if s not in safety]
 
@@ -95,20 +136,25 @@ class PlaybookFlow:
         return messages.incident_header(incident, timezone=self.ctx.timezone, acked_by_name=acked,
                                         current_step=self.current_label(incident))
 
-    def _view(self, loaded: LoadedPlaybook, state: RunState, step: Step | GroupPart) -> messages.StepView:
+    def _card(self, incident_id: int, loaded: LoadedPlaybook, state: RunState, step_id: str,
+              outcome: str | None = None) -> OutboundMessage:
+        step = loaded.playbook.step(step_id)
         order = [s.id for s in loaded.playbook.all_steps()]
-        due = next((t.due_at for t in state.steps[step.id].timers if t.kind == "complete"), None)
-        return messages.StepView(
+        step_state = state.steps[step.id]
+        due = next((t.due_at for t in step_state.timers if t.kind == "complete"), None)
+        view = messages.StepView(
             step_id=step.id, number=order.index(step.id) + 1, total=len(order), title_zh=step.title.zh,
             title_en=step.title.en, instructions_zh=step.instructions.zh if step.instructions else "",
             instructions_en=step.instructions.en if step.instructions else "",
             role=step.role or "anyone", due=local_time(due, self.ctx.timezone) if due else None, safety=step.safety,
             prompt=input_prompt(step), choices=tuple((o.value, f"{o.label.zh} {o.label.en}")
                                                      for o in getattr(step.input, "options", []) or []),
+            overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
         )
+        return messages.step_message(incident_id, view, outcome=outcome)
 
-    def announce(self, session: Session, incident: Incident, *, now: datetime) -> None:
-        """Post the first steps of a newly pinned run."""
+    def announce(self, session: Session, incident: Incident, started: Started, *, now: datetime) -> None:
+        """Post the first steps of a newly started run and record its first actions."""
         run = self._run(incident)
         if run is None:
             return
@@ -116,19 +162,63 @@ class PlaybookFlow:
         loaded, state = run
         for step_id in self.current_ids(incident):
             self._post_step(session, incident.id, loaded, state, step_id, now=now)
+        self.actions.apply(session, incident, started.decision.actions, now=now)
 
     def _post_step(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState,
                    step_id: str, *, now: datetime) -> None:
-        step = loaded.playbook.step(step_id)
         iteration = state.steps[step_id].iteration
-        card = messages.step_message(incident_id, self._view(loaded, state, step))
-        self.ctx.notifier.post(session, incident_id, card, suffix=f"step:{step_id}:{iteration}")
-        service.save_step(session, incident_id=incident_id, step_id=step_id, status="active",
-                          actor=SYSTEM, now=now)
+        self.ctx.notifier.post(session, incident_id, self._card(incident_id, loaded, state, step_id),
+                               suffix=f"step:{step_id}:{iteration}")
+        service.save_step(session, incident_id=incident_id, step_id=step_id, status="active", actor=SYSTEM, now=now)
+
+    def arm(self, incident_id: int) -> int:
+        """Arm every live step timer of the incident's run (idempotent: job ids carry the token)."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+            run = self._run(incident) if incident is not None else None
+        if incident is None or run is None or Status(incident.status) not in OPEN_STATUSES:
+            return 0
+        armed = 0
+        for step_id, step_state in run[1].steps.items():
+            for timer in step_state.timers:
+                self.ctx.timers.arm_step(incident_id=incident_id, step_id=step_id, kind=timer.kind,
+                                         token=timer.token, run_at=timer.due_at)
+                armed += 1
+        return armed
+
+    # people acting on steps
 
     def complete(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None,
                  answer: str | None = None) -> Reply:
         """Mark a step done for ``actor`` (the first step they may do when ``step_id`` is None)."""
+        change = StepChange(
+            audit_status="done", answer_of_input=True,
+            event=lambda target, who: StepCompleted(target, who.name, who.roles, answer),
+            outcome=lambda who, step: say("step_done_msg", who=who.name, step_zh=step.title.zh,
+                                          step_en=step.title.en),
+        )
+        return self._act(incident_id, step_id, actor, dedupe_key, change)
+
+    def claim(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None) -> Reply:
+        """Take a step on: its acknowledgement timer stops."""
+        change = StepChange(
+            audit_status="claimed", event=lambda target, who: StepClaimed(target, who.name),
+            outcome=lambda who, step: say("claimed_msg", who=who.name, step_zh=step.title.zh, step_en=step.title.en),
+        )
+        return self._act(incident_id, step_id, actor, dedupe_key, change)
+
+    def skip(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None,
+             reason: str) -> Reply:
+        """Skip a step; the reason is required and recorded."""
+        change = StepChange(
+            audit_status="skipped", reason=reason, event=lambda target, who: StepSkipped(target, who.name, reason),
+            outcome=lambda who, step: say("skipped_msg", who=who.name, step_zh=step.title.zh, step_en=step.title.en,
+                                          reason=reason),
+        )
+        return self._act(incident_id, step_id, actor, dedupe_key, change)
+
+    def _act(self, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None,
+             change: StepChange) -> Reply:
         now = self.ctx.now()
         try:
             with self.ctx.db.unit_of_work() as session:
@@ -144,46 +234,71 @@ class PlaybookFlow:
                 target = step_id or next((s for s in before if _may_do(actor, loaded.playbook.step(s))),
                                          before[0] if before else None)
                 if target is None or target not in before:
-                    return Reply(f"没有可完成的当前步骤 / No current step to complete ({step_id or '-'})", ok=False)
+                    return Reply(f"没有可操作的当前步骤 / No current step to act on ({step_id or '-'})", ok=False)
                 iteration = state.steps[target].iteration
-                decision = walker.apply(loaded.playbook, state,
-                                        StepCompleted(target, actor.name, actor.roles, answer), now=now)
-                self._apply(session, incident, loaded, decision, before=before, now=now)
+                decision = walker.apply(loaded.playbook, state, change.event(target, actor), now=now)
                 step = loaded.playbook.step(target)
-                done_view = self._view(loaded, state, step)
-                self.ctx.notifier.edit(session, incident_id,
-                                       messages.step_message(incident_id, done_view, done_by=actor.name),
-                                       suffix=f"step:{target}:{iteration}")
-                service.save_step(session, incident_id=incident_id, step_id=target, status="done", actor=actor,
-                                  now=now, answer=decision.state.answers.get(_input_id(step)))
-                text = say("step_done_msg", who=actor.name, step_zh=step.title.zh, step_en=step.title.en)
-                self.ctx.notifier.update_header(session, incident_id, self.header(session, incident))
-        except DuplicateEvent:
-            return Reply(say("duplicate"))
-        except IntegrityError:
+                text = change.outcome(actor, step)
+                answer = decision.state.answers.get(step.input.id) if change.answer_of_input and step.input else None
+                service.save_step(session, incident_id=incident_id, step_id=target, status=change.audit_status,
+                                  actor=actor, now=now, answer=answer, reason=change.reason)
+                card = self._card(incident_id, loaded, decision.state, target,
+                                  outcome=text.replace("\n", " / ") if change.audit_status != "claimed" else None)
+                self.ctx.notifier.edit(session, incident_id, card, suffix=f"step:{target}:{iteration}")
+                self._apply(session, incident, loaded, decision, before=before, now=now)
+                if change.audit_status == "claimed":
+                    self.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
+        except (DuplicateEvent, IntegrityError):
             return Reply(say("duplicate"))
         except (StepRejected, service.IncidentNotFound) as exc:
             return Reply(str(exc), ok=False)
+        self.arm(incident_id)
         self.ctx.wake_outbox()
         return Reply(text)
+
+    def timer_due(self, *, incident_id: int, step_id: str, kind: str, token: str) -> bool:
+        """A step timer fired: escalate, remind, mark overdue or repeat. A stale token changes nothing."""
+        now = self.ctx.now()
+        with self.ctx.db.unit_of_work() as session:
+            incident = service.get_incident(session, incident_id=incident_id, for_update=True)
+            run = self._run(incident)
+            if run is None or Status(incident.status) not in OPEN_STATUSES:
+                return False
+            loaded, state = run
+            step_state = state.steps.get(step_id)
+            live = [t for t in step_state.timers if t.token == token] if step_state is not None else []
+            if not live:
+                return False
+            before = self.current_ids(incident)
+            iteration = state.steps[step_id].iteration
+            decision = walker.apply(loaded.playbook, state, TimerFired(step_id, live[0].kind, token), now=now)
+            audit.record(session, action=f"step.timer.{live[0].kind}", actor=SYSTEM, incident_id=incident_id,
+                                 object_type="step", object_id=step_id,
+                                 after={"status": decision.state.steps[step_id].status}, at=now)
+            if decision.state.steps[step_id].status == "overdue":
+                self.ctx.notifier.edit(session, incident_id, self._card(incident_id, loaded, decision.state, step_id),
+                                       suffix=f"step:{step_id}:{iteration}")
+            self._apply(session, incident, loaded, decision, before=before, now=now)
+        self.arm(incident_id)
+        self.ctx.wake_outbox()
+        return True
 
     def _apply(self, session: Session, incident: Incident, loaded: LoadedPlaybook, decision: Decision, *,
                before: list[str], now: datetime) -> None:
         assert incident.id is not None
         incident.playbook_state = decision.state.to_json()
         session.add(incident)
+        # a notify-role action already carries its text to the thread: do not post it twice
+        notified = {r.action.message.zh for r in decision.actions if isinstance(r.action, NotifyRole)}
         for message in decision.messages:
-            self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, f"{message.zh}\n{message.en}"))
+            if message.zh not in notified:
+                self.ctx.notifier.post(session, incident.id,
+                                       messages.notice(incident.id, f"{message.zh}\n{message.en}"))
+        self.actions.apply(session, incident, decision.actions, now=now)
         for step_id in self.current_ids(incident):
             if step_id not in before:
                 self._post_step(session, incident.id, loaded, decision.state, step_id, now=now)
-        if decision.finished:
-            self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, say("playbook_done_msg"),
-                                                                         tone="ok"))
-
-
-def _input_id(step: Step | GroupPart) -> str:
-    return step.input.id if step.input is not None else ""
+        self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
 
 
 def input_prompt(step: Step | GroupPart) -> str | None:

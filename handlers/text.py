@@ -15,6 +15,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role": ("负责角色", "Role"),
     "due": ("时限", "Due"),
     "btn_ack": ("确认", "Acknowledge"),
+    "btn_confirm": ("确认执行", "Confirm"),
+    "btn_claim": ("认领", "Claim"),
+    "btn_skip": ("跳过", "Skip"),
+    "action_confirm_title": ("待确认操作：{what}", "Needs confirmation: {what}"),
+    "action_already": ("该操作已处理（{status}），不会重复执行。",
+                       "This action was already handled ({status}); it will not run twice."),
+    "action_role": ("只有{role}可以确认该操作。", "Only {role} may confirm this action."),
+    "action_confirmed": ("{who} 已确认，正在执行。", "{who} confirmed; running it now."),
+    "action_done": ("已执行：{what} {detail}", "Done: {what} {detail}"),
+    "action_failed": ("执行失败：{what}（{error}）", "Failed: {what} ({error})"),
+    "skip_needs_reason": ("跳过步骤需要原因：回复 /skip {step} 原因",
+                          "Skipping needs a reason: reply /skip {step} <reason>"),
+    "claimed_msg": ("{who} 认领了步骤「{step_zh}」。", "{who} claimed step \"{step_en}\"."),
+    "skipped_msg": ("{who} 跳过了步骤「{step_zh}」：{reason}", "{who} skipped step \"{step_en}\": {reason}"),
+    "declared_msg": ("{who} 手动发起事件。", "{who} declared this incident."),
+    "no_playbook_alias": ("没有名为「{name}」的预案。可用：{known}", "There is no playbook \"{name}\". Known: {known}"),
     "input": ("需填写", "Answer"),
     "prompt_number": ("回复 /done 数值（{unit}{range_zh}）", "reply /done <number> ({unit}{range_en})"),
     "prompt_text": ("回复 /done 文字说明", "reply /done <text>"),
@@ -22,6 +38,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "prompt_choice": ("点选一项，或回复 /done 选项", "pick an option, or reply /done <option>"),
     "prompt_photo": ("回复 /done 照片链接", "reply /done <photo link>"),
     "btn_done": ("完成", "Done"),
+    "overdue": ("已超时", "Overdue"),
+    "claimed_by": ("认领人", "Claimed by"),
     "btn_resolve": ("解决", "Resolve"),
     "opened_msg": ("新事件，请{roles_zh}确认。", "New incident: {roles_en}, please acknowledge."),
     "raised_msg": ("告警升级为 {severity}：{title_zh}", "Raised to {severity}: {title_en}"),
@@ -36,7 +54,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "Not acknowledged within {minutes} min: escalated to {role}: {people}"),
     "nobody": ("（该角色暂无人员）", "(nobody holds this role)"),
     "step_done_msg": ("{who} 完成了步骤「{step_zh}」。", "{who} completed step \"{step_en}\"."),
-    "playbook_done_msg": ("预案全部步骤已完成。", "All playbook steps are done."),
     "unknown_user": ("抱歉，您尚未在 WareRoom 人员目录中登记，无法执行此操作。请联系管理员。",
                      "Sorry, you are not in the WareRoom people directory, so this action is refused. "
                      "Please ask an administrator."),
@@ -44,13 +61,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "no_incident": ("请在事件的对话中使用此命令，或写明事件编号，例如 /ack 12。",
                     "Use this command in an incident thread or give the incident number, e.g. /ack 12."),
     "help": (
-        "可用命令：/ack [编号] 确认 · /status [编号] 状态 · /done [步骤] 完成当前步骤 · "
-        "/resolve [编号] 解决 · /help 帮助",
-        "Commands: /ack [id] acknowledge · /status [id] status · /done [step] complete the current step · "
-        "/resolve [id] resolve · /help this help",
+        "可用命令：/ack [编号] 确认 · /status [编号] 状态 · /done [步骤] [答案] 完成步骤 · /claim [步骤] 认领 · "
+        "/skip [步骤] 原因 跳过 · /resolve [编号] 解决 · /incident 预案 区域 手动发起（如 /incident fire D1）· "
+        "/help 帮助",
+        "Commands: /ack [id] acknowledge · /status [id] · /done [step] [answer] complete a step · /claim [step] · "
+        "/skip [step] reason · /resolve [id] · /incident PLAYBOOK ZONE declare by hand (e.g. /incident fire D1) · "
+        "/help",
     ),
     "unknown_command": ("未知命令「{name}」。输入 /help 查看可用命令。",
                         "Unknown command \"{name}\". Type /help for the list."),
+    "continued": ("（续 {part}/{parts}）", "(continued {part}/{parts})"),
+    "trimmed": ("……（内容过长已截断）", "… (too long, trimmed)"),
+    "full_text": ("全文见 {url}", "Full text at {url}"),
+    "bad_request": ("请求无法解析，已忽略。", "The request could not be read and was ignored."),
+    "bad_signature": ("签名校验失败，请求被拒绝。", "The signature did not verify; the request was refused."),
 }
 
 ROLE_NAMES: dict[str, tuple[str, str]] = {

@@ -161,3 +161,25 @@ class AuditEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     prev_hash: str
     hash: str = Field(unique=True)
+
+
+class ActionRun(SQLModel, table=True):
+    """A playbook action (publish to MQTT, call a webhook, start a playbook) and how far it got.
+
+    ``key`` is the walker's idempotency key: the same action of the same step iteration exists
+    once, and a status change from ``awaiting_confirmation`` or ``pending`` happens once.
+    """
+
+    __table_args__ = (UniqueConstraint("incident_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    key: str
+    step_id: str
+    kind: str
+    spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(index=True)
+    confirm_by: str | None = None
+    confirmed_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))

@@ -28,6 +28,15 @@ async def fire_escalation(incident_id: int, token: str) -> None:
     handler(incident_id=incident_id, token=token)
 
 
+async def fire_step_timer(incident_id: int, step_id: str, kind: str, token: str) -> None:
+    """The job body of a playbook step timer (ack, complete, reminder, repeat)."""
+    handler = _handlers.get("step")
+    if handler is None:
+        log.warning("step timer %s of incident %s fired with no handler registered", token, incident_id)
+        return
+    handler(incident_id=incident_id, step_id=step_id, kind=kind, token=token)
+
+
 class PersistentTimers:
     """Implements handlers.context.TimerPort over an AsyncIOScheduler with a SQLAlchemy job store."""
 
@@ -38,12 +47,13 @@ class PersistentTimers:
             timezone=UTC,
         )
 
-    def start(self, on_escalation: EscalationHandler) -> None:
-        _handlers["escalation"] = on_escalation
+    def start(self, *, on_escalation: EscalationHandler, on_step: EscalationHandler) -> None:
+        _handlers["escalation"], _handlers["step"] = on_escalation, on_step
         self.scheduler.start()
 
     def shutdown(self) -> None:
         _handlers.pop("escalation", None)
+        _handlers.pop("step", None)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -52,6 +62,13 @@ class PersistentTimers:
         self.scheduler.add_job(
             fire_escalation, "date", run_date=run_at, args=[incident_id, token],
             id=f"escalation-{incident_id}", replace_existing=True,
+        )
+
+    def arm_step(self, *, incident_id: int, step_id: str, kind: str, token: str, run_at: datetime) -> None:
+        """Arm one step timer; its id carries the walker's token, so arming again changes nothing."""
+        self.scheduler.add_job(
+            fire_step_timer, "date", run_date=run_at, args=[incident_id, step_id, kind, token],
+            id=f"step-{incident_id}-{token}", replace_existing=True,
         )
 
     def disarm_escalation(self, *, incident_id: int) -> None:

@@ -80,6 +80,8 @@ def database(database_url: str) -> Iterator[Database]:
 class FakeClock:
     """A clock the test moves by hand."""
 
+    start = datetime(2026, 11, 25, 2, 0, 0, tzinfo=UTC)
+
     def __init__(self, start: datetime) -> None:
         self.now = start
 
@@ -94,4 +96,4 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 25, 2, 0, 0, tzinfo=UTC))
+    return FakeClock(FakeClock.start)

@@ -39,12 +39,16 @@ class FakeTimers:
     """Records what would be armed; the persistent scheduler has its own tests."""
 
     armed: dict[int, tuple[str, datetime]] = field(default_factory=dict)
+    steps: dict[tuple[int, str], tuple[str, str, datetime]] = field(default_factory=dict)
 
     def arm_escalation(self, *, incident_id: int, token: str, run_at: datetime) -> None:
         self.armed[incident_id] = (token, run_at)
 
     def disarm_escalation(self, *, incident_id: int) -> None:
         self.armed.pop(incident_id, None)
+
+    def arm_step(self, *, incident_id: int, step_id: str, kind: str, token: str, run_at: datetime) -> None:
+        self.steps[(incident_id, token)] = (step_id, kind, run_at)
 
 
 @dataclass

@@ -5,8 +5,7 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
-import incidents.tables  # noqa: F401  (registers the tables)
-import integrations.webchat.store  # noqa: F401
+import bot.migrations.env_models  # noqa: F401  (registers every table)
 from incidents.database import make_engine
 
 _NOT_OURS = {"apscheduler_jobs"}

@@ -103,6 +103,7 @@ EXPECTED_PATHS: dict[str, list[str]] = {
         "+0:00:00 generator-check: active",
         "+0:00:00 generator-check: done by mt (answer: False)",
         "+0:00:00 start-generator: active",
+        "+0:00:00 start-generator: action mqtt.publish wareroom/site/SH-01/generator/command",
         "+0:00:00 doors-shut: done by sl (answer: ['doors.jpg'])",
         "+0:00:00 hold-cold: done",
         "+0:00:00 reefers-running: done by tc",

@@ -1,0 +1,145 @@
+"""Playbook actions: done at once in the step's transaction, or recorded as runs for the executor.
+
+Notify-role and set-severity happen inside the transaction that decided them. MQTT publishes,
+webhooks and linked playbooks become ``ActionRun`` rows: a publish waits for a person with the
+named role to confirm, and every run changes status once, so a double click or a retried event
+cannot send a command twice.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from handlers import callbacks, messages
+from handlers.context import CoreContext
+from handlers.dedupe import DuplicateEvent, remember
+from handlers.ports import Button, ButtonStyle, OutboundMessage, Reply
+from handlers.text import label, role_name, say
+from incidents import audit, directory, service
+from incidents.actors import SYSTEM, Actor
+from incidents.severity import Severity
+from incidents.tables import ActionRun, Incident
+from playbooks.run_state import ActionRequest
+from playbooks.schema import MqttPublish, NotifyRole, SetSeverity
+
+AWAITING = "awaiting_confirmation"
+PENDING = "pending"  # ready for the executor
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+
+
+class ActionFlow:
+    def __init__(self, ctx: CoreContext) -> None:
+        self.ctx = ctx
+
+    def apply(self, session: Session, incident: Incident, requests: Sequence[ActionRequest], *, now: datetime) -> None:
+        """Carry out or record what the walker asked for, in the caller's transaction."""
+        assert incident.id is not None
+        for request in requests:
+            action = request.action
+            if isinstance(action, NotifyRole):
+                people = directory.with_role(session, role=action.role)
+                who = "、".join(f"{p.name_zh} {p.name_en}" for p in people) or say("nobody").replace("\n", " ")
+                text = f"📣 {role_name(action.role)}: {who}\n{action.message.zh}\n{action.message.en}"
+                self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, text, tone="warn"))
+            elif isinstance(action, SetSeverity):
+                service.set_severity(session, incident=incident, severity=Severity(action.severity), actor=SYSTEM,
+                                     reason=f"{action.reason.zh} / {action.reason.en}", now=now)
+            else:
+                self._record(session, incident.id, request, now=now)
+
+    def _record(self, session: Session, incident_id: int, request: ActionRequest, *, now: datetime) -> None:
+        action = request.action
+        if session.exec(select(ActionRun).where(ActionRun.incident_id == incident_id,
+                                                ActionRun.key == request.key)).first() is not None:
+            return
+        confirm_by = action.confirm_by if isinstance(action, MqttPublish) else None
+        run = ActionRun(incident_id=incident_id, key=request.key, step_id=request.step_id, kind=action.action,
+                        spec=action.model_dump(mode="json"), status=AWAITING if confirm_by else PENDING,
+                        confirm_by=confirm_by, created_at=now)
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        audit.record(session, action="action.requested", actor=SYSTEM, incident_id=incident_id,
+                     object_type="action", object_id=str(run.id),
+                     after={"kind": run.kind, "spec": run.spec, "status": run.status, "key": request.key}, at=now)
+        if confirm_by is not None:
+            self.ctx.notifier.post(session, incident_id, confirm_card(incident_id, run),
+                                   suffix=f"action:{run.id}")
+
+    def confirm(self, *, run_id: int, actor: Actor, dedupe_key: str | None) -> Reply:
+        """A person with the named role confirms a waiting action; only the first confirmation counts."""
+        now = self.ctx.now()
+        try:
+            with self.ctx.db.unit_of_work() as session:
+                remember(session, dedupe_key, actor)
+                run = session.exec(select(ActionRun).where(ActionRun.id == run_id).with_for_update()).first()
+                if run is None:
+                    return Reply(f"没有编号为 {run_id} 的操作 / There is no action {run_id}", ok=False)
+                if run.status != AWAITING:
+                    return Reply(say("action_already", status=run.status), ok=False)
+                if run.confirm_by and not actor.has_any_role([run.confirm_by]):
+                    return Reply(say("action_role", role=role_name(run.confirm_by)), ok=False)
+                run.status, run.confirmed_by = PENDING, actor.person_id
+                session.add(run)
+                audit.record(session, action="action.confirmed", actor=actor, incident_id=run.incident_id,
+                             object_type="action", object_id=str(run.id), before={"status": AWAITING},
+                             after={"status": PENDING}, at=now)
+                self.ctx.notifier.edit(session, run.incident_id, confirm_card(run.incident_id, run, by=actor.name),
+                                       suffix=f"action:{run.id}")
+        except DuplicateEvent:
+            return Reply(say("duplicate"))
+        self.ctx.wake_actions()
+        return Reply(say("action_confirmed", who=actor.name))
+
+    def claim_due(self, *, limit: int = 20) -> list[ActionRun]:
+        """Move runs that are ready to ``running`` and return them; each is handed out once."""
+        with self.ctx.db.unit_of_work() as session:
+            runs = list(session.exec(select(ActionRun).where(ActionRun.status == PENDING)
+                                     .order_by(col(ActionRun.id)).limit(limit).with_for_update()))
+            for run in runs:
+                run.status = RUNNING
+                session.add(run)
+        return runs
+
+    def finish(self, *, run_id: int, error: str | None, detail: str = "") -> None:
+        """Record the outcome of a run and say it in the thread."""
+        now = self.ctx.now()
+        with self.ctx.db.unit_of_work() as session:
+            run = session.get(ActionRun, run_id)
+            assert run is not None
+            run.status, run.done_at, run.error = (FAILED if error else DONE), now, error
+            session.add(run)
+            audit.record(session, action="action.failed" if error else "action.executed", actor=SYSTEM,
+                         incident_id=run.incident_id, object_type="action", object_id=str(run.id),
+                         after={"status": run.status, "detail": detail, "error": error}, at=now)
+            text = say("action_failed", what=describe(run), error=error) if error else \
+                say("action_done", what=describe(run), detail=detail)
+            self.ctx.notifier.post(session, run.incident_id,
+                                   messages.notice(run.incident_id, text, tone="alert" if error else "ok"))
+        self.ctx.wake_outbox()
+
+
+def describe(run: ActionRun) -> str:
+    """A short, readable name of what the run does."""
+    if run.kind == "mqtt.publish":
+        return f"MQTT {run.spec.get('topic')}"
+    if run.kind == "webhook":
+        return f"webhook {run.spec.get('url')}"
+    if run.kind == "start_playbook":
+        return f"playbook {run.spec.get('playbook')}"
+    return run.kind
+
+
+def confirm_card(incident_id: int, run: ActionRun, *, by: str | None = None) -> OutboundMessage:
+    """The card that asks the named role to confirm an action; after confirmation, without the button."""
+    assert run.id is not None
+    payload = run.spec.get("payload")
+    fields = ((label("role"), role_name(run.confirm_by or "")), ("payload", str(payload)))
+    title = say("action_confirm_title", what=describe(run)).replace("\n", " / ")
+    if by is not None:
+        return OutboundMessage(title=title, fields=(*fields, ("✅", by)), incident_id=incident_id, tone="ok")
+    button = Button(label("btn_confirm"), callbacks.encode("act", incident_id, str(run.id)), ButtonStyle.DANGER)
+    return OutboundMessage(title=title, fields=fields, buttons=(button,), incident_id=incident_id, tone="warn")
