@@ -2,7 +2,7 @@
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
@@ -27,14 +27,26 @@ def _logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def refuse_to_start(exc: Exception) -> NoReturn:
+    """Say plainly why the configuration was refused (file:line: message per problem) and exit 2."""
+    typer.echo("WareRoom cannot start: the configuration was refused.\nWareRoom 无法启动：配置有误。", err=True)
+    typer.echo(str(exc), err=True)
+    raise typer.Exit(2)
+
+
 @app.command()
 def serve() -> None:
     """Run the bot with the configured database, broker and chat platforms."""
     from bot.app import create_app
+    from playbooks.problems import FileProblems
 
     _logging()
     settings = Settings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="info")
+    try:
+        application = create_app(settings)
+    except (FileProblems, ValueError) as exc:
+        refuse_to_start(exc)
+    uvicorn.run(application, host=settings.http_host, port=settings.http_port, log_level="info")
 
 
 @app.command()
@@ -43,9 +55,13 @@ def demo(
 ) -> None:
     """Embedded broker, SQLite, the web chat and a simulated cold room warming up. No tokens needed."""
     from bot.demo import run_demo
+    from playbooks.problems import FileProblems
 
     _logging()
-    run_demo(play_scenario=scenario)
+    try:
+        run_demo(play_scenario=scenario)
+    except (FileProblems, ValueError) as exc:
+        refuse_to_start(exc)
 
 
 @db_app.command("upgrade")

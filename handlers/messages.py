@@ -65,6 +65,7 @@ class StepView:
     choices: tuple[tuple[str, str], ...] = ()
     overdue: bool = False
     claimed_by: str | None = None
+    assignees: str | None = None
 
 
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
@@ -72,7 +73,8 @@ def step_message(incident_id: int, view: StepView, *, outcome: str | None = None
     mark = "🚨 " if view.safety else ""
     title = f"{mark}{label('step')} {view.number}/{view.total} · {view.title_zh} / {view.title_en}"
     body = "\n".join(x for x in (view.instructions_zh, view.instructions_en) if x)
-    fields: list[tuple[str, str]] = [(label("role"), role_name(view.role))]
+    role = role_name(view.role) + (f" · {view.assignees}" if view.assignees else "")
+    fields: list[tuple[str, str]] = [(label("role"), role)]
     if outcome is not None:
         return OutboundMessage(title=title, body=body, fields=(*fields, ("✔", outcome)), incident_id=incident_id,
                                tone="ok")

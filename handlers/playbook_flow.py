@@ -136,7 +136,7 @@ class PlaybookFlow:
         return messages.incident_header(incident, timezone=self.ctx.timezone, acked_by_name=acked,
                                         current_step=self.current_label(incident))
 
-    def _card(self, incident_id: int, loaded: LoadedPlaybook, state: RunState, step_id: str,
+    def _card(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState, step_id: str, *,
               outcome: str | None = None) -> OutboundMessage:
         step = loaded.playbook.step(step_id)
         order = [s.id for s in loaded.playbook.all_steps()]
@@ -150,6 +150,7 @@ class PlaybookFlow:
             prompt=input_prompt(step), choices=tuple((o.value, f"{o.label.zh} {o.label.en}")
                                                      for o in getattr(step.input, "options", []) or []),
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
+            assignees=assignees(session, step),
         )
         return messages.step_message(incident_id, view, outcome=outcome)
 
@@ -167,7 +168,7 @@ class PlaybookFlow:
     def _post_step(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState,
                    step_id: str, *, now: datetime) -> None:
         iteration = state.steps[step_id].iteration
-        self.ctx.notifier.post(session, incident_id, self._card(incident_id, loaded, state, step_id),
+        self.ctx.notifier.post(session, incident_id, self._card(session, incident_id, loaded, state, step_id),
                                suffix=f"step:{step_id}:{iteration}")
         service.save_step(session, incident_id=incident_id, step_id=step_id, status="active", actor=SYSTEM, now=now)
 
@@ -242,7 +243,7 @@ class PlaybookFlow:
                 answer = decision.state.answers.get(step.input.id) if change.answer_of_input and step.input else None
                 service.save_step(session, incident_id=incident_id, step_id=target, status=change.audit_status,
                                   actor=actor, now=now, answer=answer, reason=change.reason)
-                card = self._card(incident_id, loaded, decision.state, target,
+                card = self._card(session, incident_id, loaded, decision.state, target,
                                   outcome=text.replace("\n", " / ") if change.audit_status != "claimed" else None)
                 self.ctx.notifier.edit(session, incident_id, card, suffix=f"step:{target}:{iteration}")
                 self._apply(session, incident, loaded, decision, before=before, now=now)
@@ -276,8 +277,8 @@ class PlaybookFlow:
                                  object_type="step", object_id=step_id,
                                  after={"status": decision.state.steps[step_id].status}, at=now)
             if decision.state.steps[step_id].status == "overdue":
-                self.ctx.notifier.edit(session, incident_id, self._card(incident_id, loaded, decision.state, step_id),
-                                       suffix=f"step:{step_id}:{iteration}")
+                card = self._card(session, incident_id, loaded, decision.state, step_id)
+                self.ctx.notifier.edit(session, incident_id, card, suffix=f"step:{step_id}:{iteration}")
             self._apply(session, incident, loaded, decision, before=before, now=now)
         self.arm(incident_id)
         self.ctx.wake_outbox()
@@ -313,6 +314,18 @@ def input_prompt(step: Step | GroupPart) -> str | None:
     else:
         hint = say(f"prompt_{spec.type}")
     return f"{spec.label.zh} {spec.label.en} · " + hint.replace("\n", " / ")
+
+
+def assignees(session: Session, step: Step | GroupPart) -> str | None:
+    """Who holds the step's role now, or its first fallback role that somebody holds."""
+    if step.role in (None, "anyone"):
+        return None
+    for role in [step.role, *step.fallback_roles]:
+        people = directory.with_role(session, role=role)
+        if people:
+            names = "、".join(f"{p.name_zh} {p.name_en}" for p in people)
+            return names if role == step.role else f"{names} ({role}, fallback)"
+    return None
 
 
 def _may_do(actor: Actor, step: Step | GroupPart) -> bool:

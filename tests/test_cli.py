@@ -63,3 +63,14 @@ def test_people_add_and_list(env: Database) -> None:
     assert bad.exit_code == 2 and "platform:user_id" in bad.output
     listed = runner.invoke(app, ["people", "list"])
     assert listed.output.strip() == "#1 王伟 Wang Wei [SL] slack:U024BE7LH"
+
+
+def test_serve_refuses_a_broken_playbook_with_file_and_line(tmp_path: Path, env: Database,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "fire.yaml").write_text("apiVersion: playbook.warehouse/v1\nid: fire\nversion: 1\nstepz: []\n",
+                                        encoding="utf-8")
+    monkeypatch.setenv("WAREROOM_PLAYBOOK_DIR", str(tmp_path))
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "WareRoom cannot start" in result.output
+    assert f"{tmp_path / 'fire.yaml'}:4:" in result.output
