@@ -6,7 +6,7 @@ set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=0
-need_pkg() {  # need_pkg COMMAND PACKAGE...
+need_pkg() {  # need_pkg COMMAND PACKAGE...: install PACKAGE... unless COMMAND exists
   command -v "$1" >/dev/null 2>&1 && return 0
   shift
   if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
@@ -36,6 +36,6 @@ fi
 # Chromium for the web chat test (Debian's package; no browser download), and CJK fonts so that
 # Chinese text renders in screenshots and review PDFs
 need_pkg chromium chromium
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { command -v fc-list >/dev/null && need_pkg no-such-command fonts-noto-cjk; } || need_pkg no-such-command fonts-noto-cjk fontconfig
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_pkg "(install)" fonts-noto-cjk fontconfig
 
 port_open 5432 && port_open 1883 && echo "services: PostgreSQL 127.0.0.1:5432 and Mosquitto 127.0.0.1:1883 are up"
