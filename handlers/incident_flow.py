@@ -87,7 +87,8 @@ class IncidentFlow:
         assert incident.id is not None
         if created:
             self.ctx.notifier.open_threads(session, incident.id, self.header(session, incident))
-            opened = say("opened_msg", roles_zh=roles_text(policy.first, 0), roles_en=roles_text(policy.first, 1))
+            opened = say("opened_msg", roles_zh=roles_text(policy.first, 0), roles_en=roles_text(policy.first, 1),
+                         title_zh=signal.title_zh, title_en=signal.title_en)
             self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, opened, tone="alert"))
         elif incident.severity != severity_before:
             self.ctx.notifier.post(session, incident.id, messages.notice(

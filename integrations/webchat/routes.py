@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlmodel import col, select
 
 from handlers.commands import ChatRouter, parse_command
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply, ThreadRef, UserRef
@@ -48,7 +48,7 @@ def build_router(chat: WebChat, router: ChatRouter, require_token: Any) -> APIRo
         """People who can act in the web chat (the directory's webchat identities)."""
         with chat.db.reader() as session:
             rows = session.exec(select(Person, ChatIdentity).where(
-                ChatIdentity.person_id == Person.id, ChatIdentity.platform == PLATFORM)).all()
+                ChatIdentity.person_id == Person.id, ChatIdentity.platform == PLATFORM).order_by(col(Person.id))).all()
         return [{"user": ident.platform_user_id, "name": f"{p.name_zh} {p.name_en}", "roles": p.roles}
                 for p, ident in rows]
 
