@@ -4,10 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlmodel import col, select
 
 from bot.bootstrap import Runtime
+from bot.metrics import RuntimeCollector
 from incidents import audit, service
 from incidents.tables import Alert, Incident, StepRun
 
@@ -27,9 +28,12 @@ def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
             session.exec(select(Incident.id).limit(1)).first()
         return {"status": "ok", "readings": runtime.intake.stats.readings}
 
+    registry = CollectorRegistry()
+    registry.register(RuntimeCollector(runtime))
+
     @api.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
-        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+        return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     @api.get("/api/v1/incidents", dependencies=guarded)
     async def incidents(open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:

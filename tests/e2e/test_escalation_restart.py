@@ -51,5 +51,7 @@ def test_escalation_survives_a_restart_and_happens_once(tmp_path: Path, database
                                    if "escalated to" in m["body"]])
         assert "李娜 Li Na" in thread[0]["body"] and "仓库经理 Warehouse manager (WM)" in thread[0]["body"]
         time.sleep(1.5)
+        metrics = http.get("/metrics").text
     assert len(_escalations(database)) == 1
+    assert 'wareroom_open_incidents{severity="SEV2"} 1.0' in metrics
     database.dispose()

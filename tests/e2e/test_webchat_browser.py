@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-ALERT = {"title": {"zh": "冷库 D1 温度 8.6 °C，超过 8.0 °C 已 5 分钟", "en": "Cold room D1 at 8.6 °C, above 8.0 °C for 5 min"},
+ALERT = {"title": {"zh": "冷库 D1 温度 8.6 °C，超过 8.0 °C 已 5 分钟",
+                   "en": "Cold room D1 at 8.6 °C, above 8.0 °C for 5 min"},
          "severity": "SEV2", "dedup_key": "d1-excursion",
          "labels": {"site": "SH-01", "zone": "D1", "alertname": "cold-room-high-temp"}}
 

@@ -1,0 +1,44 @@
+"""Prometheus metrics, read from the live runtime and the database when scraped."""
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.bootstrap import Runtime
+from incidents.lifecycle import OPEN_STATUSES
+from incidents.tables import DeadLetter, Incident, OutboxMessage
+
+
+class RuntimeCollector(Collector):
+    """Intake counters, open incidents by severity, outbox backlog and dead letters."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self.runtime.intake.stats
+        yield CounterMetricFamily("wareroom_readings", "Readings evaluated by the rules", value=stats.readings)
+        yield CounterMetricFamily("wareroom_signals", "Alert signals applied to incidents", value=stats.signals)
+        yield CounterMetricFamily("wareroom_rejected", "Inputs refused and kept as dead letters", value=stats.rejected)
+        with self.runtime.db.reader() as session:
+            open_statuses = [s.value for s in OPEN_STATUSES]
+            by_severity = session.exec(select(Incident.severity, func.count())
+                                       .where(col(Incident.status).in_(open_statuses))
+                                       .group_by(Incident.severity)).all()
+            by_status = session.exec(select(OutboxMessage.platform, OutboxMessage.status, func.count())
+                                     .where(OutboxMessage.status != "sent")
+                                     .group_by(OutboxMessage.platform, OutboxMessage.status)).all()
+            letters = session.exec(select(func.count()).select_from(DeadLetter)).one()
+        incidents = GaugeMetricFamily("wareroom_open_incidents", "Open incidents", labels=["severity"])
+        for severity, count in by_severity:
+            incidents.add_metric([severity], count)
+        yield incidents
+        outbox = GaugeMetricFamily("wareroom_outbox_undelivered", "Chat messages not delivered yet (pending or dead)",
+                                   labels=["platform", "status"])
+        for platform, status, count in by_status:
+            outbox.add_metric([platform, status], count)
+        yield outbox
+        yield GaugeMetricFamily("wareroom_dead_letters", "Rows in the dead-letter table", value=letters)
