@@ -22,8 +22,8 @@ class IncidentNotFound(LookupError):
 
 
 class ReasonRequired(ValueError):
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what}需要填写原因 / A reason is required to {what}")
+    def __init__(self, what_zh: str, what_en: str) -> None:
+        super().__init__(f"{what_zh}需要填写原因 / A reason is required to {what_en}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +171,7 @@ def transition(
 ) -> Incident:
     """Move the incident through its lifecycle and audit who did it and why."""
     if change is Transition.REOPEN and not (reason and reason.strip()):
-        raise ReasonRequired("reopen")
+        raise ReasonRequired("重开事件", "reopen")
     incident = get_incident(session, incident_id=incident_id, for_update=True)
     before = Status(incident.status)
     after = next_status(before, change)

@@ -202,3 +202,29 @@ def _actor(database: Database, user: str) -> Actor:
         actor = directory.resolve(session, platform="webchat", platform_user_id=user)
     assert actor is not None
     return actor
+
+
+def test_resolve_close_and_reopen_with_a_reason(database: Database) -> None:
+    seed_people(database)
+    core = make_core(database)
+    incident_id = core.flow.on_signal(make_signal())
+
+    def command(name: str, *args: str) -> str:
+        event = CommandInvoked(platform="webchat", dedupe_key=f"{name}{args}", actor=UserRef("webchat", "lina"),
+                               thread=None, received_at=NOW, incident_id=incident_id, name=name, args=args)
+        reply = core.router.handle(event)
+        return ("ok " if reply.ok else "refused ") + reply.text.splitlines()[-1]
+
+    assert command("resolve") == "ok 李娜 Li Na resolved the incident."
+    assert command("关闭") == "ok 李娜 Li Na closed the incident."
+    assert command("reopen") == "refused 重开事件需要填写原因 / A reason is required to reopen"
+    reopened_text = command("重开", "probe", "still", "reads", "high")
+    assert reopened_text == "ok 李娜 Li Na reopened the incident: probe still reads high"
+    with database.reader() as session:
+        incident = session.get(Incident, incident_id)
+        reopened = session.exec(select(AuditEvent).where(AuditEvent.action == "incident.reopen")).one()
+    assert incident is not None
+    assert (incident.status, incident.open_dedup_key) == ("triggered", "SH-01/D1/temperature")
+    assert reopened.reason == "probe still reads high"
+    # a second alarm for the same room joins the reopened incident instead of opening another
+    assert core.flow.on_signal(make_signal(value=9.1)) == incident_id
