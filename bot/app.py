@@ -12,8 +12,11 @@ from bot import api, db
 from bot.bootstrap import Runtime, build
 from bot.settings import Settings
 from integrations.action_executor import ActionExecutor
+from integrations.export import routes as review_routes
+from integrations.inventory import routes as stock_routes
+from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
-from integrations.mqtt.client import MqttSubscriber
+from integrations.mqtt.client import MqttSubscriber, RawMessage
 from integrations.mqtt.ingest import batch_handler
 from integrations.webchat.routes import build_router
 from integrations.webhooks import routes as webhooks
@@ -65,10 +68,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("re-armed %d pending escalations and step timers", runtime.flow.rearm_all())
         executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, mqtt_url=mqtt_url)
         runtime.ctx.wake_actions = executor.wake
-        subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=settings.mqtt_topics,
-                                    handle=batch_handler(runtime.intake))
+        sensors = batch_handler(runtime.intake)
+
+        def handle(batch: list[RawMessage]) -> None:
+            runtime.stock_events.messages((m.topic, m.payload) for m in batch if m.topic.startswith(STOCK_TOPIC_PREFIX))
+            sensors([m for m in batch if not m.topic.startswith(STOCK_TOPIC_PREFIX)])
+
+        topics = [*settings.mqtt_topics, *([] if STOCK_TOPIC_PREFIX + "#" in settings.mqtt_topics
+                                             else [STOCK_TOPIC_PREFIX + "#"])]
+        subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=topics, handle=handle)
         app.state.subscriber = subscriber
         await subscriber.start()
+        for platform in runtime.chat:
+            await platform.start()
         tasks = [asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick")]
@@ -78,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await subscriber.stop()
+            for platform in runtime.chat:
+                await platform.stop()
             runtime.timers.shutdown()
             if broker is not None:
                 await broker.stop()
@@ -88,5 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(api.build_router(runtime, guard))
     app.include_router(webhooks.build_router(runtime.intake, guard))
+    for platform in runtime.chat:
+        app.include_router(platform.routes(runtime.router))
     app.include_router(build_router(runtime.webchat, runtime.router, guard))
+    app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, guard))
+    app.include_router(review_routes.build_router(runtime.db, runtime.playbooks.library, settings.site_timezone,
+                                                  runtime.ctx.now, guard))
     return app

@@ -1,6 +1,12 @@
 """Builds the object graph from settings: ports → handlers → adapters. Wires; decides nothing."""
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+from slack_sdk.web.async_client import AsyncWebClient
+from telegram import Bot
+from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.settings import Settings
 from handlers.commands import ChatRouter
@@ -12,12 +18,86 @@ from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
 from incidents.database import Database
 from incidents.escalation import load_escalation
-from incidents.rules.config import load_registry, load_rules
+from incidents.rules.config import load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
+from integrations.inventory.sink import StockEventSink
+from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.scheduler import PersistentTimers
+from integrations.slack import inbound as slack_inbound
+from integrations.slack import routes as slack_routes
+from integrations.slack.adapter import SlackChat
+from integrations.telegram import routes as telegram_routes
+from integrations.telegram.adapter import TelegramChat
+from integrations.telegram.inbound import TelegramInbound
 from integrations.webchat.adapter import Broadcaster, WebChat
+from integrations.wecom import routes as wecom_routes
+from integrations.wecom.adapter import WeComChat, WeComClient
+from integrations.wecom.inbound import WeComInbound
 from playbooks.loader import load_library
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ChatPlatform:
+    """An enabled chat adapter: its outbound port, its inbound routes (given the router), start and stop."""
+
+    port: ChatPort
+    routes: Callable[[ChatRouter], APIRouter]
+    start: Callable[[], Awaitable[None]] = _nothing
+    stop: Callable[[], Awaitable[None]] = _nothing
+
+
+def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
+    """Slack, Telegram and WeCom, each switched on when its credentials are set."""
+    found: list[ChatPlatform] = []
+    public = settings.public_url.rstrip("/")
+    if settings.slack_bot_token and settings.slack_signing_secret and settings.slack_channel:
+        slack = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
+                               base_url=settings.slack_api_url.rstrip("/") + "/")  # without the slash the path is lost
+        signing = settings.slack_signing_secret.get_secret_value()
+        found.append(ChatPlatform(
+            RateLimitedChat(SlackChat(slack, settings.slack_channel), public_url=public),
+            lambda router: slack_routes.build_router(slack_inbound.build_app(slack, signing, router))))
+    if settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_webhook_secret:
+        bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url)
+        webhook_secret = settings.telegram_webhook_secret.get_secret_value()
+
+        async def start_telegram() -> None:
+            await bot.initialize()  # getMe: the bot's username, for ``/cmd@bot`` in groups
+            if public:
+                await bot.set_webhook(f"{public}/telegram/webhook", secret_token=webhook_secret,
+                                      allowed_updates=["message", "callback_query"])
+
+        found.append(ChatPlatform(
+            RateLimitedChat(TelegramChat(bot, settings.telegram_chat_id), public_url=public),
+            lambda router: telegram_routes.build_router(TelegramInbound(bot, router), webhook_secret),
+            start=start_telegram, stop=bot.shutdown))
+    if (settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id and settings.wecom_token
+            and settings.wecom_aes_key):
+        if not settings.wecom_agent_id.isdigit():
+            raise ValueError(f"WAREROOM_WECOM_AGENT_ID must be a number, got {settings.wecom_agent_id!r}")
+        agent = int(settings.wecom_agent_id)
+        wecom = WeComClient(settings.wecom_corp_id, settings.wecom_secret.get_secret_value(),
+                            api_url=settings.wecom_api_url)
+        crypto = WeChatCrypto(settings.wecom_token.get_secret_value(), settings.wecom_aes_key.get_secret_value(),
+                              settings.wecom_corp_id)
+        callbacks: list[WeComInbound] = []
+
+        def wecom_router(router: ChatRouter) -> APIRouter:
+            callbacks.append(WeComInbound(crypto, wecom, agent, router))
+            return wecom_routes.build_router(callbacks[-1])
+
+        async def stop_wecom() -> None:
+            for inbound in callbacks:
+                await inbound.drain()
+
+        found.append(ChatPlatform(RateLimitedChat(WeComChat(wecom, db, agent), public_url=public), wecom_router,
+                                  stop=stop_wecom))
+    return found
 
 
 @dataclass
@@ -32,6 +112,8 @@ class Runtime:
     webchat: WebChat
     dispatcher: OutboxDispatcher
     timers: PersistentTimers
+    stock_events: StockEventSink
+    chat: list[ChatPlatform] = field(default_factory=list)
 
 
 def build(settings: Settings) -> Runtime:
@@ -39,17 +121,25 @@ def build(settings: Settings) -> Runtime:
     db = Database(settings.resolved_database_url())
     library = load_library(settings.playbook_dir)
     registry = load_registry(settings.devices_file)
-    rules = load_rules(settings.rules_file, registry)
+    rules = load_rules_file(settings.rules_file, registry)
     timers = PersistentTimers(db.engine)
     broadcaster = Broadcaster()
     webchat = WebChat(db, broadcaster)
     ports: dict[str, ChatPort] = {webchat.platform: webchat}
+    chat = chat_platforms(settings, db)
+    ports.update({platform.port.platform: platform.port for platform in chat})
     ctx = CoreContext(db=db, notifier=Notifier(tuple(ports)), escalation=load_escalation(settings.escalation_file),
                       timers=timers, timezone=settings.site_timezone)
     dispatcher = OutboxDispatcher(db, ports, poll_seconds=settings.dispatcher_poll_seconds)
     ctx.wake_outbox = dispatcher.wake
     playbooks = PlaybookFlow(ctx, library)
     flow = IncidentFlow(ctx, playbooks)
+    intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit)
+    router = ChatRouter(ctx, flow, playbooks,
+                        public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}")
+    for name, command in intake.commands().items():
+        router.register(name, command)
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
-                   router=ChatRouter(ctx, flow, playbooks), intake=Intake(db, RuleEngine(rules, registry), flow),
-                   webchat=webchat, dispatcher=dispatcher, timers=timers)
+                   router=router, intake=intake,
+                   webchat=webchat, dispatcher=dispatcher, timers=timers,
+                   stock_events=StockEventSink(db, intake, now=ctx.now), chat=chat)

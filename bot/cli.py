@@ -15,10 +15,16 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 playbook_app = typer.Typer(help="Playbooks: lint, simulate, schema.", no_args_is_help=True)
 people_app = typer.Typer(help="The people directory: who may act, with which roles.", no_args_is_help=True)
+rules_app = typer.Typer(help="Alert rules and noise control: lint, schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(people_app, name="people")
+app.add_typer(rules_app, name="rules")
+stock_app = typer.Typer(help="The stock database: import a snapshot.", no_args_is_help=True)
+review_app = typer.Typer(help="Post-incident reviews: export one, statistics across many.", no_args_is_help=True)
+app.add_typer(stock_app, name="stock")
+app.add_typer(review_app, name="review")
 
 
 def _logging(level: str = "INFO") -> None:
@@ -171,6 +177,129 @@ def people_add(
     with Database(url).unit_of_work() as session:
         person = directory.add_person(session, name_zh=name_zh, name_en=name_en, roles=role, identities=pairs)
         typer.echo(f"added person #{person.id} {name_zh} {name_en} ({', '.join(role)})")
+
+
+@rules_app.command("lint")
+def rules_lint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="rules files; default: the configured one")] = None,
+    devices: Annotated[Path | None, typer.Option(help="device registry; default: the configured one")] = None,
+) -> None:
+    """Check rules files against the device registry: file, line and a plain message for every problem."""
+    from incidents.rules.lint import lint_files
+
+    settings = Settings()
+    files = paths or [settings.rules_file]
+    problems = lint_files(files, devices or settings.devices_file)
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) found", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{len(files)} rules file(s) OK")
+
+
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """The JSON Schema of rules files, for editor completion."""
+    from incidents.rules.config import rules_schema_json
+
+    typer.echo(rules_schema_json())
+
+
+@stock_app.command("import")
+def stock_import(file: Annotated[Path, typer.Argument(help="CSV in the format of docs/stock-import.md")]) -> None:
+    """Import a stock snapshot: all rows or, listing every problem, none."""
+    from incidents.actors import Actor
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.inventory.csv_import import ImportRefused, import_stock
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"{file}: cannot read it as UTF-8 text: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    url = Settings().resolved_database_url()
+    db.upgrade(url)
+    database = Database(url)
+    try:
+        with database.unit_of_work() as session:
+            result = import_stock(session, text=text, actor=Actor(person_id=None, name=f"CLI import {file.name}"),
+                                  now=utcnow(), source=file.name)
+    except ImportRefused as refused:
+        for error in refused.errors:
+            typer.echo(f"{file}: {error}", err=True)
+        typer.echo(f"nothing imported: {len(refused.errors)} problem(s)", err=True)
+        raise typer.Exit(2) from refused
+    finally:
+        database.dispose()
+    typer.echo(f"imported {result.rows} rows: {result.items} items, {result.moves} ledger moves")
+
+
+@review_app.command("export")
+def review_export(
+    incident_id: Annotated[int, typer.Argument(help="the incident number")],
+    format: Annotated[str, typer.Option("--format", help="md, html, pdf, json or csv")] = "md",
+    out: Annotated[Path | None, typer.Option(help="write here; default: stdout (pdf: incident-ID-review.pdf)")] = None,
+) -> None:
+    """Render the post-incident review of one incident."""
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.service import IncidentNotFound
+    from integrations.export.render import ReviewFormat
+    from integrations.export.routes import export_review
+    from playbooks.loader import load_library
+
+    try:
+        fmt = ReviewFormat(format)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{format!r}: choose md, html, pdf, json or csv") from exc
+    settings = Settings()
+    database = Database(settings.resolved_database_url())
+    try:
+        body = export_review(database, incident_id=incident_id, fmt=fmt, library=load_library(settings.playbook_dir),
+                             timezone=settings.site_timezone, now=utcnow())
+    except IncidentNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    target = out or (Path(f"incident-{incident_id}-review.pdf") if fmt is ReviewFormat.PDF else None)
+    if target is None:
+        typer.echo(body.decode("utf-8"), nl=False)
+    else:
+        target.write_bytes(body)
+        typer.echo(f"wrote {target}")
+
+
+@review_app.command("stats")
+def review_stats_command(
+    since: Annotated[str, typer.Option(help="how far back: 30d, 12h…")] = "30d",
+    out_dir: Annotated[Path, typer.Option(help="where stats.csv, stats.png and stats.svg go")] = Path("review-stats"),
+) -> None:
+    """Counts, MTTA and MTTR by incident type and site, overdue steps and the noisiest rules."""
+    from handlers.review import review_stats
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from integrations.export.stats import stats_table, write_stats
+    from playbooks.durations import parse_duration
+    from playbooks.loader import load_library
+
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = Settings()
+    database = Database(settings.resolved_database_url())
+    now = utcnow()
+    try:
+        with database.reader() as session:
+            stats = review_stats(session, since=now - window, now=now, library=load_library(settings.playbook_dir))
+    finally:
+        database.dispose()
+    typer.echo(stats_table(stats))
+    for path in write_stats(stats, out_dir):
+        typer.echo(f"wrote {path}")
 
 
 def main() -> None:

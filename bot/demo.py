@@ -14,7 +14,9 @@ from bot import db
 from bot.app import create_app
 from bot.settings import PROJECT_ROOT, Settings
 from incidents import directory
+from incidents.clock import utcnow
 from incidents.database import Database
+from incidents.inventory.demo import load_demo_stock
 from incidents.rules.config import load_registry
 from incidents.tables import Person
 from integrations.mqtt.broker import pick_port
@@ -87,5 +89,7 @@ def run_demo(*, play_scenario: bool = True) -> None:
     db.upgrade(url)
     database = Database(url)
     seed_people(database)
+    with database.unit_of_work() as session:
+        load_demo_stock(session, now=utcnow())
     database.dispose()
     asyncio.run(_serve(settings, play_scenario))

@@ -12,6 +12,8 @@ from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
+from handlers.review import review_url
+from handlers.stock import StockDesk
 from handlers.text import say
 from incidents import audit, directory, service
 from incidents.actors import Actor
@@ -25,10 +27,16 @@ ALIASES: dict[str, str] = {
     "done": "done", "完成": "done",
     "resolve": "resolve", "解决": "resolve",
     "mitigate": "mitigate", "处置": "mitigate",
+    "close": "close", "关闭": "close",
+    "reopen": "reopen", "重开": "reopen",
     "help": "help", "帮助": "help",
     "skip": "skip", "跳过": "skip",
     "claim": "claim",
     "incident": "incident", "事件": "incident", "发起": "incident",
+    "stock": "stock", "查库存": "stock", "库存": "stock",
+    "review": "review", "复盘": "review",
+    "silence": "silence", "静默": "silence", "silences": "silences", "静默列表": "silences",
+    "unsilence": "unsilence", "取消静默": "unsilence",
 }
 _WIDE = str.maketrans({"／": "/", "\u3000": " ", "＠": "@"})
 _SPACES = re.compile(r"\s+")
@@ -56,7 +64,7 @@ def parse_command(text: str) -> ParsedCommand | None:
 class ChatRouter:
     """Resolves who acted, then runs the use case the event asks for."""
 
-    def __init__(self, ctx: CoreContext, flow: IncidentFlow, playbooks: PlaybookFlow) -> None:
+    def __init__(self, ctx: CoreContext, flow: IncidentFlow, playbooks: PlaybookFlow, public_url: str = "") -> None:
         self.ctx = ctx
         self.flow = flow
         self.playbooks = playbooks
@@ -64,7 +72,15 @@ class ChatRouter:
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
             "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
             "skip": self._skip, "claim": self._claim, "incident": self._declare,
+            "close": self._close, "reopen": self._reopen,
         }
+        self.stock = StockDesk(ctx.db, timezone=ctx.timezone, now=ctx.now)
+        self.public_url = public_url
+        self._commands.update({"stock": self._stock, "review": self._review})
+
+    def register(self, name: str, command: Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]) -> None:
+        """Serve command ``name`` (its aliases are in ALIASES) from another part of the core, e.g. the intake."""
+        self._commands[name] = command
 
     def handle(self, event: ChatEvent) -> Reply:
         """The single entry point for every adapter."""
@@ -127,6 +143,18 @@ class ChatRouter:
 
     def _resolve(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         return self._change(actor, event, args, Transition.RESOLVE)
+
+    def _close(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        return self._change(actor, event, args, Transition.CLOSE)
+
+    def _reopen(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        """``/reopen [id] reason``: the reason is part of the record."""
+        incident_id = self._target(event, args)
+        if incident_id is None:
+            return Reply(say("no_incident"), ok=False)
+        reason = " ".join(args[1:] if args and args[0].lstrip("#").isdigit() else args)
+        return self.flow.change(incident_id=incident_id, change=Transition.REOPEN, actor=actor, reason=reason,
+                                dedupe_key=event.dedupe_key)
 
     def _mitigate(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         return self._change(actor, event, args, Transition.MITIGATE)
@@ -196,3 +224,19 @@ class ChatRouter:
             except service.IncidentNotFound as exc:
                 return Reply(str(exc), ok=False)
             return Reply(self.flow.header(session, incident).plain_text())
+
+    def _stock(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        """``/stock SKU``, ``查库存 胰岛素``, ``库存 6901234567892``: one item's stock."""
+        return self.stock.reply(" ".join(args))
+
+    def _review(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
+        """``/review [id]``: a link to the incident's post-incident review."""
+        incident_id = self._target(event, args)
+        if incident_id is None:
+            return Reply(say("review_usage"), ok=False)
+        with self.ctx.db.reader() as session:
+            try:
+                service.get_incident(session, incident_id=incident_id)
+            except service.IncidentNotFound as exc:
+                return Reply(str(exc), ok=False)
+        return Reply(say("review_link", incident_id=incident_id, url=review_url(self.public_url, incident_id)))

@@ -62,7 +62,10 @@ def incident_key(signal: AlertSignal) -> str:
 
     A "rising towards the limit" warning and the threshold alarm that follows it, and the two
     probes of one cold room, are one incident; a signal without a zone keeps its own fingerprint.
+    A signal the grouping rules placed in a group joins the group's incident.
     """
+    if signal.group:
+        return signal.group
     if signal.zone and signal.metric:
         return f"{signal.site or '-'}/{signal.zone}/{signal.metric}"
     return signal.fingerprint

@@ -15,7 +15,9 @@ class SignalKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertSignal:
-    """A rule's decision. ``fingerprint`` is the dedup key: the same fingerprint joins the open incident."""
+    """A rule's decision. ``fingerprint`` identifies the alert; ``group``, when the grouping rules set it,
+    is the incident it joins (else ``incidents.service.incident_key`` decides). ``flapping`` is True on
+    the signal that holds the alert firing because it changes state too often."""
 
     kind: SignalKind
     rule_id: str
@@ -32,4 +34,7 @@ class AlertSignal:
     threshold: float | None = None
     playbook: str | None = None
     source: str = "rules"
+    recipients: tuple[str, ...] = ()
+    flapping: bool = False
+    group: str | None = None
     labels: dict[str, str] = field(default_factory=dict)

@@ -100,10 +100,13 @@ def _sentence(
 def _unknown_key(key: str, models: list[type[BaseModel]]) -> str:
     allowed = sorted({name for model in models for name in model.model_fields})
     hint = SYNONYMS.get(key)
-    if hint not in allowed:
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = close[0] if close else None
-    return f'unknown key "{key}"' + (f' (did you mean "{hint}"?)' if hint else "")
+    return f'unknown key "{key}"' + (f' (did you mean "{hint}"?)' if hint in allowed else did_you_mean(key, allowed))
+
+
+def did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    """' (did you mean "x"?)' for the closest of `candidates` to a mistyped `word`, or ''."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def _missing(fields: list[str]) -> str:

@@ -1,4 +1,4 @@
-"""Problems found in playbook files, reported as file:line: message."""
+"""Problems found in YAML files (playbooks, alert rules), reported as file:line: message."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-class PlaybookError(Exception):
-    """A playbook could not be loaded; `problems` says where and why."""
+class FileProblems(ValueError):
+    """A file was refused; `problems` says where and why, `str()` gives one file:line: message per line."""
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(str(problem) for problem in problems))
         self.problems = problems
+
+
+class PlaybookError(FileProblems):
+    """A playbook could not be loaded."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import yaml
 
@@ -19,6 +20,17 @@ class LineIndex:
     def from_text(cls, text: str) -> LineIndex:
         """Compose `text` (raises yaml.YAMLError on bad syntax) and index it."""
         return cls(yaml.compose(text, Loader=yaml.SafeLoader))
+
+    @classmethod
+    def parse(cls, text: str) -> tuple[Any, LineIndex]:
+        """Parse `text` once into its data and its line index (raises yaml.YAMLError on bad syntax)."""
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+        return data, cls(root)
 
     def line(self, path: Sequence[PathPart]) -> int:
         """The 1-based line of the deepest node `path` reaches; parts that match nothing are passed over."""
@@ -50,6 +62,12 @@ class LineIndex:
             elif isinstance(node, yaml.SequenceNode):
                 pending.extend(node.value)
         return sorted(found)
+
+
+def error_line(error: yaml.YAMLError) -> int:
+    """The 1-based line a YAML syntax error points at (1 when it names none)."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    return mark.line + 1 if mark is not None else 1
 
 
 def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node, int] | None:

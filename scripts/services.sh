@@ -38,4 +38,8 @@ fi
 need_pkg chromium chromium
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_pkg "(install)" fonts-noto-cjk fontconfig
 
+# Review PDFs: WeasyPrint's Pango/HarfBuzz libraries, and poppler's pdftoppm for the PDF test
+ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need_pkg "(install)" libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+need_pkg pdftoppm poppler-utils
+
 port_open 5432 && port_open 1883 && echo "services: PostgreSQL 127.0.0.1:5432 and Mosquitto 127.0.0.1:1883 are up"

@@ -1,4 +1,9 @@
 """Every module that defines tables, imported so that SQLModel.metadata knows them all."""
 
-import incidents.tables  # noqa: F401
-import integrations.webchat.store  # noqa: F401
+import incidents.inventory.tables
+import incidents.silences
+import incidents.tables
+import integrations.webchat.store
+import integrations.wecom.store
+
+__all__ = ["incidents", "integrations"]

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from incidents.rules.config import (
     BooleanRule,
     Device,
+    DeviceRule,
     OfflineRule,
     RateOfChangeRule,
-    Rule,
     ThresholdRule,
     TimeToBreachRule,
     Zone,
@@ -23,7 +23,7 @@ class Binding:
     −1 for below rules, so a breach is ``direction * x > direction * limit`` either way."""
 
     key: str
-    rule: Rule
+    rule: DeviceRule
     sensor: str
     device: Device
     zone: Zone
@@ -39,7 +39,7 @@ class Binding:
     fire_when: bool = True
 
 
-def bind(rule: Rule, sensor: str, device: Device, zone: Zone) -> Binding | None:
+def bind(rule: DeviceRule, sensor: str, device: Device, zone: Zone) -> Binding | None:
     """Bind ``rule`` to a device, or None if it does not apply (no match, or no zone limit to use)."""
     if not matches(rule, sensor, device, zone):
         return None
@@ -50,7 +50,6 @@ def bind(rule: Rule, sensor: str, device: Device, zone: Zone) -> Binding | None:
         "rule_type": rule.type,
         "zone_class": zone.zone_class,
         "device_kind": device.kind,
-        "recipients": ",".join(rule.recipients),
     }
     direction, limit, clear_at, window, horizon, min_samples = 1.0, 0.0, 0.0, 0.0, 0.0, 0
     if isinstance(rule, OfflineRule):

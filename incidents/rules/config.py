@@ -4,45 +4,25 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from incidents.rules.durations import parse_duration
-from incidents.rules.yaml_source import Problem, load_document
-from incidents.severity import Severity
+from incidents.rules.fields import ConfigModel, RuleBase, Seconds, StrList, as_list
+from incidents.rules.noise import GroupRoute, Inhibition, RuleFacts, noise_problems
+from incidents.rules.stock import StockRule
+from incidents.rules.yaml_source import PathProblem, load_document
 
 ZoneClass = Literal["ambient", "cool", "cold-room", "chiller", "freezer", "quarantine"]
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 ZoneLimit = float | Literal["zone"]
 
 
-def _as_list(value: object) -> object:
-    return [value] if isinstance(value, str) else value
-
-
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
-StrList = Annotated[list[str], BeforeValidator(_as_list)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class BilingualText(_Model):
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class MetricLimits(_Model):
+class MetricLimits(ConfigModel):
     """A zone's default range for one metric, used by rules that say ``above: zone`` / ``below: zone``."""
 
     min: float | None = None
     max: float | None = None
 
 
-class Zone(_Model):
+class Zone(ConfigModel):
     site: str
     name_zh: str
     name_en: str
@@ -51,7 +31,7 @@ class Zone(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class Device(_Model):
+class Device(ConfigModel):
     site: str
     zone: str
     kind: str
@@ -60,25 +40,25 @@ class Device(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class DeviceRegistry(_Model):
+class DeviceRegistry(ConfigModel):
     """Every known device by id (the Zigbee2MQTT friendly name, Tasmota topic or plain sensor id)."""
 
     zones: dict[str, Zone]
     devices: dict[str, Device]
 
 
-class Match(_Model):
+class Match(ConfigModel):
     """Which readings a rule looks at; every given criterion must hold, any item of a list will do."""
 
     metric: str | None = None
-    zone_class: Annotated[list[ZoneClass], BeforeValidator(_as_list)] | None = None
+    zone_class: Annotated[list[ZoneClass], BeforeValidator(as_list)] | None = None
     zones: StrList | None = None
     devices: StrList | None = None
     kinds: StrList | None = None
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class Clear(_Model):
+class Clear(ConfigModel):
     """When a firing alert resolves: the value back past ``below``/``above`` (or the limit minus a
     ``deadband``) for ``for``."""
 
@@ -94,22 +74,16 @@ class Clear(_Model):
         return self
 
 
-class Flapping(_Model):
+class Flapping(ConfigModel):
     """More than ``max_changes`` firing/resolved changes within ``window``: hold the alert firing."""
 
     window: Seconds
     max_changes: int = Field(ge=1)
 
 
-class _Rule(_Model):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: BilingualText
+class _Rule(RuleBase):
     match: Match
-    severity: Annotated[Severity, BeforeValidator(_upper)]
-    playbook: str | None = None
-    recipients: StrList = Field(default_factory=list)
     flapping: Flapping | None = None
-    enabled: bool = True
 
 
 class _LimitRule(_Rule):
@@ -192,23 +166,24 @@ class BooleanRule(_Rule):
         return self
 
 
-Rule = Annotated[
-    ThresholdRule | RateOfChangeRule | TimeToBreachRule | OfflineRule | BooleanRule,
-    Field(discriminator="type"),
-]
-RULE_TYPES: dict[str, type[_Rule]] = {
-    "threshold": ThresholdRule,
-    "rate_of_change": RateOfChangeRule,
-    "time_to_breach": TimeToBreachRule,
-    "offline": OfflineRule,
-    "boolean": BooleanRule,
-}
+DeviceRule = ThresholdRule | RateOfChangeRule | TimeToBreachRule | OfflineRule | BooleanRule
+Rule = Annotated[DeviceRule | StockRule, Field(discriminator="type")]
 
 
-class RulesFile(_Model):
-    """The rules file: a list of rules, the shape of an ERP warning scheme (预警方案)."""
+class RulesFile(ConfigModel):
+    """The rules file: rules (the shape of an ERP warning scheme, 预警方案), then how to keep the noise down."""
 
     rules: list[Rule]
+    grouping: list[GroupRoute] = Field(default_factory=list)
+    inhibit: list[Inhibition] = Field(default_factory=list)
+
+    def device_rules(self) -> list[DeviceRule]:
+        """The rules that read sensor readings."""
+        return [rule for rule in self.rules if not isinstance(rule, StockRule)]
+
+    def stock_rules(self) -> list[StockRule]:
+        """The rules that read stock levels."""
+        return [rule for rule in self.rules if isinstance(rule, StockRule)]
 
 
 def parse_registry(text: str, *, source: str) -> DeviceRegistry:
@@ -219,12 +194,20 @@ def parse_registry(text: str, *, source: str) -> DeviceRegistry:
     return registry
 
 
-def parse_rules(text: str, *, source: str, registry: DeviceRegistry | None = None) -> list[Rule]:
+def parse_rules_file(text: str, *, source: str, registry: DeviceRegistry | None = None) -> RulesFile:
     """Validate a rules file from YAML text, checked against ``registry`` when given."""
     document = load_document(text, source=source)
-    rules = document.validate(RulesFile).rules
-    document.raise_problems(_rules_problems(rules, registry))
-    return rules
+    rules_file = document.validate(RulesFile)
+    problems = _rules_problems(rules_file.rules, registry)
+    facts = {rule.id: _facts(rule) for rule in rules_file.rules}
+    problems += noise_problems(rules_file.grouping, rules_file.inhibit, facts)
+    document.raise_problems(problems)
+    return rules_file
+
+
+def parse_rules(text: str, *, source: str, registry: DeviceRegistry | None = None) -> list[Rule]:
+    """The rules of a rules file (see ``parse_rules_file``)."""
+    return parse_rules_file(text, source=source, registry=registry).rules
 
 
 def load_registry(path: str | Path) -> DeviceRegistry:
@@ -232,9 +215,14 @@ def load_registry(path: str | Path) -> DeviceRegistry:
     return parse_registry(Path(path).read_text(encoding="utf-8"), source=str(path))
 
 
+def load_rules_file(path: str | Path, registry: DeviceRegistry | None = None) -> RulesFile:
+    """Load a ``config/rules.yaml``-style file, checked against ``registry`` when given."""
+    return parse_rules_file(Path(path).read_text(encoding="utf-8"), source=str(path), registry=registry)
+
+
 def load_rules(path: str | Path, registry: DeviceRegistry | None = None) -> list[Rule]:
-    """Load ``config/rules.yaml``-style file, checked against ``registry`` when given."""
-    return parse_rules(Path(path).read_text(encoding="utf-8"), source=str(path), registry=registry)
+    """The rules of a ``config/rules.yaml``-style file."""
+    return load_rules_file(path, registry).rules
 
 
 def rules_schema_json() -> str:
@@ -247,15 +235,15 @@ def registry_schema_json() -> str:
     return json.dumps(DeviceRegistry.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)
 
 
-def _registry_problems(registry: DeviceRegistry) -> list[Problem]:
-    problems: list[Problem] = []
+def _registry_problems(registry: DeviceRegistry) -> list[PathProblem]:
+    problems: list[PathProblem] = []
     for device_id, device in registry.devices.items():
         zone = registry.zones.get(device.zone)
         if zone is None:
-            problems.append(Problem(("devices", device_id, "zone"), f'unknown zone "{device.zone}"'))
+            problems.append(PathProblem(("devices", device_id, "zone"), f'unknown zone "{device.zone}"'))
         elif zone.site != device.site:
             problems.append(
-                Problem(
+                PathProblem(
                     ("devices", device_id, "site"),
                     f'site "{device.site}" differs from zone {device.zone}\'s site "{zone.site}"',
                 )
@@ -263,26 +251,34 @@ def _registry_problems(registry: DeviceRegistry) -> list[Problem]:
     return problems
 
 
-def _rules_problems(rules: list[Rule], registry: DeviceRegistry | None) -> list[Problem]:
-    problems: list[Problem] = []
+def _rules_problems(rules: list[Rule], registry: DeviceRegistry | None) -> list[PathProblem]:
+    problems: list[PathProblem] = []
     seen: set[str] = set()
     for index, rule in enumerate(rules):
         if rule.id in seen:
-            problems.append(Problem(("rules", index), f'duplicate rule id "{rule.id}"'))
+            problems.append(PathProblem(("rules", index), f'duplicate rule id "{rule.id}"'))
         seen.add(rule.id)
         if registry is not None:
             problems.extend(_registry_references(index, rule, registry))
     return problems
 
 
-def _registry_references(index: int, rule: Rule, registry: DeviceRegistry) -> list[Problem]:
+def _facts(rule: Rule) -> RuleFacts:
+    metric = None if isinstance(rule, StockRule) else rule.match.metric
+    return RuleFacts(rule.id, rule.type, rule.severity, metric)
+
+
+def _registry_references(index: int, rule: Rule, registry: DeviceRegistry) -> list[PathProblem]:
+    if isinstance(rule, StockRule):
+        return [PathProblem(("rules", index, "match", "zones"), f'unknown zone "{zone}"')
+                for zone in rule.match.zones or () if zone not in registry.zones]
     problems = [
-        Problem(("rules", index, "match", "zones"), f'unknown zone "{zone}"')
+        PathProblem(("rules", index, "match", "zones"), f'unknown zone "{zone}"')
         for zone in rule.match.zones or ()
         if zone not in registry.zones
     ]
     problems.extend(
-        Problem(("rules", index, "match", "devices"), f'unknown device "{device}"')
+        PathProblem(("rules", index, "match", "devices"), f'unknown device "{device}"')
         for device in rule.match.devices or ()
         if device not in registry.devices
     )
@@ -298,7 +294,7 @@ def _zone_limit_problems(
     rule: "ThresholdRule | RateOfChangeRule | TimeToBreachRule",
     key: str,
     registry: DeviceRegistry,
-) -> list[Problem]:
+) -> list[PathProblem]:
     bound = "max" if key == "above" else "min"
     missing = sorted(
         {
@@ -309,7 +305,7 @@ def _zone_limit_problems(
         }
     )
     return [
-        Problem(
+        PathProblem(
             ("rules", index, key),
             f"zone, but zone {zone} has no thresholds.{rule.match.metric}.{bound}",
         )
@@ -317,7 +313,7 @@ def _zone_limit_problems(
     ]
 
 
-def matches(rule: Rule, device_id: str, device: Device, zone: Zone) -> bool:
+def matches(rule: DeviceRule, device_id: str, device: Device, zone: Zone) -> bool:
     """Whether ``rule`` applies to ``device`` (the metric is checked separately)."""
     match = rule.match
     if not rule.enabled:

@@ -5,16 +5,18 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from incidents.readings import Reading
+from incidents.readings import Reading, StockLevel
 from incidents.rules.bindings import Binding, bind
-from incidents.rules.config import DeviceRegistry, Rule
-from incidents.rules.lifecycle import AlertState, Change, Phase, on_condition, on_time
-from incidents.rules.titles import minutes, render_titles
+from incidents.rules.config import DeviceRegistry, DeviceRule, Rule
+from incidents.rules.lifecycle import AlertState, Change, Phase, Timing, on_condition, on_time
+from incidents.rules.stock import StockRule, stock_condition
+from incidents.rules.titles import minutes, render_stock_titles, render_titles
 from incidents.rules.trend import Trend
 from incidents.signals import AlertSignal, SignalKind
 
 SNAPSHOT_VERSION = 1
 _WAITING = (Phase.PENDING, Phase.CLEARING)
+_AT_ONCE = Timing()
 
 Evaluator = Callable[[Binding, AlertState, Reading, float], Change | None]
 
@@ -22,13 +24,16 @@ Evaluator = Callable[[Binding, AlertState, Reading, float], Change | None]
 class RuleEngine:
     """Evaluates ``rules`` against readings from devices in ``registry``.
 
-    One state per (rule, sensor); its fingerprint ``"<rule id>:<sensor>"`` is the signal's dedup key.
-    Readings from devices missing from the registry give no signal and are counted in
-    ``unknown_devices`` (sensor id → readings).
+    One state per (rule, sensor), or per (rule, SKU at a location) for stock rules; its fingerprint
+    ``"<rule id>:<sensor>"`` / ``"<rule id>:<sku>@<location>"`` identifies the alert. Readings from
+    devices missing from the registry give no signal and are counted in ``unknown_devices``
+    (sensor id → readings).
     """
 
     def __init__(self, rules: Iterable[Rule], registry: DeviceRegistry) -> None:
-        self._rules = {rule.id: rule for rule in rules if rule.enabled}
+        enabled = [rule for rule in rules if rule.enabled]
+        self._rules: dict[str, DeviceRule] = {r.id: r for r in enabled if not isinstance(r, StockRule)}
+        self._stock_rules = tuple(r for r in enabled if isinstance(r, StockRule))
         self._registry = registry
         self._states: dict[str, AlertState] = {}
         self._waiting: dict[str, Binding] = {}
@@ -66,11 +71,39 @@ class RuleEngine:
             state = states.get(b.key)
             if state is None:
                 state = states[b.key] = AlertState(seen=t)
+            phase = state.phase
             change = evaluators[b.rule.type](b, state, reading, t)
-            self._track(b, state)
+            if state.phase is not phase:
+                self._track(b, state)
             if change is not None:
                 signals.append(_signal(b, state, change, t, reading.ts))
         return signals
+
+    def observe_stock(self, level: StockLevel) -> list[AlertSignal]:
+        """Evaluate one stock level against the stock rules; return the signals it causes."""
+        signals: list[AlertSignal] = []
+        t = level.ts.timestamp()
+        for rule in self._stock_rules:
+            condition = stock_condition(rule, level) if rule.match.matches(level) else None
+            if condition is None:
+                continue
+            breached, quantity, limit = condition
+            key = f"{rule.id}:{level.sku}@{level.location}"
+            state = self._states.get(key)
+            if state is None:
+                state = self._states[key] = AlertState(seen=t)
+            state.value, state.derived = quantity, limit
+            change = on_condition(state, _AT_ONCE, breached, not breached, t)
+            if change is not None:
+                signals.append(self._stock_signal(rule, level, key, change))
+        return signals
+
+    def knows(self, name: str) -> bool:
+        """Whether ``name`` is a site, zone, device or rule id of this engine (for silences)."""
+        registry = self._registry
+        return (name in registry.zones or name in registry.devices or name in self._rules
+                or any(rule.id == name for rule in self._stock_rules)
+                or any(zone.site == name for zone in registry.zones.values()))
 
     def tick(self, now: datetime) -> list[AlertSignal]:
         """Let time pass: complete ``for`` / clear durations and detect devices that went quiet."""
@@ -119,6 +152,21 @@ class RuleEngine:
         """Fingerprints of the alerts firing now (including those waiting to clear)."""
         return sorted(k for k, s in self._states.items() if s.phase in (Phase.FIRING, Phase.CLEARING))
 
+    def _stock_signal(self, rule: StockRule, level: StockLevel, key: str, change: Change) -> AlertSignal:
+        zone = self._registry.zones.get(level.zone)
+        place = (zone.name_zh, zone.name_en) if zone is not None else (level.zone, level.zone)
+        state = self._states[key]
+        title_zh, title_en = render_stock_titles(rule, level, change, place=place, quantity=state.value or 0.0,
+                                                 limit=state.derived or 0.0)
+        return AlertSignal(
+            kind=SignalKind.RESOLVED if change is Change.RESOLVED else SignalKind.FIRING,
+            rule_id=rule.id, fingerprint=key, severity=rule.severity, title_zh=title_zh, title_en=title_en,
+            at=level.ts.astimezone(UTC), site=zone.site if zone is not None else None, zone=level.zone,
+            sensor=f"{level.sku}@{level.location}", metric=f"stock:{level.sku}",
+            value=state.value, threshold=state.derived, playbook=rule.playbook, recipients=tuple(rule.recipients),
+            labels={"rule_type": rule.type, "sku": level.sku, "location": level.location},
+        )
+
     def _route(self, sensor: str, metric: str) -> tuple[Binding, ...]:
         routes = tuple(
             b for rule in self._rules.values() if _reads(rule, metric) and (b := self._bind(rule, sensor)) is not None
@@ -126,7 +174,7 @@ class RuleEngine:
         self._routes[(sensor, metric)] = routes
         return routes
 
-    def _bind(self, rule: Rule, sensor: str) -> Binding | None:
+    def _bind(self, rule: DeviceRule, sensor: str) -> Binding | None:
         device = self._registry.devices.get(sensor)
         zone = self._registry.zones.get(device.zone) if device is not None else None
         if device is None or zone is None:
@@ -140,7 +188,7 @@ class RuleEngine:
             self._waiting.pop(b.key, None)
 
 
-def _reads(rule: Rule, metric: str) -> bool:
+def _reads(rule: DeviceRule, metric: str) -> bool:
     """Whether readings of ``metric`` concern ``rule`` (offline rules also hear last-will states)."""
     if rule.type == "offline":
         return rule.match.metric in (None, metric) or metric == "online"
@@ -165,7 +213,8 @@ def _threshold(b: Binding, state: AlertState, reading: Reading, t: float) -> Cha
     return _limit_check(b, state, value, t)
 
 
-def _rate_of_change(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
+def _sampled(b: Binding, state: AlertState, reading: Reading, t: float) -> Trend | None:
+    """Add a numeric reading to the state's trend; None for a reading that is not a number."""
     value = _number(reading)
     if value is None:
         return None
@@ -173,7 +222,12 @@ def _rate_of_change(b: Binding, state: AlertState, reading: Reading, t: float) -
     trend = state.trend if state.trend is not None else Trend(b.window_s)
     state.trend = trend
     trend.add(t, value)
-    rate = trend.rate_per_minute()
+    return trend
+
+
+def _rate_of_change(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
+    trend = _sampled(b, state, reading, t)
+    rate = trend.rate_per_minute() if trend is not None else None
     if rate is None:
         return None
     state.derived = rate
@@ -181,26 +235,35 @@ def _rate_of_change(b: Binding, state: AlertState, reading: Reading, t: float) -
 
 
 def _time_to_breach(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
-    value = _number(reading)
-    if value is None:
+    trend = _sampled(b, state, reading, t)
+    if trend is None or state.value is None:
         return None
-    state.value = value
-    trend = state.trend if state.trend is not None else Trend(b.window_s)
-    state.trend = trend
-    trend.add(t, value)
-    d = b.direction
+    d, value = b.direction, state.value
     if d * value >= d * b.limit:
         # Already past the limit: the threshold rule speaks now; hold this warning as it is.
         return on_condition(state, b.timing, False, False, t)
     fit = trend.fit(b.min_samples)
     if fit is None:
         return None
-    slope, fitted = fit
-    eta = (b.limit - fitted) / slope if d * slope > 0 else None
-    predicted = eta is not None and eta <= b.horizon_s
-    if predicted and eta is not None:
+    eta = _eta(b, *fit)
+    if eta is not None:
+        # The cheap line says "soon": confirm with a fit a spike cannot bend, from both its level
+        # and the reading itself, so a reading back at 5.0 °C is never said to pass 8.0 °C soon.
+        slope, level = trend.robust_fit()
+        etas = (_eta(b, slope, level), _eta(b, slope, value))
+        eta = None if None in etas else max(e for e in etas if e is not None)
+    predicted = eta is not None
+    if eta is not None:
         state.derived = max(eta, 0.0)
     return on_condition(state, b.timing, predicted, not predicted, t)
+
+
+def _eta(b: Binding, slope: float, level: float) -> float | None:
+    """Seconds until ``level`` moving at ``slope`` passes the limit, if that is within the horizon."""
+    if b.direction * slope <= 0:
+        return None
+    eta = (b.limit - level) / slope
+    return eta if eta <= b.horizon_s else None
 
 
 def _boolean(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
@@ -254,5 +317,7 @@ def _signal(b: Binding, state: AlertState, change: Change, t: float, at: datetim
         value=state.value if rule.type != "offline" else None,
         threshold=b.limit if numeric else None,
         playbook=rule.playbook,
+        recipients=tuple(rule.recipients),
+        flapping=change is Change.FLAPPING,
         labels=labels,
     )

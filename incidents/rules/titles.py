@@ -1,7 +1,9 @@
 """Bilingual alert titles (zh first), from one table of templates."""
 
+from incidents.readings import StockLevel
 from incidents.rules.bindings import Binding
 from incidents.rules.lifecycle import AlertState, Change
+from incidents.rules.stock import StockRule
 
 # metric → (zh name, en name as it follows the place, unit)
 _METRICS: dict[str, tuple[str, str, str]] = {
@@ -68,6 +70,30 @@ TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "{place_zh}：{rule_zh} 已解除（{device_zh}）",
         "{place_en}: {rule_en} cleared ({device_en})",
     ),
+    ("stock_below", "fired", ""): (
+        "{place_zh} {sku}（{location}）预计库存 {quantity:g}，低于{limit_name_zh} {limit}",
+        "{place_en}: {sku} at {location} heading to {quantity:g}, below its {limit_name_en} of {limit}",
+    ),
+    ("stock_below", "resolved", ""): (
+        "{place_zh} {sku}（{location}）库存已回到{limit_name_zh}以上：{quantity:g}",
+        "{place_en}: {sku} at {location} back above its {limit_name_en}: {quantity:g}",
+    ),
+    ("count_variance", "fired", ""): (
+        "{place_zh} {sku}（{location}）盘点差异 {quantity:+g}，超出允许的 ±{limit}",
+        "{place_en}: {sku} at {location} counted {quantity:+g} off the book, beyond ±{limit}",
+    ),
+    ("count_variance", "resolved", ""): (
+        "{place_zh} {sku}（{location}）复盘差异在允许范围内",
+        "{place_en}: {sku} at {location} recount within tolerance",
+    ),
+    ("negative_stock", "fired", ""): (
+        "{place_zh} {sku}（{location}）账面库存为负：{quantity:g}",
+        "{place_en}: {sku} at {location} shows negative stock on the book: {quantity:g}",
+    ),
+    ("negative_stock", "resolved", ""): (
+        "{place_zh} {sku}（{location}）账面库存已不为负：{quantity:g}",
+        "{place_en}: {sku} at {location} no longer negative: {quantity:g}",
+    ),
     ("any", "flapping", ""): (
         "{place_zh}：{rule_zh} 状态反复变化（{device_zh}），告警保持",
         "{place_en}: {rule_en} keeps changing state ({device_en}); alert held as flapping",
@@ -96,6 +122,22 @@ def render_titles(b: Binding, state: AlertState, change: Change, t: float) -> tu
         "eta": minutes(state.derived or 0.0),
         "minutes": minutes(t - _run_start(b, state, t)),
     }
+    return zh.format(**fields), en.format(**fields)
+
+
+# stock_below's ``below`` → (zh, en) name of the level
+_STOCK_LEVELS = {"safety_stock": ("安全库存", "safety stock"), "reorder_point": ("再订货点", "reorder point")}
+
+
+def render_stock_titles(
+    rule: StockRule, level: StockLevel, change: Change, *, place: tuple[str, str], quantity: float, limit: float
+) -> tuple[str, str]:
+    """The (zh, en) titles for ``change`` of a stock rule at the zone ``place`` (zh, en names);
+    ``quantity`` and ``limit`` are what ``stock_condition`` compared."""
+    zh, en = TEMPLATES[(rule.type, change.value, "")]
+    limit_zh, limit_en = _STOCK_LEVELS[getattr(rule, "below", "safety_stock")]
+    fields = {"place_zh": place[0], "place_en": place[1], "sku": level.sku, "location": level.location,
+              "quantity": quantity, "limit": f"{limit:g}", "limit_name_zh": limit_zh, "limit_name_en": limit_en}
     return zh.format(**fields), en.format(**fields)
 
 

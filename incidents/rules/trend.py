@@ -1,10 +1,13 @@
 """A sliding window of (time, value) samples with O(1) rate and least-squares line fit."""
 
 from collections import deque
+from statistics import median
 
 # Sums are kept relative to an origin; re-base when it drifts this many windows behind, so float
 # error from adding and removing samples cannot build up.
 _REBASE_AFTER_WINDOWS = 8
+# The robust fit compares every pair of samples; beyond this many it uses an even spread of them.
+_ROBUST_POINTS = 40
 
 
 class Trend:
@@ -58,6 +61,22 @@ class Trend:
         slope = (self._stv / n - mean_t * mean_v) / var_t
         newest = self.points[-1][0] - self._origin
         return slope, mean_v + slope * (newest - mean_t)
+
+    def robust_fit(self) -> tuple[float, float]:
+        """(Theil–Sen slope per second, median level at the newest sample), for a window that ``fit`` accepted.
+
+        The median of the slopes between every pair of samples ignores a short spike (a door left
+        open for ten seconds) that bends a least-squares line towards it.
+        """
+        points = list(self.points)
+        if len(points) > _ROBUST_POINTS:
+            step = (len(points) - 1) / (_ROBUST_POINTS - 1)
+            points = [points[round(i * step)] for i in range(_ROBUST_POINTS)]
+        slope = median(
+            (v2 - v1) / (t2 - t1) for i, (t1, v1) in enumerate(points) for t2, v2 in points[i + 1 :] if t2 > t1
+        )
+        newest = points[-1][0]
+        return slope, median(v + slope * (newest - t) for t, v in points)
 
     def _sum(self, t: float, v: float, sign: float) -> None:
         x = t - self._origin

@@ -1,6 +1,5 @@
-"""YAML config with line numbers: composes the node tree so every problem names its file and line."""
+"""Rules and registry YAML with line numbers: every problem names its file, line and what is wrong."""
 
-import difflib
 import types
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
@@ -9,10 +8,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from playbooks.explain import did_you_mean
+from playbooks.problems import FileProblems, Problem
+from playbooks.yaml_lines import LineIndex, error_line
+
 Loc = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-_ITEM_NAMES = {"rules": "rule", "devices": "device", "zones": "zone"}
+_ITEM_NAMES = {"rules": "rule", "devices": "device", "zones": "zone", "grouping": "route", "inhibit": "inhibition"}
 _EXPECTED = {
     "float_type": "a number",
     "float_parsing": "a number",
@@ -30,57 +33,39 @@ _EXPECTED = {
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class PathProblem:
     """One thing wrong in a config file: where (a path of keys and indexes into the data) and what."""
 
     loc: Loc
     message: str
 
 
-class ConfigError(ValueError):
-    """A config file was refused; ``str()`` gives one ``file:line: message`` per problem."""
-
-    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}:{line}: {message}" for line, message in problems))
+class ConfigError(FileProblems):
+    """A rules or device registry file was refused."""
 
 
 class YamlDocument:
-    """Parsed YAML data together with its node tree."""
+    """Parsed YAML data together with the line of every node."""
 
-    def __init__(self, source: str, data: Any, root: yaml.Node | None) -> None:
+    def __init__(self, source: str, data: Any, lines: LineIndex) -> None:
         self.source = source
         self.data = data
-        self.root = root
+        self.lines = lines
 
     def validate(self, model: type[ModelT]) -> ModelT:
         """Validate the data as ``model``, turning pydantic errors into a ConfigError with lines."""
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            raise ConfigError(self.source, self._problems(model, exc.errors())) from None
+            raise ConfigError(self._problems(model, exc.errors())) from None
 
-    def raise_problems(self, problems: list[Problem]) -> None:
+    def raise_problems(self, problems: list[PathProblem]) -> None:
         """Raise a ConfigError for ``problems`` if there are any."""
         if problems:
-            located = [(self.line_of(p.loc), f"{self._where(p.loc)}{p.message}") for p in problems]
-            raise ConfigError(self.source, located)
+            raise ConfigError([self._at(p.loc, f"{self._where(p.loc)}{p.message}") for p in problems])
 
-    def line_of(self, loc: Loc) -> int:
-        """The 1-based line of the entry at ``loc`` (a path of keys and indexes present in the file)."""
-        node = self.root
-        line = 1 if node is None else node.start_mark.line + 1
-        for part in loc:
-            if isinstance(node, yaml.MappingNode):
-                pair = next((kv for kv in node.value if kv[0].value == str(part)), None)
-                if pair is None:
-                    break
-                line, node = pair[0].start_mark.line + 1, pair[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                node = node.value[part]
-                line = node.start_mark.line + 1
-        return line
+    def _at(self, loc: Loc, message: str) -> Problem:
+        return Problem(self.source, self.lines.line(loc), message)
 
     def _data_loc(self, loc: Loc) -> Loc:
         """``loc`` without the parts pydantic adds that are not in the file (union tags, member types)."""
@@ -94,31 +79,31 @@ class YamlDocument:
                 found.append(part)
         return tuple(found)
 
-    def _problems(self, model: type[BaseModel], errors: list[ErrorDetails]) -> list[tuple[int, str]]:
-        problems: list[tuple[int, str]] = []
+    def _problems(self, model: type[BaseModel], errors: list[ErrorDetails]) -> list[Problem]:
+        problems: list[Problem] = []
         value_errors: dict[Loc, list[ErrorDetails]] = {}
         for error in errors:
             loc = tuple(error["loc"])
             where = self._data_loc(loc)
             kind = error["type"]
             if kind == "missing":
-                problems.append((self.line_of(where), f'{self._where(where)}missing key "{loc[-1]}"'))
+                problems.append(self._at(where, f'{self._where(where)}missing key "{loc[-1]}"'))
             elif kind == "union_tag_not_found":
-                problems.append((self.line_of(where), f'{self._where(where)}missing key "type"'))
+                problems.append(self._at(where, f'{self._where(where)}missing key "type"'))
             elif kind == "extra_forbidden":
                 key = str(loc[-1])
-                hint = _suggest(key, _allowed_keys(model, loc[:-1]))
-                problems.append((self.line_of(where), f'{self._where(where[:-1])}unknown key "{key}"{hint}'))
+                hint = did_you_mean(key, _allowed_keys(model, loc[:-1]))
+                problems.append(self._at(where, f'{self._where(where[:-1])}unknown key "{key}"{hint}'))
             elif kind == "union_tag_invalid":
                 ctx = error.get("ctx", {})
                 tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
                 tag = str(ctx.get("tag", ""))
-                message = f'unknown type "{tag}"{_suggest(tag, tags)}; expected one of {", ".join(tags)}'
-                problems.append((self.line_of((*where, "type")), f"{self._where(where)}{message}"))
+                message = f'unknown type "{tag}"{did_you_mean(tag, tags)}; expected one of {", ".join(tags)}'
+                problems.append(self._at((*where, "type"), f"{self._where(where)}{message}"))
             else:
                 value_errors.setdefault(where, []).append(error)
         for where, group in value_errors.items():
-            problems.append((self.line_of(where), f"{self._where(where)}{_describe(group)}"))
+            problems.append(self._at(where, f"{self._where(where)}{_describe(group)}"))
         return sorted(problems)
 
     def _where(self, loc: Loc) -> str:
@@ -141,36 +126,15 @@ class YamlDocument:
 
 def load_document(text: str, *, source: str) -> YamlDocument:
     """Parse YAML text; raise ConfigError with the line of a syntax error or a duplicate key."""
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        duplicates = _duplicate_keys(root)
-        if duplicates:
-            raise ConfigError(source, duplicates)
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(source, [(line, f"YAML syntax error: {exc.problem or exc.context}")]) from None
-    finally:
-        loader.dispose()
-    return YamlDocument(source, data, root)
-
-
-def _duplicate_keys(node: yaml.Node | None) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    found.append((key.start_mark.line + 1, f'duplicate key "{key.value}"'))
-                seen.add(key.value)
-            found.extend(_duplicate_keys(value))
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found.extend(_duplicate_keys(item))
-    return found
+        data, lines = LineIndex.parse(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+        raise ConfigError([Problem(source, error_line(exc), f"YAML syntax error: {problem}")]) from None
+    duplicates = lines.duplicate_keys()
+    if duplicates:
+        raise ConfigError([Problem(source, line, f'duplicate key "{key}"') for line, key in duplicates])
+    return YamlDocument(source, data, lines)
 
 
 def _describe(group: list[ErrorDetails]) -> str:
@@ -191,11 +155,6 @@ def _describe(group: list[ErrorDetails]) -> str:
     value = group[0].get("input")
     got = f", got {value!r}" if isinstance(value, str | int | float | bool) or value is None else ""
     return "expected " + " or ".join(expected) + got
-
-
-def _suggest(word: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:

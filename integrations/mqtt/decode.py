@@ -1,10 +1,11 @@
 """MQTT payloads (Zigbee2MQTT, Tasmota, plain JSON) to Readings. Pure: no client, no I/O."""
 
-import json
 import math
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from incidents.readings import Reading
 from incidents.rules.plain_reading import PlainReadingError, reading_from_plain
@@ -152,8 +153,8 @@ def _online(sensor: str, online: bool, now: datetime, source: str) -> Reading:
 
 def _json(payload: bytes, what: str) -> Any:
     try:
-        return json.loads(payload, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
+        return orjson.loads(payload)  # strict JSON: NaN and Infinity are refused, as is invalid UTF-8
+    except ValueError:
         raise DecodeError(f"{what} is not valid JSON") from None
 
 
@@ -162,10 +163,6 @@ def _json_object(payload: bytes, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DecodeError(f"{what} is not a JSON object")
     return data
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number")
 
 
 @lru_cache(maxsize=256)

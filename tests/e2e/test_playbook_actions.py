@@ -51,7 +51,7 @@ def test_generator_start_is_published_once_after_the_named_role_confirms(tmp_pat
     received: list[bytes] = []
     listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="")
     subscribed = threading.Event()
-    listener.on_message = lambda _c, _u, message: received.append(message.payload)
+    listener.on_message = lambda _c, _u, message: received.append(bytes(message.payload))
     listener.on_subscribe = lambda *_: subscribed.set()
     listener.connect("127.0.0.1", 1883)
     listener.subscribe(GENERATOR, qos=1)

@@ -13,9 +13,9 @@ from incidents.rules.config import (
     parse_rules,
     rules_schema_json,
 )
-from incidents.rules.durations import parse_duration
 from incidents.rules.yaml_source import ConfigError
 from incidents.severity import Severity
+from playbooks.durations import duration_seconds
 from tests.rules.factories import COLD_ROOM_HIGH, REGISTRY_YAML
 
 CONFIG = Path(__file__).parent.parent.parent / "config"
@@ -44,7 +44,8 @@ def test_demo_site_config_loads() -> None:
     )
     assert (by_id["smoke-detected"].severity, by_id["smoke-detected"].playbook) == (Severity.SEV1, "fire-evacuation")
     assert by_id["power-loss"].playbook == "power-loss-cold-chain"
-    assert {r.type for r in rules} == {"threshold", "rate_of_change", "time_to_breach", "offline", "boolean"}
+    assert {r.type for r in rules} == {"threshold", "rate_of_change", "time_to_breach", "offline", "boolean",
+                                       "stock_below", "count_variance", "negative_stock"}
 
 
 def test_unknown_key_with_suggestion_and_real_line() -> None:
@@ -57,7 +58,8 @@ def test_unknown_key_with_suggestion_and_real_line() -> None:
 def test_nested_unknown_key_and_bad_duration() -> None:
     text = "rules:" + COLD_ROOM_HIGH.replace("clear: {below: 7.5, for: 2m}", "clear: {below: 7.5, for: 2 min}")
     assert rules_error(text) == (
-        'config/rules.yaml:8: rule "cold-room-high-temp": clear.for: "2 min" is not a duration (use e.g. 30s, 5m, 2h)'
+        'config/rules.yaml:8: rule "cold-room-high-temp": clear.for: "2 min" is not a duration; '
+        "write it like 30s, 5m, 2h or 3d"
     )
 
 
@@ -65,7 +67,8 @@ def test_unknown_type_and_missing_key() -> None:
     text = "rules:" + COLD_ROOM_HIGH.replace("type: threshold", "type: treshold")
     assert rules_error(text) == (
         'config/rules.yaml:5: rule "cold-room-high-temp": unknown type "treshold" (did you mean "threshold"?); '
-        "expected one of threshold, rate_of_change, time_to_breach, offline, boolean"
+        "expected one of threshold, rate_of_change, time_to_breach, offline, boolean, stock_below, count_variance, "
+        "negative_stock"
     )
     text = "rules:" + COLD_ROOM_HIGH.replace("    severity: SEV2\n", "")
     assert rules_error(text) == 'config/rules.yaml:2: rule "cold-room-high-temp": missing key "severity"'
@@ -119,8 +122,11 @@ def test_schema_for_editors_names_the_rule_types() -> None:
     schema = json.loads(rules_schema_json())
     assert sorted(schema["properties"]["rules"]["items"]["discriminator"]["mapping"]) == [
         "boolean",
+        "count_variance",
+        "negative_stock",
         "offline",
         "rate_of_change",
+        "stock_below",
         "threshold",
         "time_to_breach",
     ]
@@ -131,10 +137,10 @@ def test_schema_for_editors_names_the_rule_types() -> None:
     ("text", "seconds"), [("30s", 30.0), ("5m", 300.0), ("2h", 7200.0), ("1h30m", 5400.0), (90, 90.0)]
 )
 def test_durations(text: str | int, seconds: float) -> None:
-    assert parse_duration(text) == seconds
+    assert duration_seconds(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["5", "m", "5x", "1.2.3s", "", -1])
 def test_bad_durations(text: str | int) -> None:
     with pytest.raises(ValueError):
-        parse_duration(text)
+        duration_seconds(text)

@@ -33,12 +33,8 @@ def test_breach_held_for_five_minutes_fires_once() -> None:
         value=8.6,
         threshold=8.0,
         playbook="cold-chain-excursion",
-        labels={
-            "rule_type": "threshold",
-            "zone_class": "cold-room",
-            "device_kind": "temperature-probe",
-            "recipients": "SL,WM,QA",
-        },
+        recipients=("SL", "WM", "QA"),
+        labels={"rule_type": "threshold", "zone_class": "cold-room", "device_kind": "temperature-probe"},
     )
     assert [engine.observe(temp(9.0 + m / 10, m)) for m in range(6, 12)] == [[]] * 6
 

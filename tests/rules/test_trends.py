@@ -54,6 +54,26 @@ def test_warning_carries_predicted_minutes() -> None:
     assert warning.threshold == 8.0
 
 
+def test_door_open_spike_does_not_warn() -> None:
+    engine = registry_and_engine(RISING)
+    signals = [s for minute in range(10) for s in engine.observe(temp(5.0, minute))]
+    # The door opens: the probe reads 8.9 °C for ten seconds and is back at 5.0 °C.
+    signals += engine.observe(temp(8.9, 10))
+    signals += [s for tick in range(1, 13) for s in engine.observe(temp(5.0, 10 + tick / 6))]
+    assert signals == []
+
+
+def test_noisy_slow_rise_still_warns() -> None:
+    engine = registry_and_engine(RISING)
+    noise = [0.1, -0.1, 0.05, -0.05, 0.0, 0.1, -0.1, 0.05]
+    warnings = [
+        (minute, s.labels["eta_minutes"])
+        for minute in range(8)
+        for s in engine.observe(temp(5.0 + 0.2 * minute + noise[minute], minute))
+    ]
+    assert warnings == [(5, "9")]  # 6.1 °C at 0.2 °C/min
+
+
 def test_no_warning_when_the_horizon_is_far() -> None:
     engine = registry_and_engine(RISING)
     # 0.05 °C/min from 5.0 °C: 8.0 °C is an hour away, beyond the 15 min horizon.

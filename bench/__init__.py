@@ -1,0 +1,1 @@
+"""Benchmarks, run as ``python -m bench.<name>``; each prints ``name: value`` lines. Not tests."""

@@ -1,0 +1,145 @@
+"""Alarm latency under load: publishing a smoke alarm → the incident and its outbox rows committed.
+
+    .venv/bin/python -m bench.alarm_latency [--alarms 200] [--background 1000] [--url mqtt://host:port]
+
+A publisher process keeps ``--background`` ordinary readings per second flowing; meanwhile smoke
+detectors (a boolean rule, no ``for``) raise alarms one after another at QoS 1, each in its own zone
+so each opens an incident. The time is taken from just before the publish to the commit of the
+transaction that wrote the incident with its outbox rows (SQLAlchemy ``after_commit``). Run twice:
+with the shipped smoke rule, whose fire-evacuation playbook posts its step cards in that same
+transaction, and with the same rule starting no playbook (``alarm_no_playbook_*``).
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import event
+from sqlmodel import Session
+
+from bench.common import SHIPPED_RULES, client, mosquitto, percentile, report, runtime, write_site
+from incidents.tables import Incident
+from integrations.mqtt.client import MqttSubscriber
+from integrations.mqtt.ingest import batch_handler
+
+PROBES, ZONES, WARM_UP = 500, 25, 5
+
+
+def background(url: str, per_second: int, stop: Any) -> None:
+    """The load process: ``per_second`` plain readings, paced in 10 ms slices, until ``stop`` is set."""
+    publisher = client(url)
+    start, sent = time.perf_counter(), 0
+    while not stop.is_set():
+        due = int((time.perf_counter() - start) * per_second)
+        while sent < due:
+            body = {"sensor": f"probe-{sent % PROBES}", "metric": "temperature", "value": 4.5}
+            publisher.publish(f"wareroom/sensors/load/{sent % PROBES}", json.dumps(body).encode(), qos=1)
+            sent += 1
+        time.sleep(0.01)
+    publisher.loop_stop()
+    publisher.disconnect()
+
+
+class Commits:
+    """When each new incident's transaction committed, by zone."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        event.listen(Session, "after_flush", self._flushed)
+        event.listen(Session, "after_commit", self._committed)
+
+    @staticmethod
+    def _flushed(session: Session, _context: object) -> None:
+        zones = [obj.zone for obj in session.new if isinstance(obj, Incident) and obj.zone]
+        if zones:
+            session.info.setdefault("new_incident_zones", []).extend(zones)
+
+    def _committed(self, session: Session) -> None:
+        now = time.perf_counter()
+        for zone in session.info.pop("new_incident_zones", []):
+            self.at.setdefault(zone, now)
+
+
+def raise_alarms(url: str, alarms: int, every: float, published: dict[str, float]) -> None:
+    """Smoke in dock after dock, one every ``every`` seconds."""
+    publisher = client(url)
+    for n in range(alarms):
+        time.sleep(every)
+        body = json.dumps({"sensor": f"smoke-{n}", "metric": "smoke", "value": True}).encode()
+        published[f"DOCK{n}"] = time.perf_counter()
+        publisher.publish(f"wareroom/sensors/alarm/{n}", body, qos=1)
+    publisher.loop_stop()
+    publisher.disconnect()
+
+
+def settle(alarms: threading.Thread, commits: Commits, expected: int) -> None:
+    """Wait for the alarms to be sent and their incidents committed (two minutes at most)."""
+    alarms.join()
+    deadline = time.perf_counter() + 120
+    while len(commits.at) < expected and time.perf_counter() < deadline:
+        time.sleep(0.05)
+
+
+async def measure(url: str, args: argparse.Namespace, directory: Path, rules: Path) -> tuple[list[float], float]:
+    site = write_site(directory, probes=PROBES, zones=ZONES, smoke_zones=args.alarms)
+    app = runtime(directory, site, rules=rules)
+    commits, published = Commits(), dict[str, float]()
+    subscriber = MqttSubscriber(url, client_id="wareroom-bench-latency", topics=["wareroom/sensors/#"],
+                                handle=batch_handler(app.intake))
+    await subscriber.start()
+    await asyncio.to_thread(subscriber.connected.wait, 10)
+    stop = multiprocessing.Event()
+    load = multiprocessing.Process(target=background, args=(url, args.background, stop))
+    load.start()
+    await asyncio.sleep(2.0)  # the load is flowing
+    started, handled_before = time.perf_counter(), subscriber.processed
+    alarms = threading.Thread(target=raise_alarms, args=(url, args.alarms, args.every, published))
+    alarms.start()
+    await asyncio.to_thread(settle, alarms, commits, args.alarms)
+    rate = (subscriber.processed - handled_before) / (time.perf_counter() - started)
+    stop.set()
+    await asyncio.to_thread(load.join)
+    await subscriber.stop()
+    latencies = [(commits.at[zone] - sent) * 1000 for zone, sent in published.items() if zone in commits.at]
+    return latencies[WARM_UP:], rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alarms", type=int, default=200)
+    parser.add_argument("--every", type=float, default=0.1, help="seconds between alarms")
+    parser.add_argument("--background", type=int, default=1000, help="ordinary readings per second")
+    parser.add_argument("--url", default="", help="an existing broker; default: start one with docker/mosquitto.conf")
+    args = parser.parse_args()
+    for variant, rules in (("", SHIPPED_RULES), ("_no_playbook", without_smoke_playbook())):
+        with mosquitto(args.url) as url, tempfile.TemporaryDirectory() as tmp:
+            latencies, rate = asyncio.run(measure(url, args, Path(tmp), rules))
+        report(f"alarm{variant}_latency_samples", len(latencies))
+        report(f"alarm{variant}_latency_lost", args.alarms - WARM_UP - len(latencies))
+        report(f"alarm{variant}_background_handled_per_s", round(rate))
+        report(f"alarm{variant}_latency_p50_ms", round(percentile(latencies, 0.50), 1))
+        report(f"alarm{variant}_latency_p99_ms", round(percentile(latencies, 0.99), 1))
+        report(f"alarm{variant}_latency_max_ms", round(max(latencies), 1))
+
+
+def without_smoke_playbook() -> Path:
+    """The shipped rules with the smoke rule starting no playbook: the alarm alone, without the
+    fire-evacuation step cards written in the same transaction."""
+    data = yaml.safe_load(SHIPPED_RULES.read_text(encoding="utf-8"))
+    for rule in data["rules"]:
+        if rule["id"] == "smoke-detected":
+            rule.pop("playbook")
+    path = Path(tempfile.mkdtemp()) / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Stock look-up latency over 100,000 SKUs and 1,000,000 ledger rows, on SQLite and on PostgreSQL.
+
+Run: ``.venv/bin/python -m bench.stock_lookup`` (``--skip-postgres`` for SQLite only). Goal: p99 < 20 ms
+for a look-up by SKU or scanned GTIN (the full /stock answer: totals, lines, pick rate, last move and
+count, open incidents). Name look-ups (fuzzy over every name) are printed too.
+"""
+
+import argparse
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.common import percentile, report
+from bot import db
+from handlers.stock import StockDesk
+from incidents.database import Database
+from incidents.inventory.gs1 import with_check_digit
+from incidents.inventory.ledger import rebuild_quants_from_ledger
+from incidents.inventory.tables import Item, Location, ReorderRule, StockMove, Zone
+
+ITEMS = 100_000
+MOVES = 1_000_000
+LOCATIONS = 2_000
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+PG = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/test"
+WORDS = [("矿泉水", "mineral water"), ("洗衣液", "laundry detergent"), ("胰岛素", "insulin"), ("疫苗", "vaccine"),
+         ("酸奶", "yogurt"), ("水饺", "dumplings"), ("咖啡", "coffee"), ("纸巾", "tissue"), ("电池", "battery"),
+         ("面霜", "cream")]
+
+
+def _fill(database: Database, rng: random.Random) -> None:
+    chunk = 50_000
+    with database.unit_of_work() as session:
+        session.add(Zone(id=1, code="A1", kind="ambient", name_zh="常温区", name_en="Ambient"))
+        session.flush()
+        session.execute(sa.insert(Location), [{"id": i + 1, "code": f"A1-{i // 300:02d}-{i % 300:03d}-1",
+                                               "zone_id": 1, "kind": "pick"} for i in range(LOCATIONS)])
+        for start in range(0, ITEMS, chunk):
+            rows = []
+            for i in range(start, min(ITEMS, start + chunk)):
+                zh, en = WORDS[i % len(WORDS)]
+                rows.append({"id": i + 1, "sku": f"SKU-{i:06d}", "gtin": with_check_digit(f"2{i:011d}").zfill(14),
+                             "name_zh": f"{zh} {i}号", "name_en": f"{en} no. {i}", "category": "", "uom": "EA",
+                             "storage_class": "ambient", "lot_tracked": False, "abc_class": "C"})
+            session.execute(sa.insert(Item), rows)
+            session.execute(sa.insert(ReorderRule), [{"item_id": r["id"], "safety_stock": 10.0, "reorder_point": 30.0,
+                                                      "max_qty": 300.0, "reorder_qty": 100.0} for r in rows])
+    home = {i: rng.randrange(LOCATIONS) + 1 for i in range(1, ITEMS + 1)}
+    for start in range(0, MOVES, chunk):
+        rows = []
+        for n in range(start, min(MOVES, start + chunk)):
+            item = n % ITEMS + 1
+            receipt = n < ITEMS
+            rows.append({"at": NOW - timedelta(minutes=rng.randrange(60 * 24 * 60)), "item_id": item, "lot_id": None,
+                         "from_location_id": None if receipt else home[item], "from_status": "available",
+                         "to_location_id": home[item] if receipt else None, "to_status": "available",
+                         "qty": 500.0 if receipt else float(rng.randrange(1, 5)),
+                         "kind": "receipt" if receipt else "pick", "reference": None, "actor": None,
+                         "reason_code": None})
+        with database.unit_of_work() as session:
+            session.execute(sa.insert(StockMove), rows)
+    with database.unit_of_work() as session:
+        rebuild_quants_from_ledger(session)
+
+
+def _measure(label: str, desk: StockDesk, queries: list[str]) -> None:
+    desk.search(queries[0])  # warm the name index and the caches
+    took = []
+    for query in queries:
+        start = time.perf_counter()
+        found, stock = desk.search(query)
+        took.append((time.perf_counter() - start) * 1000)
+        assert found.item is not None or found.suggestions, query
+        assert stock is None or stock.sku
+    report(f"{label}_p50_ms", f"{percentile(took, 0.5):.2f}")
+    report(f"{label}_p99_ms", f"{percentile(took, 0.99):.2f}")
+
+
+def run(name: str, url: str) -> None:
+    """Fill the database at ``url``, then time look-ups."""
+    rng = random.Random(7)
+    db.upgrade(url)
+    database = Database(url)
+    start = time.perf_counter()
+    _fill(database, rng)
+    report(f"{name}_load_seconds", f"{time.perf_counter() - start:.1f}")
+    desk = StockDesk(database, timezone="Asia/Shanghai", now=lambda: NOW)
+    _measure(f"{name}_by_sku", desk, [f"SKU-{rng.randrange(ITEMS):06d}" for _ in range(2000)])
+    _measure(f"{name}_by_gtin", desk, [with_check_digit(f"2{rng.randrange(ITEMS):011d}") for _ in range(1000)])
+    _measure(f"{name}_by_name", desk, [f"{WORDS[i % 10][1]} no. {i}" for i in rng.sample(range(ITEMS), 100)])
+    database.dispose()
+
+
+@contextmanager
+def scratch_schema() -> Iterator[str]:
+    """A PostgreSQL schema on the ``test`` database, dropped afterwards."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    report("items", ITEMS)
+    report("ledger_rows", MOVES)
+    with tempfile.TemporaryDirectory() as tmp:
+        run("sqlite", f"sqlite:///{Path(tmp) / 'stock.db'}")
+    if not args.skip_postgres:
+        with scratch_schema() as url:
+            run("postgres", url)
+
+
+if __name__ == "__main__":
+    main()

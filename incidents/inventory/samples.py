@@ -1,0 +1,31 @@
+"""Sensor readings kept for reviews: the intake stores the readings of alerting sensors around incidents."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from incidents.clock import as_utc
+from incidents.inventory.tables import SensorSample
+from incidents.readings import Reading
+
+
+def record_samples(session: Session, readings: Iterable[Reading]) -> int:
+    """Store numeric readings (states such as door open are stored as 1/0); returns how many."""
+    rows = [{"sensor": r.sensor, "metric": r.metric, "value": float(r.value), "at": as_utc(r.ts)} for r in readings]
+    if rows:
+        session.execute(insert(SensorSample), rows)
+    return len(rows)
+
+
+def samples_between(session: Session, *, sensors: Sequence[str], start: datetime, end: datetime,
+                    metric: str | None = None) -> list[SensorSample]:
+    """Stored samples of ``sensors`` from ``start`` to ``end``, oldest first."""
+    if not sensors:
+        return []
+    query = select(SensorSample).where(col(SensorSample.sensor).in_(list(sensors)), SensorSample.at >= start,
+                                       SensorSample.at <= end)
+    if metric is not None:
+        query = query.where(SensorSample.metric == metric)
+    return list(session.exec(query.order_by(col(SensorSample.sensor), col(SensorSample.at))))

@@ -1,0 +1,106 @@
+"""Slack button clicks, slash commands and thread messages → ChatEvents → ChatRouter, answered ephemerally."""
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.commands import ChatRouter, parse_command
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
+from incidents import outbox
+from incidents.clock import utcnow
+from integrations.slack.adapter import PLATFORM, native
+from integrations.slack.render import ACTION_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+class SlackInbound:
+    """Turns bolt payloads into ChatEvents; the router runs in a worker thread, off the event loop."""
+
+    def __init__(self, router: ChatRouter) -> None:
+        self.router = router
+
+    def _route(self, event: ChatEvent) -> Reply:
+        if event.thread is not None and event.incident_id is None:
+            with self.router.ctx.db.reader() as session:
+                bound = outbox.binding_for_thread(session, platform=PLATFORM, thread_native=event.thread.native)
+            if bound is not None:
+                event = replace(event, incident_id=bound.incident_id)
+        return self.router.handle(event)
+
+    async def handle(self, event: ChatEvent) -> Reply:
+        """Find the incident of the event's thread, then let the router handle it."""
+        return await asyncio.to_thread(self._route, event)
+
+    async def on_click(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                       client: AsyncWebClient) -> None:
+        """A Block Kit button: answered at once, then the ephemeral reply to whoever clicked."""
+        await ack()
+        channel, message_ts = body["container"]["channel_id"], body["container"]["message_ts"]
+        root_ts = body.get("message", {}).get("thread_ts") or message_ts
+        user = body["user"]
+        event = ButtonClicked(
+            platform=PLATFORM, dedupe_key=f"slack:action:{channel}:{message_ts}:{action['action_ts']}",
+            actor=UserRef(PLATFORM, user["id"], user.get("name", "")),
+            thread=ThreadRef(PLATFORM, native(channel, root_ts)), received_at=utcnow(),
+            token=str(action.get("value", "")), interaction_id=body.get("trigger_id", ""),
+            message=MessageRef(PLATFORM, native(channel, message_ts)))
+        reply = await self.handle(event)
+        await client.chat_postEphemeral(channel=channel, user=user["id"], text=reply.text, thread_ts=root_ts)
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        """A slash command: acknowledged within Slack's 3 s, answered through the response_url."""
+        await ack()
+        parsed = parse_command(f"{command['command']} {command.get('text', '')}")
+        if parsed is None:
+            return
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=f"slack:command:{command.get('trigger_id', '')}",
+                               actor=UserRef(PLATFORM, command["user_id"], command.get("user_name", "")), thread=None,
+                               received_at=utcnow(), name=parsed.name, args=parsed.args)
+        reply = await self.handle(event)
+        await respond(text=reply.text, response_type="ephemeral")
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        """A command typed in an incident thread (``认领``, ``/status``…); other chatter is ignored."""
+        if event.get("bot_id") or event.get("subtype") or not event.get("thread_ts"):
+            return
+        parsed = parse_command(str(event.get("text", "")))
+        if parsed is None:
+            return
+        channel, root_ts = event["channel"], event["thread_ts"]
+        thread = ThreadRef(PLATFORM, native(channel, root_ts))
+        command = CommandInvoked(platform=PLATFORM, dedupe_key=f"slack:{body['event_id']}",
+                                 actor=UserRef(PLATFORM, event["user"]), thread=thread, received_at=utcnow(),
+                                 name=parsed.name, args=parsed.args)
+        reply = await self.handle(command)
+        await client.chat_postEphemeral(channel=channel, user=event["user"], text=reply.text, thread_ts=root_ts)
+
+
+async def _drop_retries(
+    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
+) -> BoltResponse | None:
+    """Slack redelivers events it thinks timed out; the first delivery has had its effect already."""
+    if req.headers.get("x-slack-retry-num"):
+        log.info("dropped a Slack retry (%s)", ",".join(req.headers.get("x-slack-retry-reason", [])))
+        return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
+    await next()
+    return None
+
+
+def build_app(client: AsyncWebClient, signing_secret: str, router: ChatRouter, *,
+              process_before_response: bool = False) -> AsyncApp:
+    """The bolt app: signature and replay window checked by bolt, then our listeners."""
+    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=process_before_response)
+    inbound = SlackInbound(router)
+    app.middleware(_drop_retries)
+    app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(inbound.on_click)
+    app.command(re.compile(r"^/"))(inbound.on_command)
+    app.event("message")(inbound.on_message)
+    return app

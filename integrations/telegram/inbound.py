@@ -1,0 +1,78 @@
+"""Telegram updates (button presses and commands) → ChatEvents → ChatRouter; replies go back where the user acted."""
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+from telegram import Bot, CallbackQuery, Message, Update
+
+from handlers.commands import ChatRouter, parse_command
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
+from incidents import outbox
+from incidents.clock import utcnow
+from integrations.telegram.adapter import PLATFORM, message_native, thread_native
+
+log = logging.getLogger(__name__)
+ANSWER_MAX = 200  # answerCallbackQuery text limit
+
+
+def _candidates(message: Message) -> list[str]:
+    """Threads a message may belong to: its topic, the message it replies to, or itself as a root."""
+    found = []
+    if message.is_topic_message and message.message_thread_id is not None:
+        found.append(thread_native(message.chat_id, topic=message.message_thread_id))
+    if message.reply_to_message is not None:
+        found.append(thread_native(message.chat_id, root=message.reply_to_message.message_id))
+    found.append(thread_native(message.chat_id, root=message.message_id))
+    return found
+
+
+class TelegramInbound:
+    """One update at a time; the router runs in a worker thread, off the event loop."""
+
+    def __init__(self, bot: Bot, router: ChatRouter) -> None:
+        self.bot = bot
+        self.router = router
+
+    def _route(self, event: ChatEvent, candidates: list[str]) -> Reply:
+        with self.router.ctx.db.reader() as session:
+            for native in candidates:
+                bound = outbox.binding_for_thread(session, platform=PLATFORM, thread_native=native)
+                if bound is not None:
+                    event = replace(event, thread=ThreadRef(PLATFORM, native), incident_id=bound.incident_id)
+                    break
+        return self.router.handle(event)
+
+    async def process(self, data: dict[str, Any]) -> None:
+        """Handle one webhook update; anything else than a button press or a command is ignored."""
+        update = Update.de_json(data, self.bot)
+        if update.callback_query is not None:
+            await self._click(update.update_id, update.callback_query)
+        elif update.message is not None and update.message.text:
+            await self._command(update.update_id, update.message)
+
+    async def _click(self, update_id: int, query: CallbackQuery) -> None:
+        message = query.message if isinstance(query.message, Message) else None
+        event = ButtonClicked(
+            platform=PLATFORM, dedupe_key=f"telegram:{update_id}",
+            actor=UserRef(PLATFORM, str(query.from_user.id), query.from_user.full_name), thread=None,
+            received_at=utcnow(), token=query.data or "", interaction_id=query.id,
+            message=MessageRef(PLATFORM, message_native(message.chat_id, message.message_id)) if message else None)
+        reply = await asyncio.to_thread(self._route, event, _candidates(message) if message else [])
+        text = reply.text if len(reply.text) <= ANSWER_MAX else reply.text[:ANSWER_MAX - 1] + "…"
+        await query.answer(text=text, show_alert=not reply.ok)
+
+    async def _command(self, update_id: int, message: Message) -> None:
+        text = message.text or ""
+        head = text.split(maxsplit=1)[0] if text.strip() else ""
+        if head.startswith("/") and "@" in head and head.split("@", 1)[1].lower() != (self.bot.username or "").lower():
+            return  # ``/stock@other_bot``: addressed to another bot in the group
+        parsed = parse_command(text)
+        if parsed is None or message.from_user is None:
+            return
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=f"telegram:{update_id}",
+                               actor=UserRef(PLATFORM, str(message.from_user.id), message.from_user.full_name),
+                               thread=None, received_at=utcnow(), name=parsed.name, args=parsed.args)
+        reply = await asyncio.to_thread(self._route, event, _candidates(message))
+        await message.reply_text(reply.text, do_quote=True)

@@ -1,0 +1,116 @@
+"""WeCom callbacks: decrypted with WeChatCrypto, template-card clicks and text commands → ChatEvents → ChatRouter."""
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlmodel import col, select
+from wechatpy.enterprise import create_reply, parse_message
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.events import register_event
+from wechatpy.enterprise.messages import TextMessage
+from wechatpy.events import BaseEvent
+from wechatpy.fields import IntegerField, StringField
+
+from handlers.commands import ChatRouter, parse_command
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
+from incidents import outbox
+from incidents.clock import utcnow
+from integrations.wecom.adapter import PLATFORM, WeComClient
+from integrations.wecom.store import WeComCard
+
+log = logging.getLogger(__name__)
+RECENT_CARDS = 200
+
+
+@register_event("template_card_event")
+class TemplateCardEvent(BaseEvent):  # type: ignore[misc]
+    """A button pressed on a template card (wechatpy has no parser for it)."""
+
+    event = "template_card_event"
+    agent = IntegerField("AgentID", 0)
+    key = StringField("EventKey", "")
+    task_id = StringField("TaskId", "")
+    card_type = StringField("CardType", "")
+    response_code = StringField("ResponseCode", "")
+
+
+class WeComInbound:
+    """Checks and decrypts callbacks; the router and wechatpy's calls run in worker threads."""
+
+    def __init__(self, crypto: WeChatCrypto, client: WeComClient, agent_id: int, router: ChatRouter) -> None:
+        self.crypto = crypto
+        self.client = client
+        self.agent_id = agent_id
+        self.router = router
+        self._replies: set[asyncio.Task[Any]] = set()
+
+    def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """The decrypted echostr WeCom expects back when the callback URL is saved."""
+        return str(self.crypto.check_signature(signature, timestamp, nonce, echostr))
+
+    async def receive(self, body: bytes, signature: str, timestamp: str, nonce: str) -> str:
+        """Handle one callback; returns the encrypted passive reply, or "" for none."""
+        message = parse_message(self.crypto.decrypt_message(body, signature, timestamp, nonce))
+        if isinstance(message, TemplateCardEvent):
+            reply = await asyncio.to_thread(self._click, message)
+            self._answer(message.source, reply)
+            return ""
+        if isinstance(message, TextMessage):
+            command = await asyncio.to_thread(self._command, message)
+            if command is not None:
+                return str(self.crypto.encrypt_message(create_reply(command.text, message).render(), nonce, timestamp))
+        return ""
+
+    def _answer(self, user: str, reply: Reply) -> None:
+        """A click cannot be answered passively with text: send it to the user, after the callback returns."""
+        task = asyncio.create_task(asyncio.to_thread(self.client.message.send_text, self.agent_id, [user], reply.text))
+        self._replies.add(task)
+        task.add_done_callback(self._replied)
+
+    def _replied(self, task: asyncio.Task[Any]) -> None:
+        self._replies.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not send a WeCom reply: %s", task.exception())
+
+    async def drain(self) -> None:
+        """Wait for replies still being sent (shutdown, tests)."""
+        await asyncio.gather(*self._replies, return_exceptions=True)
+
+    def _incident(self, chat_id: str | None) -> int | None:
+        if chat_id is None:
+            return None
+        with self.router.ctx.db.reader() as session:
+            bound = outbox.binding_for_thread(session, platform=PLATFORM, thread_native=chat_id)
+        return bound.incident_id if bound else None
+
+    def _click(self, message: TemplateCardEvent) -> Reply:
+        with self.router.ctx.db.unit_of_work() as session:
+            card = session.get(WeComCard, message.task_id)
+            if card is not None and message.response_code:
+                card.response_code = message.response_code  # the fresh one-use code for the next card update
+                session.add(card)
+            chat_id = card.chat_id if card else None
+        event: ChatEvent = ButtonClicked(
+            platform=PLATFORM, dedupe_key=f"wecom:{message.source}:{message.time}:{message.task_id}",
+            actor=UserRef(PLATFORM, message.source), thread=ThreadRef(PLATFORM, chat_id) if chat_id else None,
+            received_at=utcnow(), incident_id=self._incident(chat_id), token=message.key,
+            interaction_id=message.task_id, message=MessageRef(PLATFORM, f"card:{message.task_id}"))
+        return self.router.handle(event)
+
+    def _latest_chat(self, user: str) -> str | None:
+        """Commands come in the user's own chat with the app: they concern the incident of the latest card."""
+        with self.router.ctx.db.reader() as session:
+            cards = session.exec(select(WeComCard).order_by(col(WeComCard.created_at).desc()).limit(RECENT_CARDS))
+            return next((c.chat_id for c in cards if user in c.userids), None)
+
+    def _command(self, message: TextMessage) -> Reply | None:
+        parsed = parse_command(message.content or "")
+        if parsed is None:
+            return None
+        chat_id = self._latest_chat(message.source)
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=f"wecom:msg:{message.id}",
+                               actor=UserRef(PLATFORM, message.source),
+                               thread=ThreadRef(PLATFORM, chat_id) if chat_id else None, received_at=utcnow(),
+                               incident_id=self._incident(chat_id), name=parsed.name, args=parsed.args)
+        return self.router.handle(event)

@@ -1,0 +1,129 @@
+"""A fake Slack Web API on loopback: records every call, keeps the channel's messages, can answer 429."""
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    """``POST /api/{method}`` and ``POST /hooks/{id}`` (response_url), the Slack wire format."""
+
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    hooks: list[dict[str, Any]] = field(default_factory=list)
+    rate_limited: dict[str, int] = field(default_factory=dict)  # method -> Retry-After of its next answer
+    _next_ts: int = 1_700_000_000_000_100
+
+    def __post_init__(self) -> None:
+        self.app = Starlette(routes=[Route("/api/{method}", self._api, methods=["POST"]),
+                                     Route("/hooks/{hook}", self._hook, methods=["POST"])])
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        """The parameters of every call of ``method``, in order."""
+        return [c.params for c in self.calls if c.method == method]
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        raw = (await request.body()).decode()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return dict(json.loads(raw or "{}"))
+        return dict(parse_qsl(raw))
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params))
+        if method in self.rate_limited:
+            retry_after = self.rate_limited.pop(method)
+            return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429,
+                                headers={"Retry-After": str(retry_after)})
+        if not request.headers.get("authorization", "").startswith("Bearer xoxb-"):
+            return JSONResponse({"ok": False, "error": "not_authed"})
+        handler = {"auth.test": self._auth_test, "chat.postMessage": self._post, "chat.update": self._update,
+                   "chat.postEphemeral": self._ephemeral}.get(method)
+        if handler is None:
+            return JSONResponse({"ok": False, "error": "unknown_method"})
+        return JSONResponse(handler(params))
+
+    def _auth_test(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "team_id": "T1", "team": "Warehouse", "user_id": "UBOT", "bot_id": "BBOT",
+                "user": "wareroom", "url": "https://warehouse.slack.com/"}
+
+    def _ts(self) -> str:
+        self._next_ts += 100
+        digits = str(self._next_ts)
+        return f"{digits[:10]}.{digits[10:]}"
+
+    def _post(self, params: dict[str, Any]) -> dict[str, Any]:
+        ts = self._ts()
+        message = {"ts": ts, "text": params.get("text", ""), "blocks": params.get("blocks", []),
+                   "thread_ts": params.get("thread_ts"), "user": "UBOT", "bot_id": "BBOT"}
+        self.messages[(params["channel"], ts)] = message
+        return {"ok": True, "channel": params["channel"], "ts": ts, "message": message}
+
+    def _update(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get((params["channel"], params["ts"]))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message.update(text=params.get("text", ""), blocks=params.get("blocks", []))
+        return {"ok": True, "channel": params["channel"], "ts": params["ts"], "text": message["text"],
+                "message": message}
+
+    def _ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._ts()}
+
+    async def _hook(self, request: Request) -> Response:
+        self.hooks.append(json.loads(await request.body()))
+        return PlainTextResponse("ok")
+
+
+def signed_headers(body: str, secret: str, content_type: str, *, ts: int | None = None) -> dict[str, str]:
+    """Headers Slack would send: ``v0=`` HMAC-SHA256 over ``v0:{timestamp}:{body}``."""
+    stamp = int(time.time()) if ts is None else ts
+    signature = "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": signature}
+
+
+def click_body(*, user: str, channel: str, message_ts: str, token: str, action_ts: str,
+               thread_ts: str | None = None) -> str:
+    """A block_actions interaction, form-encoded as Slack posts it."""
+    message: dict[str, Any] = {"ts": message_ts, "type": "message"}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": user, "name": user.lower()},
+               "api_app_id": "A1", "token": "legacy", "trigger_id": f"trig-{action_ts}",
+               "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+               "channel": {"id": channel}, "message": message, "response_url": "http://127.0.0.1:9/hooks/x",
+               "actions": [{"type": "button", "action_id": "wareroom:0", "block_id": "wareroom-actions",
+                            "value": token, "action_ts": action_ts}]}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def command_body(*, user: str, command: str, text: str, response_url: str, trigger: str) -> str:
+    """A slash command, form-encoded."""
+    return urlencode({"token": "legacy", "team_id": "T1", "team_domain": "warehouse", "channel_id": "C-OPS",
+                      "channel_name": "ops", "user_id": user, "user_name": user.lower(), "command": command,
+                      "text": text, "api_app_id": "A1", "response_url": response_url, "trigger_id": trigger})
+
+
+def thread_message_body(*, event_id: str, user: str, channel: str, thread_ts: str, text: str) -> str:
+    """An Events API ``message`` event posted in a thread, as JSON."""
+    return json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": event_id,
+                       "event_time": 1_700_000_000, "authorizations": [{"team_id": "T1", "user_id": "UBOT"}],
+                       "event": {"type": "message", "channel": channel, "user": user, "text": text,
+                                 "ts": "1700000999.000100", "thread_ts": thread_ts}})

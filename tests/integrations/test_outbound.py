@@ -1,0 +1,142 @@
+"""RateLimitedChat over a recording port: token buckets on a fake clock, back-off, splitting and trimming."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from handlers.ports import Button, Capabilities, MessageRef, OutboundMessage, RateLimited, ThreadRef
+from integrations.outbound import DeliveryLimits, Rate, RateLimitedChat
+
+CAPABILITIES = Capabilities(can_edit=True, max_buttons=5, max_text_bytes=100, has_threads=True)
+
+
+@dataclass
+class RecordingPort:
+    """A LimitedPort that records what it is asked to send; ``refuse`` makes a send answer like a 429."""
+
+    limits: DeliveryLimits
+    platform: str = "test"
+    capabilities: Capabilities = CAPABILITIES
+    sent: list[tuple[str, OutboundMessage, str]] = field(default_factory=list)
+    refuse: dict[str, float] = field(default_factory=dict)  # key -> retry_after of its first send
+
+    def destination(self, native: str | None) -> str:
+        return (native or "home").split(":")[0]
+
+    def _record(self, op: str, message: OutboundMessage, key: str) -> MessageRef:
+        if key in self.refuse:
+            raise RateLimited(self.refuse.pop(key))
+        self.sent.append((op, message, key))
+        return MessageRef(self.platform, f"chan:{len(self.sent)}")
+
+    async def open_thread(self, incident_id: int, first: OutboundMessage, *, key: str) -> tuple[ThreadRef, MessageRef]:
+        return ThreadRef(self.platform, "chan:root"), self._record("open", first, key)
+
+    async def post(self, thread: ThreadRef, message: OutboundMessage, *, key: str) -> MessageRef:
+        return self._record("post", message, key)
+
+    async def update(self, ref: MessageRef, message: OutboundMessage, *, key: str) -> MessageRef:
+        self._record("update", message, key)
+        return ref
+
+
+@dataclass
+class Clock:
+    now: float = 1000.0
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+THREAD = ThreadRef("test", "chan:root")
+
+
+def _chat(port: RecordingPort, clock: Clock, public_url: str = "") -> RateLimitedChat:
+    return RateLimitedChat(port, public_url=public_url, clock=clock, sleep=clock.sleep)
+
+
+async def test_a_burst_is_sent_then_the_bucket_paces_one_per_second() -> None:
+    clock = Clock()
+    chat = _chat(RecordingPort(DeliveryLimits(rates=(Rate(burst=3, per_seconds=3.0),), max_size=100)), clock)
+    for n in range(5):
+        await chat.post(THREAD, OutboundMessage(title=f"m{n}"), key=f"k{n}")
+    assert clock.slept == [1.0, 1.0]
+    other = ThreadRef("test", "elsewhere:root")  # another destination has its own bucket
+    await chat.post(other, OutboundMessage(title="x"), key="x")
+    assert clock.slept == [1.0, 1.0]
+
+
+async def test_a_global_rate_counts_every_destination() -> None:
+    clock = Clock()
+    limits = DeliveryLimits(rates=(Rate(burst=2, per_seconds=60.0, per_destination=False),), max_size=100)
+    chat = _chat(RecordingPort(limits), clock)
+    await chat.post(ThreadRef("test", "a:1"), OutboundMessage(title="1"), key="1")
+    await chat.post(ThreadRef("test", "b:1"), OutboundMessage(title="2"), key="2")
+    with pytest.raises(RateLimited) as raised:  # 30 s away: longer than max_wait, so the dispatcher retries later
+        await chat.post(ThreadRef("test", "c:1"), OutboundMessage(title="3"), key="3")
+    assert raised.value.retry_after == pytest.approx(30.0)
+
+
+async def test_the_platform_back_off_blocks_the_destination_until_it_has_passed() -> None:
+    clock = Clock()
+    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=10.0),), max_size=100), refuse={"u1": 12.0})
+    chat = _chat(port, clock)
+    with pytest.raises(RateLimited):
+        await chat.update(MessageRef("test", "chan:5"), OutboundMessage(title="t"), key="u1")
+    assert chat.wait_for("chan") == pytest.approx(12.0) and chat.wait_for("other") == 0.0
+    with pytest.raises(RateLimited):
+        await chat.post(THREAD, OutboundMessage(title="t"), key="p1")
+    assert port.sent == []
+    clock.now += 12.0
+    await chat.post(THREAD, OutboundMessage(title="t"), key="p1")
+    assert [key for _, _, key in port.sent] == ["p1"]
+
+
+async def test_a_long_post_is_split_and_a_retry_resends_only_the_missing_parts() -> None:
+    clock = Clock()
+    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=1.0),), max_size=100))
+    chat = _chat(port, clock)
+    body = "\n".join(f"line {n:02d} of the report" for n in range(6))  # 6 x 22 chars
+    button = Button("Done", "v1:done:1:s")
+    message = OutboundMessage(title="Report", body=body, buttons=(button,), fields=(("Zone", "D1"),), incident_id=1)
+    parts = chat.split(message)
+    assert [p.buttons for p in parts] == [(button,), (), ()]
+    assert "\n".join(p.body.split("\n", 2)[2] if n else p.body for n, p in enumerate(parts)) == body
+    assert parts[1].body.startswith("（续 2/3）\n(continued 2/3)\n")
+    assert all(len(p.plain_text()) <= 100 for p in parts)
+    await chat.post(THREAD, message, key="long")
+    assert [key for _, _, key in port.sent] == ["long", "long:part2", "long:part3"]
+    port.sent.clear()
+    port.refuse = {"again:part3": 5.0}  # the third part is refused: the row is retried later
+    with pytest.raises(RateLimited):
+        await chat.post(THREAD, message, key="again")
+    clock.now += 5.0
+    second = await chat.post(THREAD, message, key="again")
+    assert [key for _, _, key in port.sent] == ["again", "again:part2", "again:part3"]
+    assert second == MessageRef("test", "chan:1")  # the first part, sent by the earlier attempt
+
+
+async def test_an_edit_over_the_limit_is_trimmed_with_a_link_to_the_full_text() -> None:
+    clock = Clock()
+    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=1.0),), max_size=250, size_in_bytes=True))
+    chat = _chat(port, clock, public_url="https://wareroom.example/")
+    message = OutboundMessage(title="冷库 D1", body="温度" * 100)
+    await chat.update(MessageRef("test", "chan:1"), message, key="e1")
+    [(_, sent, _)] = port.sent
+    assert 240 < len(sent.plain_text().encode()) <= 250
+    assert sent.body.endswith("……（内容过长已截断）\n… (too long, trimmed)\n全文见 https://wareroom.example/\n"
+                              "Full text at https://wareroom.example/")
+    assert sent.body.startswith("温度温度")
+
+
+async def test_when_not_even_the_note_fits_the_body_is_cut_alone() -> None:
+    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=1.0),), max_size=60, size_in_bytes=True))
+    chat = _chat(port, Clock(), public_url="https://wareroom.example")
+    await chat.open_thread(1, OutboundMessage(title="冷库 D1", body="温度" * 100), key="o1")
+    [(_, sent, _)] = port.sent
+    assert sent.body == "温度" * 8 and len(sent.plain_text().encode()) == 58
