@@ -15,6 +15,7 @@ import random
 import tempfile
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -25,17 +26,20 @@ from integrations.mqtt.ingest import batch_handler
 
 TOPIC = "wareroom/sensors/bench"
 QUIET_SECONDS = 5.0  # no message for this long: whatever has not arrived is lost
+OUTSTANDING = 20_000
 
 
 def publish(url: str, readings: int, sensors: int, qos: int) -> None:
     """The publisher process: ``readings`` plain readings round-robin over ``sensors`` probes."""
     publisher = client(url)
     rng = random.Random(7)
-    infos = []
+    infos: deque[mqtt.MQTTMessageInfo] = deque()
     for n in range(readings):
         sensor = n % sensors
         body = {"sensor": f"probe-{sensor}", "metric": "temperature", "value": round(4.5 + rng.uniform(-0.2, 0.2), 2)}
         infos.append(publisher.publish(f"{TOPIC}/{sensor}", json.dumps(body).encode(), qos=qos))
+        if len(infos) > OUTSTANDING:  # message ids are 16 bits: keep well below 65,535 unacknowledged
+            infos.popleft().wait_for_publish(60)
     for info in infos:
         info.wait_for_publish(60)
     publisher.loop_stop()

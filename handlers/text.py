@@ -63,11 +63,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "Use this command in an incident thread or give the incident number, e.g. /ack 12."),
     "help": (
         "可用命令：/ack [编号] 确认 · /status [编号] 状态 · /done [步骤] [答案] 完成步骤 · /claim [步骤] 认领 · "
-        "/skip [步骤] 原因 跳过 · /resolve [编号] 解决 · /incident 预案 区域 手动发起（如 /incident fire D1）· "
-        "/help 帮助",
+        "/skip [步骤] 原因 跳过 · /resolve [编号] 解决 · /close · /reopen [编号] 原因 · "
+        "/incident 预案 区域 手动发起（如 /incident fire D1）· /stock 货号/条码/品名 查库存 · "
+        "/review [编号] 复盘报告 · /silence 区域 时长 原因 静默告警 · /silences · /help 帮助",
         "Commands: /ack [id] acknowledge · /status [id] · /done [step] [answer] complete a step · /claim [step] · "
-        "/skip [step] reason · /resolve [id] · /incident PLAYBOOK ZONE declare by hand (e.g. /incident fire D1) · "
-        "/help",
+        "/skip [step] reason · /resolve [id] · /close · /reopen [id] reason · "
+        "/incident PLAYBOOK ZONE declare by hand (e.g. /incident fire D1) · /stock SKU|barcode|name · "
+        "/review [id] post-incident review · /silence ZONE DURATION REASON · /silences · /help",
     ),
     "unknown_command": ("未知命令「{name}」。输入 /help 查看可用命令。",
                         "Unknown command \"{name}\". Type /help for the list."),

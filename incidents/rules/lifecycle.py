@@ -1,7 +1,7 @@
 """The per-(rule, sensor) alert state machine: ok → pending → firing → clearing → ok, with flapping."""
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -44,7 +44,7 @@ class AlertState:
     flapping: bool = False
     cause: str | None = None
     derived: float | None = None
-    changes: deque[float] = field(default_factory=deque)
+    changes: deque[float] | None = None  # firing/resolved times, kept only by rules with flapping limits
     trend: Trend | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,8 +57,8 @@ class AlertState:
             "flapping": self.flapping,
             "cause": self.cause,
             "derived": self.derived,
-            "changes": list(self.changes),
-            "trend": None if self.trend is None else [list(p) for p in self.trend.points],
+            "changes": list(self.changes or ()),
+            "trend": None if self.trend is None else [list(p) for p in self.trend.points()],
         }
 
     @classmethod
@@ -73,7 +73,7 @@ class AlertState:
             flapping=bool(data.get("flapping", False)),
             cause=data.get("cause"),
             derived=data.get("derived"),
-            changes=deque(float(t) for t in data.get("changes", ())),
+            changes=deque(float(t) for t in data["changes"]) if data.get("changes") else None,
             trend=None if points is None else Trend(window, [(float(t), float(v)) for t, v in points]),
         )
 
@@ -106,14 +106,14 @@ def on_time(state: AlertState, timing: Timing, t: float) -> Change | None:
     if state.phase is Phase.PENDING:
         state.phase = Phase.FIRING
         if timing.flap_max:
-            state.changes.append(t)
+            _note_change(state, t)
         return Change.FIRED
     if timing.flap_max and not state.flapping and _changes_within(state, timing, t) + 1 > timing.flap_max:
         state.phase, state.since, state.flapping = Phase.FIRING, None, True
         return Change.FLAPPING
     state.phase, state.flapping = Phase.OK, False
     if timing.flap_max:
-        state.changes.append(t)
+        _note_change(state, t)
     return Change.RESOLVED
 
 
@@ -129,8 +129,16 @@ def due_at(state: AlertState, timing: Timing) -> float | None:
     return None
 
 
+def _note_change(state: AlertState, t: float) -> None:
+    if state.changes is None:
+        state.changes = deque()
+    state.changes.append(t)
+
+
 def _changes_within(state: AlertState, timing: Timing, t: float) -> int:
     changes, oldest = state.changes, t - timing.flap_window_s
+    if changes is None:
+        return 0
     while changes and changes[0] < oldest:
         changes.popleft()
     return len(changes)

@@ -1,6 +1,10 @@
-"""A sliding window of (time, value) samples with O(1) rate and least-squares line fit."""
+"""A sliding window of (time, value) samples with O(1) rate and least-squares line fit.
 
-from collections import deque
+Samples live in two arrays of doubles (16 bytes a sample, not the ~100 of a tuple of floats), so
+thousands of sensors with ten-minute windows stay small; dropped samples are compacted away.
+"""
+
+from array import array
 from statistics import median
 
 # Sums are kept relative to an origin; re-base when it drifts this many windows behind, so float
@@ -8,16 +12,20 @@ from statistics import median
 _REBASE_AFTER_WINDOWS = 8
 # The robust fit compares every pair of samples; beyond this many it uses an even spread of them.
 _ROBUST_POINTS = 40
+# Dropped samples at the head are removed once there are this many and they are half of the arrays.
+_COMPACT_AFTER = 32
 
 
 class Trend:
     """Samples within ``window`` seconds of the newest one, with running sums for the fit."""
 
-    __slots__ = ("_n", "_origin", "_st", "_stt", "_stv", "_sv", "points", "window")
+    __slots__ = ("_head", "_n", "_origin", "_st", "_stt", "_stv", "_sv", "_ts", "_vs", "window")
 
     def __init__(self, window: float, points: list[tuple[float, float]] | None = None) -> None:
         self.window = window
-        self.points: deque[tuple[float, float]] = deque()
+        self._ts = array("d")
+        self._vs = array("d")
+        self._head = 0
         self._origin = 0.0
         self._n = self._st = self._sv = self._stt = self._stv = 0.0
         for t, v in points or ():
@@ -25,28 +33,39 @@ class Trend:
 
     def add(self, t: float, v: float) -> None:
         """Add a sample at epoch seconds ``t`` and drop those older than the window."""
-        points = self.points
-        if points and t < points[-1][0]:
+        ts, vs = self._ts, self._vs
+        empty = self._head == len(ts)
+        if not empty and t < ts[-1]:
             return  # out of order: a late duplicate must not bend the line
-        if not points or t - self._origin > _REBASE_AFTER_WINDOWS * self.window:
+        if empty or t - self._origin > _REBASE_AFTER_WINDOWS * self.window:
             self._rebase(t)
-        points.append((t, v))
+        ts.append(t)
+        vs.append(v)
         self._sum(t, v, 1.0)
-        horizon = t - self.window
-        while points[0][0] < horizon:
-            old_t, old_v = points.popleft()
-            self._sum(old_t, old_v, -1.0)
+        horizon, head = t - self.window, self._head
+        while ts[head] < horizon:
+            self._sum(ts[head], vs[head], -1.0)
+            head += 1
+        if head >= _COMPACT_AFTER and 2 * head >= len(ts):
+            del ts[:head], vs[:head]
+            head = 0
+        self._head = head
+
+    def points(self) -> list[tuple[float, float]]:
+        """The samples in the window, oldest first."""
+        head = self._head
+        return list(zip(self._ts[head:], self._vs[head:], strict=True))
 
     def span(self) -> float:
         """Seconds between the oldest and the newest sample."""
-        return self.points[-1][0] - self.points[0][0] if self.points else 0.0
+        return self._ts[-1] - self._ts[self._head] if self._head < len(self._ts) else 0.0
 
     def rate_per_minute(self) -> float | None:
         """(newest − oldest) per minute, or None with less than half a window of history."""
         span = self.span()
         if span <= 0 or span < self.window / 2:
             return None
-        return (self.points[-1][1] - self.points[0][1]) / span * 60.0
+        return (self._vs[-1] - self._vs[self._head]) / span * 60.0
 
     def fit(self, min_samples: int) -> tuple[float, float] | None:
         """(slope per second, fitted value at the newest sample) by least squares, or None when the
@@ -59,7 +78,7 @@ class Trend:
         if var_t <= 0:
             return None
         slope = (self._stv / n - mean_t * mean_v) / var_t
-        newest = self.points[-1][0] - self._origin
+        newest = self._ts[-1] - self._origin
         return slope, mean_v + slope * (newest - mean_t)
 
     def robust_fit(self) -> tuple[float, float]:
@@ -68,7 +87,7 @@ class Trend:
         The median of the slopes between every pair of samples ignores a short spike (a door left
         open for ten seconds) that bends a least-squares line towards it.
         """
-        points = list(self.points)
+        points = self.points()
         if len(points) > _ROBUST_POINTS:
             step = (len(points) - 1) / (_ROBUST_POINTS - 1)
             points = [points[round(i * step)] for i in range(_ROBUST_POINTS)]
@@ -87,7 +106,8 @@ class Trend:
         self._stv += sign * x * v
 
     def _rebase(self, t: float) -> None:
-        self._origin = self.points[0][0] if self.points else t
+        head = self._head
+        self._origin = self._ts[head] if head < len(self._ts) else t
         self._n = self._st = self._sv = self._stt = self._stv = 0.0
-        for pt, pv in self.points:
+        for pt, pv in zip(self._ts[head:], self._vs[head:], strict=True):
             self._sum(pt, pv, 1.0)

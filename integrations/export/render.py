@@ -42,9 +42,18 @@ def _environment() -> Environment:
 _ENV = _environment()
 
 
+PRINT_TIMELINE_ROWS = 400  # a printed review keeps the first and last 200 events; the rest is in the other formats
+
+
 def _context(review: Review, *, for_print: bool) -> dict[str, Any]:
     chart = readings_chart(review, fmt="svg")
+    events = review.timeline
+    half = PRINT_TIMELINE_ROWS // 2
+    cut = for_print and len(events) > PRINT_TIMELINE_ROWS
     return {
+        "timeline_head": events[:half] if cut else events,
+        "timeline_tail": events[-half:] if cut else [],
+        "omitted": len(events) - PRINT_TIMELINE_ROWS if cut else 0,
         "r": review,
         "t": lambda moment: local(moment, review.timezone),
         "ts": lambda moment: local_seconds(moment, review.timezone),

@@ -117,3 +117,17 @@ def test_review_in_chat_answers_with_the_link(played: tuple[Database, Scenario])
         f"Post-incident review of #{scenario.incident_id}: https://wareroom.example.cn/api/v1/incidents/1/review.html")
     assert ask("77").startswith("没有编号为 #77 的事件")
     assert ask().startswith("请在事件的对话中使用 /review")
+
+
+def test_a_printed_review_keeps_the_first_and_last_events_and_says_how_many_it_left_out(
+        played: tuple[Database, Scenario], monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.export import render as render_module
+
+    review = _review(*played)
+    monkeypatch.setattr(render_module, "PRINT_TIMELINE_ROWS", 4)
+    printed = render_module.render_html(review, for_print=True)
+    on_screen = render_module.render_html(review)
+    omitted = len(review.timeline) - 4
+    assert omitted > 0
+    assert f"{omitted} events omitted here" in printed and "events omitted" not in on_screen
+    assert printed.count('<tr><td>') < on_screen.count('<tr><td>')

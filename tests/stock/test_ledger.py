@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import select
+from sqlmodel import col, delete, select
 
 from incidents.database import Database
 from incidents.inventory.catalog import ensure_location, ensure_zone, upsert_item
@@ -51,19 +51,21 @@ def test_the_demo_dataset_is_consistent_with_its_ledger(database: Database) -> N
         assert load_demo_stock(session, now=NOW) == 300
     with database.reader() as session:
         loaded = quant_snapshot(session)
-        moves = session.exec(select(StockMove)).all()
-    # the bulk load projected quants with rebuild_quants_from_ledger: replaying every move through
-    # post_move on an empty projection must give the same quants (the replay appends a second copy
-    # of the ledger, which does not matter for this comparison)
+        moves = session.exec(select(StockMove).order_by(col(StockMove.id))).all()
+    # The bulk load projected its quants with rebuild_quants_from_ledger. Replaying the moves of a
+    # sample of items (every cold-room item among them) through post_move, on an empty projection,
+    # must give the same quants. The replay appends a second copy of those moves, which this
+    # comparison does not read.
+    sample = {m.item_id for m in moves if m.item_id % 10 == 0 or (m.lot_id is not None and m.item_id > 260)}
     with database.unit_of_work() as session:
-        session.execute(text("DELETE FROM stockquant"))
-        for move in moves:
+        session.execute(delete(StockQuant).where(col(StockQuant.item_id).in_(sample)))
+        for move in (m for m in moves if m.item_id in sample):
             post_move(session, item_id=move.item_id, qty=move.qty, kind=MoveKind(move.kind), lot_id=move.lot_id,
                       from_location_id=move.from_location_id, to_location_id=move.to_location_id,
                       from_status=move.from_status, to_status=move.to_status, at=move.at)
     with database.reader() as session:
         assert quant_snapshot(session) == loaded
-    assert len(loaded) > 300
+    assert len(loaded) > 300 and len(sample) > 40
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
