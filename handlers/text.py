@@ -3,6 +3,8 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from playbooks.schema import ROLES
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     "status": ("状态", "Status"),
     "severity": ("级别", "Severity"),
@@ -183,20 +185,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "silence_not_found": ("没有生效中的静默 #{id}。", "There is no silence #{id} in force."),
 }
 
-ROLE_NAMES: dict[str, tuple[str, str]] = {
-    "SL": ("班组长", "Shift lead"),
-    "WM": ("仓库经理", "Warehouse manager"),
-    "OD": ("运营总监", "Operations director"),
-    "SO": ("安全主管", "Safety officer"),
-    "FW": ("消防疏散引导员", "Fire warden"),
-    "MT": ("设备维修", "Maintenance technician"),
-    "QA": ("质量负责人", "QA manager"),
-    "IC": ("库存管理员", "Inventory controller"),
-    "CS": ("客服", "Customer service"),
-    "TC": ("运输调度", "Transport coordinator"),
-    "IT": ("WMS/IT 管理员", "WMS/IT administrator"),
-    "SEC": ("安保", "Security"),
-}
 
 
 def label(key: str) -> str:
@@ -213,13 +201,13 @@ def say(key: str, **values: object) -> str:
 
 def role_name(code: str) -> str:
     """``仓库经理 Warehouse manager (WM)``; unknown codes are shown as they are."""
-    zh, en = ROLE_NAMES.get(code, (code, code))
+    zh, en = ROLES.get(code, (code, code))
     return f"{zh} {en} ({code})"
 
 
 def roles_text(codes: list[str], language: int) -> str:
     """Role names in one language (0 = zh, 1 = en), e.g. ``班组长 (SL)、质量负责人 (QA)``."""
-    names = [f"{ROLE_NAMES.get(code, (code, code))[language]} ({code})" for code in codes]
+    names = [f"{ROLES.get(code, (code, code))[language]} ({code})" for code in codes]
     return ("、" if language == 0 else ", ").join(names)
 
 

@@ -111,7 +111,7 @@ def test_a_generator_start_waits_for_the_named_role_and_runs_once(database: Data
     assert (run.kind, run.status, run.confirm_by) == ("mqtt.publish", "awaiting_confirmation", "MT")
     token = f"v1:act:{incident_id}:{run.id}"
     wrong = core.router.handle(_click("wangwei", token, "a1"))
-    assert not wrong.ok and "Only 设备维修 Maintenance technician (MT)" in wrong.text
+    assert not wrong.ok and "Only 设备/动力维修 Maintenance technician (MT)" in wrong.text
     first = core.router.handle(_click("liuyang", token, "a2"))
     second = core.router.handle(_click("liuyang", token, "a3"))
     assert first.ok and not second.ok and "will not run twice" in second.text
