@@ -61,6 +61,11 @@ class Commits:
         if zones:
             session.info.setdefault("new_incident_zones", []).extend(zones)
 
+    def close(self) -> None:
+        """Stop listening (the listeners are on the Session class, for every session)."""
+        event.remove(Session, "after_flush", self._flushed)
+        event.remove(Session, "after_commit", self._committed)
+
     def _committed(self, session: Session) -> None:
         now = time.perf_counter()
         for zone in session.info.pop("new_incident_zones", []):
@@ -107,6 +112,7 @@ async def measure(url: str, args: argparse.Namespace, directory: Path, rules: Pa
     stop.set()
     await asyncio.to_thread(load.join)
     await subscriber.stop()
+    commits.close()
     latencies = [(commits.at[zone] - sent) * 1000 for zone, sent in published.items() if zone in commits.at]
     return latencies[WARM_UP:], rate
 

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 from handlers import messages
 from handlers.incident_flow import IncidentFlow
 from handlers.ports import ChatEvent, Reply
+from handlers.sampling import SampleKeeper
 from handlers.text import local_time, say
 from incidents import audit, service, silences
 from incidents.actors import SYSTEM, Actor
 from incidents.database import Database
+from incidents.inventory.samples import record_samples
 from incidents.readings import Reading, StockLevel
 from incidents.rules.engine import RuleEngine
 from incidents.rules.external import AlertAction, ExternalAlert
@@ -64,6 +66,7 @@ class Intake:
         self.flow = flow
         self.ctx = flow.ctx
         self.stats = IntakeStats()
+        self.samples = SampleKeeper()
         self.grouper = Grouper(list(grouping))
         self.inhibitor = Inhibitor(list(inhibit))
         self._muted: dict[str, AlertSignal] = {}  # fingerprint → the firing signal nobody was told of
@@ -73,11 +76,18 @@ class Intake:
     def readings(self, readings: Iterable[Reading]) -> list[int]:
         """Feed readings to the rules; returns the incidents they opened or touched."""
         touched: list[int] = []
+        known: list[Reading] = []
         for reading in readings:
             self.stats.readings += 1
             for signal in self.engine.observe(reading):
                 touched.extend(self.signal(signal))
+            if self.engine.has_device(reading.sensor):
+                known.append(reading)
         self._note_unknown()
+        kept = self.samples.keep(known)
+        if kept:
+            with self.db.unit_of_work() as session:
+                record_samples(session, kept)
         return touched
 
     def stock(self, level: StockLevel) -> list[int]:
@@ -98,6 +108,7 @@ class Intake:
     def signal(self, signal: AlertSignal) -> list[int]:
         """Apply one signal (from the rules or an external system) through silences, inhibition and grouping."""
         self.stats.signals += 1
+        self.samples.watch(signal)
         signal = self.grouper.route(signal)
         if signal.kind is SignalKind.RESOLVED:
             if self._muted.pop(signal.fingerprint, None) is not None or self.grouper.discard(signal):
@@ -192,8 +203,9 @@ class Intake:
     # -- noise control ------------------------------------------------------------------------------
 
     def _mute(self, signal: AlertSignal, now: datetime) -> bool:
-        """Hold a firing signal that a silence or an inhibiting alert mutes; True if held."""
-        if signal.severity is Severity.SEV1:
+        """Hold a firing signal that a silence or an inhibiting alert mutes; True if held. A flapping
+        signal is about an alert people were already told of, so it is never held."""
+        if signal.severity is Severity.SEV1 or signal.flapping:
             return False
         if self._silenced(signal, now):
             self.stats.silenced += 1

@@ -16,6 +16,7 @@ from incidents.tables import AuditEvent
 
 GENESIS = "0" * 64
 _CHAIN_LOCK_KEY = 7_202_611  # pg_advisory_xact_lock id that serialises appends to the chain
+_TAIL = "wareroom.audit_tail"  # session.info key: (transaction, hash of its last append)
 
 
 def _canonical(row: AuditEvent) -> str:
@@ -43,6 +44,12 @@ def row_hash(prev_hash: str, row: AuditEvent) -> str:
 
 
 def _last_hash(session: Session) -> str:
+    """The chain's tail. The first append of a transaction locks the chain and reads it; later appends
+    of the same transaction reuse what the previous one wrote."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_TAIL)
+    if cached is not None and cached[0] is transaction:
+        return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
     last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
@@ -84,6 +91,7 @@ def record(
     row.hash = row_hash(prev, row)
     session.add(row)
     session.flush()
+    session.info[_TAIL] = (session.get_transaction(), row.hash)
     return row
 
 

@@ -98,6 +98,10 @@ class RuleEngine:
                 signals.append(self._stock_signal(rule, level, key, change))
         return signals
 
+    def has_device(self, sensor: str) -> bool:
+        """Whether ``sensor`` is a device of the registry."""
+        return sensor in self._registry.devices
+
     def knows(self, name: str) -> bool:
         """Whether ``name`` is a site, zone, device or rule id of this engine (for silences)."""
         registry = self._registry

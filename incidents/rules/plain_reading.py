@@ -1,8 +1,11 @@
 """The plain reading shape ``{"sensor", "metric", "value", "ts"?, "labels"?}`` shared by MQTT and HTTP."""
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from incidents.readings import Reading
 
@@ -57,3 +60,19 @@ def string_labels(value: object) -> dict[str, str]:
             raise PlainReadingError(f'label "{key}" must be a plain value, not a list or object')
         labels[str(key)] = "" if item is None else str(item).lower() if isinstance(item, bool) else str(item)
     return labels
+
+
+def load_json(payload: bytes, what: str, error: Callable[[str], Exception]) -> Any:
+    """Strict JSON (NaN, Infinity and invalid UTF-8 refused); raises ``error(reason)`` naming ``what``."""
+    try:
+        return orjson.loads(payload)
+    except ValueError:
+        raise error(f"{what} is not valid JSON") from None
+
+
+def load_json_object(payload: bytes, what: str, error: Callable[[str], Exception]) -> dict[str, Any]:
+    """A JSON object, else ``error(reason)`` naming ``what``."""
+    data = load_json(payload, what, error)
+    if not isinstance(data, dict):
+        raise error(f"{what} is not a JSON object")
+    return data

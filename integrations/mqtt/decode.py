@@ -5,10 +5,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
 from incidents.readings import Reading
-from incidents.rules.plain_reading import PlainReadingError, reading_from_plain
+from incidents.rules.plain_reading import PlainReadingError, load_json, load_json_object, reading_from_plain
 
 # Attributes that describe the radio link or device housekeeping, not the room.
 _Z2M_IGNORED = frozenset({"linkquality", "last_seen", "update_available"})
@@ -45,7 +43,7 @@ def _zigbee2mqtt(parts: list[str], payload: bytes, now: datetime) -> list[Readin
         name = "/".join(parts[1:-1])
         return [_online(name, _z2m_availability(name, payload), now, "zigbee2mqtt")]
     name = "/".join(parts[1:])
-    data = _json_object(payload, f"Zigbee2MQTT message for {name}")
+    data = load_json_object(payload, f"Zigbee2MQTT message for {name}", DecodeError)
     readings: list[Reading] = []
     for key, value in data.items():
         if key in _Z2M_IGNORED:
@@ -60,7 +58,7 @@ def _zigbee2mqtt(parts: list[str], payload: bytes, now: datetime) -> list[Readin
 def _z2m_availability(name: str, payload: bytes) -> bool:
     text = payload.strip()
     if text.startswith(b"{"):
-        state = _json_object(payload, f"availability of {name}").get("state")
+        state = load_json_object(payload, f"availability of {name}", DecodeError).get("state")
     else:
         state = text.decode("utf-8", "replace")
     if state == "online":
@@ -77,9 +75,9 @@ def _tasmota(device: str, kind: str, payload: bytes, now: datetime) -> list[Read
             raise DecodeError(f'last will of {device} is "{state}", expected "Online" or "Offline"')
         return [_online(device, state == "online", now, "tasmota")]
     if kind == "SENSOR":
-        return _tasmota_sensor(device, _json_object(payload, f"Tasmota SENSOR of {device}"), now)
+        return _tasmota_sensor(device, load_json_object(payload, f"Tasmota SENSOR of {device}", DecodeError), now)
     if kind == "STATE":
-        return _tasmota_state(device, _json_object(payload, f"Tasmota STATE of {device}"), now)
+        return _tasmota_state(device, load_json_object(payload, f"Tasmota STATE of {device}", DecodeError), now)
     return []
 
 
@@ -133,7 +131,7 @@ def _tasmota_state(device: str, data: dict[str, Any], now: datetime) -> list[Rea
 
 
 def _plain(payload: bytes, now: datetime) -> list[Reading]:
-    data = _json(payload, "plain sensor message")
+    data = load_json(payload, "plain sensor message", DecodeError)
     items = data if isinstance(data, list) else [data]
     readings: list[Reading] = []
     for index, item in enumerate(items, start=1):
@@ -149,20 +147,6 @@ def _plain(payload: bytes, now: datetime) -> list[Reading]:
 
 def _online(sensor: str, online: bool, now: datetime, source: str) -> Reading:
     return Reading(sensor=sensor, metric="online", value=online, ts=now, source=source)
-
-
-def _json(payload: bytes, what: str) -> Any:
-    try:
-        return orjson.loads(payload)  # strict JSON: NaN and Infinity are refused, as is invalid UTF-8
-    except ValueError:
-        raise DecodeError(f"{what} is not valid JSON") from None
-
-
-def _json_object(payload: bytes, what: str) -> dict[str, Any]:
-    data = _json(payload, what)
-    if not isinstance(data, dict):
-        raise DecodeError(f"{what} is not a JSON object")
-    return data
 
 
 @lru_cache(maxsize=256)

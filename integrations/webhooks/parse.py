@@ -1,6 +1,5 @@
 """Webhook bodies (Alertmanager v4, PagerDuty Events v2, generic JSON) to ExternalAlerts. Pure."""
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -10,6 +9,8 @@ from incidents.readings import Reading
 from incidents.rules.external import AlertAction, ExternalAlert, GenericIntake
 from incidents.rules.plain_reading import (
     PlainReadingError,
+    load_json,
+    load_json_object,
     parse_timestamp,
     reading_from_plain,
     string_labels,
@@ -63,7 +64,7 @@ def severity_from_word(word: object) -> Severity | None:
 
 def parse_alertmanager(body: bytes, *, now: datetime) -> list[ExternalAlert]:
     """One ExternalAlert per alert of an Alertmanager webhook (version 4) group."""
-    data = _object(body, "Alertmanager body")
+    data = load_json_object(body, "Alertmanager body", PayloadError)
     if data.get("version") != "4":
         raise PayloadError(f'Alertmanager webhook version {data.get("version")!r} is not supported (need "4")')
     alerts = data.get("alerts")
@@ -105,7 +106,7 @@ def _alertmanager_alert(index: int, item: object, common: dict[str, object], now
 
 def parse_pagerduty(body: bytes, *, now: datetime, make_key: Callable[[], str] = new_dedup_key) -> ExternalAlert:
     """A PagerDuty Events API v2 event; a trigger without ``dedup_key`` gets one from ``make_key``."""
-    data = _object(body, "PagerDuty event")
+    data = load_json_object(body, "PagerDuty event", PayloadError)
     action = _PD_ACTIONS.get(str(data.get("event_action")))
     if action is None:
         raise PayloadError(
@@ -161,7 +162,7 @@ def parse_pagerduty(body: bytes, *, now: datetime, make_key: Callable[[], str] =
 def parse_generic(body: bytes, *, now: datetime, make_key: Callable[[], str] = new_dedup_key) -> GenericIntake:
     """A generic JSON alert ``{title, severity, dedup_key?, labels?, action?, ts?, details?}``, a plain
     reading ``{sensor, metric, value, ts?}``, or a list of either."""
-    data = _json(body, "JSON body")
+    data = load_json(body, "JSON body", PayloadError)
     items = data if isinstance(data, list) else [data]
     alerts: list[ExternalAlert] = []
     readings: list[Reading] = []
@@ -233,17 +234,3 @@ def _timestamp(value: object, now: datetime, what: str) -> datetime:
         return parse_timestamp(value, now=now)
     except PlainReadingError as exc:
         raise PayloadError(f"{what}: {exc}") from None
-
-
-def _json(body: bytes, what: str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise PayloadError(f"{what} is not valid JSON") from None
-
-
-def _object(body: bytes, what: str) -> dict[str, Any]:
-    data = _json(body, what)
-    if not isinstance(data, dict):
-        raise PayloadError(f"{what} is not a JSON object")
-    return data

@@ -3,6 +3,7 @@
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,8 @@ def app_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
     rules.write_text(RULES, encoding="utf-8")
     values: dict[str, Any] = {
         "database_url": database_url, "mqtt_url": "mqtt://127.0.0.1:1883", "rules_file": rules,
-        "mqtt_client_id": f"wareroom-test-{tmp.name}", "http_port": free_port(), "rules_tick_seconds": 0.2,
+        # a new persistent session per test: a stable id would replay readings that other tests published
+        "mqtt_client_id": f"wareroom-test-{uuid.uuid4().hex[:12]}", "http_port": free_port(), "rules_tick_seconds": 0.2,
         "dispatcher_poll_seconds": 0.2, "var_dir": tmp / "var",
     }
     values.update(overrides)

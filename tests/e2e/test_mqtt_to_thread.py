@@ -69,6 +69,11 @@ def test_excursion_opens_a_thread_and_the_clear_is_recorded(tmp_path: Path, sqli
             assert actions[0] == "incident.opened" and "alert.cleared" in actions
             wait_for(lambda: any("读数已恢复正常" in m["title"]
                                  for m in http.get(f"/webchat/incidents/{incident['id']}/messages").json()))
+            # the readings around the incident were kept for the review's chart
+            review = http.get(f"/api/v1/incidents/{incident['id']}/review.json").json()
+            [series] = review["series"]
+            values = [point[1] for point in series["points"]]
+            assert series["sensor"] == "d1-probe-1" and 8.7 in values and 5.2 in values
     finally:
         publisher.loop_stop()
         publisher.disconnect()

@@ -59,3 +59,14 @@ def test_a_rolled_back_transaction_leaves_no_audit_row(database: Database) -> No
         pass
     with database.reader() as session:
         assert audit.verify_chain(session).checked == 1
+
+
+def test_many_appends_in_one_transaction_chain_to_each_other(database: Database) -> None:
+    _write(database, 1)
+    with database.unit_of_work() as session:
+        for n in range(4):
+            audit.record(session, action="step.active", actor=SYSTEM, incident_id=2, object_id=f"s{n}")
+    _write(database, 1)
+    with database.reader() as session:
+        report = audit.verify_chain(session)
+    assert (report.ok, report.checked) == (True, 6)

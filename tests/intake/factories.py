@@ -19,10 +19,9 @@ PLATFORMS = ("webchat", "slack")
 PROBES = 50
 
 
-def registry_yaml(probes: int = PROBES, prefix: str = "") -> str:
-    """Cold room D1 (site SH-01) with ``probes`` probes, a UPS and a smoke detector; cold room E1 at SH-02.
-    Probe ids start with ``prefix`` (tests on a shared broker keep their topics apart)."""
-    devices = "".join(f"  {prefix}d1-probe-{n}: {{site: SH-01, zone: D1, kind: temperature-probe}}\n"
+def registry_yaml(probes: int = PROBES) -> str:
+    """Cold room D1 (site SH-01) with ``probes`` probes, a UPS and a smoke detector; cold room E1 at SH-02."""
+    devices = "".join(f"  d1-probe-{n}: {{site: SH-01, zone: D1, kind: temperature-probe}}\n"
                       for n in range(1, probes + 1))
     return f"""
 zones:
@@ -31,7 +30,7 @@ zones:
   DOCK: {{site: SH-01, name_zh: 月台, name_en: Loading docks, class: ambient}}
   E1: {{site: SH-02, name_zh: 冷库 E1, name_en: Cold room E1, class: cold-room}}
 devices:
-{devices}  {prefix}e1-probe-1: {{site: SH-02, zone: E1, kind: temperature-probe}}
+{devices}  e1-probe-1: {{site: SH-02, zone: E1, kind: temperature-probe}}
   ups-main: {{site: SH-01, zone: POWER, kind: ups, name_zh: 主 UPS, name_en: Main UPS}}
   dock-smoke-1: {{site: SH-01, zone: DOCK, kind: smoke-detector}}
 """
@@ -118,10 +117,10 @@ class Bench:
         return [row.payload["message"]["title"] for row in rows]
 
 
-def make_bench(db: Database, clock: FakeClock, *, rules: str = RULES, probes: int = PROBES, prefix: str = "") -> Bench:
+def make_bench(db: Database, clock: FakeClock, *, rules: str = RULES, probes: int = PROBES) -> Bench:
     """An intake wired as ``bot.bootstrap`` wires it, over ``db``."""
     core = make_core(db, platforms=PLATFORMS, now=clock)
-    registry = parse_registry(registry_yaml(probes, prefix), source="devices.yaml")
+    registry = parse_registry(registry_yaml(probes), source="devices.yaml")
     rules_file = parse_rules_file(rules, source="rules.yaml", registry=registry)
     intake = Intake(db, RuleEngine(rules_file.rules, registry), core.flow, grouping=rules_file.grouping,
                     inhibit=rules_file.inhibit)

@@ -1,56 +1,47 @@
-"""The whole intake on the real Mosquitto: payloads published, decoded, judged, grouped and muted."""
+"""The whole intake on a real Mosquitto: payloads published, decoded, judged, grouped and muted.
+
+The broker is a Mosquitto of this module's own (the config WareRoom ships, on a free loopback port):
+the shared one on 1883 keeps other tests' persistent sessions, which would queue these readings.
+"""
 
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.common import client, mosquitto
 from incidents.database import Database
 from incidents.signals import SignalKind
 from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
-from tests.conftest import MQTT_URL, FakeClock
+from tests.conftest import FakeClock
 from tests.intake.factories import RULES, Bench, make_bench
 from tests.intake.test_flapping import FLAPPING
+from tests.rules.factories import COLD_ROOM_HIGH
+from tests.rules.test_trends import RISING
 
 pytestmark = pytest.mark.mosquitto
 
-TREND_RULES = """
-rules:
-  - id: cold-room-high-temp
-    title: {zh: 冷库温度过高, en: Cold room temperature high}
-    match: {metric: temperature, zone_class: cold-room}
-    type: threshold
-    above: 8.0
-    for: 5m
-    clear: {below: 7.5, for: 2m}
-    severity: SEV2
-  - id: cold-room-rising
-    title: {zh: 冷库温度将超限, en: Cold room temperature rising towards its limit}
-    match: {metric: temperature, zone_class: cold-room}
-    type: time_to_breach
-    above: 8.0
-    window: 10m
-    horizon: 15m
-    min_samples: 4
-    severity: SEV3
-"""
+TREND_RULES = "rules:" + COLD_ROOM_HIGH + RISING
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[str]:
+    """The URL of a Mosquitto for this module."""
+    with mosquitto("") as url:
+        yield url
 
 
 class Publisher:
     """A paho publisher at QoS 1; plain readings carry the bench clock's time plus ``minutes``."""
 
-    def __init__(self, bench: Bench, run: str) -> None:
+    def __init__(self, bench: Bench, run: str, url: str) -> None:
         self.bench, self.run, self.sent = bench, run, 0
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="")
-        self.client.connect("127.0.0.1", 1883)
-        self.client.loop_start()
+        self.client = client(url)
 
     def send(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=1).wait_for_publish(5)
@@ -67,30 +58,20 @@ class Publisher:
 
 
 @asynccontextmanager
-async def subscribed(bench: Bench) -> AsyncIterator[tuple[Publisher, MqttSubscriber]]:
-    """The WareRoom subscriber on topics of this run only, and a publisher."""
+async def subscribed(bench: Bench, url: str) -> AsyncIterator[tuple[Publisher, MqttSubscriber]]:
+    """The WareRoom subscriber, as the app runs it, and a publisher."""
     run = uuid.uuid4().hex[:8]
-    topics = [f"wareroom/sensors/{run}/#", "zigbee2mqtt/+/availability"]  # probe ids of a run are unique
-    subscriber = MqttSubscriber(MQTT_URL, client_id=f"wareroom-test-{run}", topics=topics,
+    topics = [f"wareroom/sensors/{run}/#", "zigbee2mqtt/+/availability"]
+    subscriber = MqttSubscriber(url, client_id=f"wareroom-test-{run}", topics=topics,
                                 handle=batch_handler(bench.intake))
     await subscriber.start()
     await asyncio.to_thread(subscriber.connected.wait, 10)
-    publisher = Publisher(bench, run)
+    publisher = Publisher(bench, run, url)
     try:
         yield publisher, subscriber
     finally:
         publisher.close()
         await subscriber.stop()
-        _forget_session(f"wareroom-test-{run}")
-
-
-def _forget_session(client_id: str) -> None:
-    """Connect once with a clean session so the broker drops the test's persistent one."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-    client.connect("127.0.0.1", 1883)
-    client.loop_start()
-    client.disconnect()
-    client.loop_stop()
 
 
 async def handled(subscriber: MqttSubscriber, count: int) -> None:
@@ -102,9 +83,9 @@ async def handled(subscriber: MqttSubscriber, count: int) -> None:
     raise AssertionError(f"handled {subscriber.processed} of {count} messages")
 
 
-async def test_door_spike_does_not_warn_or_alarm(database: Database, clock: FakeClock) -> None:
+async def test_door_spike_does_not_warn_or_alarm(database: Database, clock: FakeClock, broker: str) -> None:
     bench = make_bench(database, clock, rules=TREND_RULES, probes=1)
-    async with subscribed(bench) as (publisher, subscriber):
+    async with subscribed(bench, broker) as (publisher, subscriber):
         for minute in range(10):
             publisher.reading("d1-probe-1", 5.0, minute)
         publisher.reading("d1-probe-1", 8.9, 10)  # the door is open for ten seconds
@@ -115,9 +96,9 @@ async def test_door_spike_does_not_warn_or_alarm(database: Database, clock: Fake
     assert (bench.intake.stats.signals, bench.incidents()) == (0, [])
 
 
-async def test_slow_rise_warns_before_it_alarms(database: Database, clock: FakeClock) -> None:
+async def test_slow_rise_warns_before_it_alarms(database: Database, clock: FakeClock, broker: str) -> None:
     bench = make_bench(database, clock, rules=TREND_RULES, probes=1)
-    async with subscribed(bench) as (publisher, subscriber):
+    async with subscribed(bench, broker) as (publisher, subscriber):
         for minute in range(22):
             publisher.reading("d1-probe-1", round(5.0 + 0.2 * minute, 1), minute)  # 8.0 °C at minute 15
         await handled(subscriber, publisher.sent)
@@ -132,9 +113,9 @@ async def test_slow_rise_warns_before_it_alarms(database: Database, clock: FakeC
     assert incident.severity == "SEV2"  # raised by the alarm
 
 
-async def test_flapping_probe_is_held_and_said_once(database: Database, clock: FakeClock) -> None:
+async def test_flapping_probe_is_held_and_said_once(database: Database, clock: FakeClock, broker: str) -> None:
     bench = make_bench(database, clock, rules=RULES, probes=1)
-    async with subscribed(bench) as (publisher, subscriber):
+    async with subscribed(bench, broker) as (publisher, subscriber):
         for minute, value in [(0, 9.0), (1, 5.0), (3, 5.0), (4, 9.0), (5, 5.0), (7, 5.0), (8, 5.0)]:
             publisher.reading("d1-probe-1", value, minute)
         await handled(subscriber, publisher.sent)
@@ -144,17 +125,17 @@ async def test_flapping_probe_is_held_and_said_once(database: Database, clock: F
     assert bench.intake.engine.firing() == ["cold-room-high-temp:d1-probe-1"]
 
 
-async def test_power_loss_then_probes_drop_off(database: Database, clock: FakeClock) -> None:
+async def test_power_loss_then_probes_drop_off(database: Database, clock: FakeClock, broker: str) -> None:
     """Last wills of every probe after a power loss: muted at SH-01, grouped at SH-02; a handful of messages."""
-    probes, prefix = 20, f"t{uuid.uuid4().hex[:6]}-"
-    bench = make_bench(database, clock, probes=probes, prefix=prefix)
-    async with subscribed(bench) as (publisher, subscriber):
+    probes = 20
+    bench = make_bench(database, clock, probes=probes)
+    async with subscribed(bench, broker) as (publisher, subscriber):
         publisher.send(f"wareroom/sensors/{publisher.run}/ups", json.dumps(
             {"sensor": "ups-main", "metric": "on_battery", "value": True}).encode())
         await handled(subscriber, 1)
         for n in range(1, probes + 1):
-            publisher.send(f"zigbee2mqtt/{prefix}d1-probe-{n}/availability", b'{"state": "offline"}')
-        publisher.send(f"zigbee2mqtt/{prefix}e1-probe-1/availability", b"offline")
+            publisher.send(f"zigbee2mqtt/d1-probe-{n}/availability", b'{"state": "offline"}')
+        publisher.send("zigbee2mqtt/e1-probe-1/availability", b"offline")
         await handled(subscriber, publisher.sent)
     stats = bench.intake.stats
     assert (stats.inhibited, stats.grouped) == (probes, 1)

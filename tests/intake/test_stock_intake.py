@@ -4,18 +4,9 @@ from incidents.database import Database
 from incidents.readings import StockLevel
 from tests.conftest import FakeClock
 from tests.intake.factories import make_bench
+from tests.rules.test_stock import STOCK_RULES
 
-STOCK_RULES = """
-rules:
-  - id: stock-below-safety
-    title: {zh: 预计库存低于安全库存, en: Projected stock below safety stock}
-    type: stock_below
-    severity: SEV3
-  - id: negative-stock
-    title: {zh: 账面负库存, en: Negative stock}
-    type: negative_stock
-    severity: SEV2
-    playbook: count-discrepancy
+GROUPED_STOCK_RULES = STOCK_RULES + """
 grouping:
   - id: stock-by-zone
     match: {types: stock_below}
@@ -30,7 +21,7 @@ def level(clock: FakeClock, sku: str, **quantities: float) -> StockLevel:
 
 
 def test_low_stock_in_one_zone_is_one_incident(database: Database, clock: FakeClock) -> None:
-    bench = make_bench(database, clock, rules=STOCK_RULES, probes=1)
+    bench = make_bench(database, clock, rules=GROUPED_STOCK_RULES, probes=1)
     assert bench.intake.stock(level(clock, "SKU-1")) == []
     assert bench.intake.stock(level(clock, "SKU-2")) == []
     (incident_id,) = bench.wait(60)
@@ -42,7 +33,7 @@ def test_low_stock_in_one_zone_is_one_incident(database: Database, clock: FakeCl
 
 
 def test_negative_stock_opens_at_once_with_its_playbook(database: Database, clock: FakeClock) -> None:
-    bench = make_bench(database, clock, rules=STOCK_RULES, probes=1)
+    bench = make_bench(database, clock, rules=GROUPED_STOCK_RULES, probes=1)
     (incident_id,) = bench.intake.stock(level(clock, "SKU-9", on_hand=-4.0, projected=40.0))
     (incident,) = bench.incidents()
     assert (incident.id, incident.dedup_key, incident.playbook_id) == (

@@ -33,7 +33,8 @@ rules:
     title: {zh: 账面负库存, en: Negative stock}
     type: negative_stock
     match: {zones: D1}
-    severity: SEV3
+    severity: SEV2
+    playbook: count-discrepancy
 """
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

@@ -1,0 +1,25 @@
+"""Which readings are kept for reviews: one a minute, every one while an alert is live."""
+
+from datetime import UTC, datetime, timedelta
+
+from handlers.sampling import SampleKeeper
+from incidents.readings import Reading
+from incidents.signals import SignalKind
+from tests.factories import make_signal
+
+START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def _readings(sensor: str, seconds: range) -> list[Reading]:
+    return [Reading(sensor=sensor, metric="temperature", value=5.0, ts=START + timedelta(seconds=s)) for s in seconds]
+
+
+def test_one_reading_a_minute_normally_and_every_reading_while_an_alert_is_live() -> None:
+    keeper = SampleKeeper()
+    normal = keeper.keep(_readings("d1-probe-1", range(0, 180, 10)))
+    assert [r.ts for r in normal] == [START, START + timedelta(seconds=60), START + timedelta(seconds=120)]
+    keeper.watch(make_signal())
+    assert len(keeper.keep(_readings("d1-probe-1", range(180, 240, 10)))) == 6
+    assert len(keeper.keep(_readings("d2-probe-1", range(180, 240, 10)))) == 1  # other sensors stay sparse
+    keeper.watch(make_signal(kind=SignalKind.RESOLVED))
+    assert len(keeper.keep(_readings("d1-probe-1", range(240, 300, 10)))) == 1
