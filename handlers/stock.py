@@ -113,12 +113,14 @@ class StockDesk:
             log.info("stock look-up of a bad barcode %r", query)
             return Reply(str(exc), ok=False)
         if report is None:
-            log.info("stock look-up found nothing for %r", query)
-            text = say("stock_not_found", query=query.strip())
-            if found.suggestions:
-                text += "\n" + label("stock_suggest") + "\n" + "\n".join(
-                    f"• {s.sku} {s.name_zh} / {s.name_en}" for s in found.suggestions)
-            return Reply(text, ok=False)
+            several = found.matched_by == "several"
+            log.info("stock look-up of %r: %s", query, "several items match" if several else "nothing found")
+            lines = [say("stock_several", query=query.strip(), count=found.matches) if several
+                     else say("stock_not_found", query=query.strip())]
+            if found.suggestions and not several:
+                lines.append(label("stock_suggest"))
+            lines += [f"• {s.sku} {s.name_zh} / {s.name_en}" for s in found.suggestions]
+            return Reply("\n".join(lines), ok=several)
         text = format_report(report, timezone=self.timezone)
         if found.matched_by == "fuzzy" and found.suggestions:
             text += "\n" + label("stock_other_matches") + " " + ", ".join(s.sku for s in found.suggestions)

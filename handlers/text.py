@@ -84,6 +84,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "stock_usage": ("用法：/stock SKU、条码或品名，例如 /stock SKU-D0101 或 查库存 胰岛素",
                     "Usage: /stock SKU, barcode or name, e.g. /stock SKU-D0101 or /stock insulin"),
     "stock_not_found": ("没有找到「{query}」。", "Nothing found for \"{query}\"."),
+    "stock_several": ("有 {count} 个商品名称包含「{query}」，请写出货号或扫码：",
+                      "{count} items have \"{query}\" in their name; give the SKU or scan the barcode:"),
     "stock_suggest": ("您是不是要找：", "Did you mean:"),
     "stock_other_matches": ("其他相近：", "Other close matches:"),
     "available": ("可用", "Available"),

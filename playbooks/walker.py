@@ -31,6 +31,7 @@ from playbooks.run_state import (
 from playbooks.schema import ANYONE, GroupPart, NotifyRole, Playbook, Step, Text
 
 MAX_REMINDERS = 3
+_SKIP_REASON_ZH: dict[str, str] = {"branch": "未选择该分支", "condition": "条件不满足"}
 SHOWN = ("active", "overdue")
 RESOLVED = ("done", "skipped")
 
@@ -181,7 +182,7 @@ class _Run:
         if group_id is not None:
             group_state = self.steps[group_id]
             if group_state.status == "skipped":
-                self._set_skipped(step.id, group_state.skip_kind or "person", "group skipped", by=None)
+                self._set_skipped(step.id, group_state.skip_kind or "person", "its group was skipped", by=None)
                 return True
             if group_state.status not in SHOWN:
                 return False
@@ -254,7 +255,8 @@ class _Run:
             verdict = True if branch.when is None else holds(branch.when, self._answers(), self.context)
             if verdict:
                 self.steps[step.id] = replace(self.steps[step.id], chosen=branch.goto)
-                self._say(step.id, f"转到「{self.playbook.step(branch.goto).title.zh}」", f"next: {branch.goto}")
+                target = self.playbook.step(branch.goto).title
+                self._say(step.id, f"转到「{target.zh}」", f'next: "{target.en}"')
                 return
             if verdict is None:
                 self._say(step.id, f"无法判断 {branch.when}", f"could not check {branch.when}")
@@ -331,7 +333,9 @@ class _Run:
             timers=(),
         )
         if kind != "person":
-            self._say(step_id, f"已跳过：{reason}", f"skipped: {reason}")
+            title = self.playbook.step(step_id).title
+            zh_reason = _SKIP_REASON_ZH.get(kind, reason)
+            self._say(step_id, f"已跳过「{title.zh}」：{zh_reason}", f'skipped "{title.en}": {reason}')
 
     # helpers
 

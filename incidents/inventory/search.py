@@ -29,8 +29,9 @@ class SearchResult:
     """``item`` when the query named one item; otherwise the closest ``suggestions``."""
 
     item: Item | None
-    matched_by: str  # sku | gtin | name | fuzzy | none
+    matched_by: str  # sku | gtin | name | fuzzy | several | none
     suggestions: tuple[Suggestion, ...] = ()
+    matches: int = 0  # how many names contain the query, when there are several
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,9 @@ class NameIndex:
         within = [e for e in self._entries if folded in e.name_zh.casefold() or folded in e.name_en.casefold()]
         if len(within) == 1:
             return SearchResult(session.get(Item, within[0].item_id), "name")
+        if within:  # a word many names share ("疫苗", "vaccine"): list them rather than guess
+            return SearchResult(None, "several", tuple(Suggestion(e.sku, e.name_zh, e.name_en, 100.0)
+                                                       for e in within[:SUGGESTIONS]), len(within))
         return self._fuzzy(session, text)
 
     def _fuzzy(self, session: Session, text: str) -> SearchResult:

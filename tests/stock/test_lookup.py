@@ -72,11 +72,14 @@ def test_by_chinese_and_english_name(demo: Database) -> None:
 
 
 def test_a_vague_or_unknown_name_gets_suggestions_never_an_error(demo: Database) -> None:
-    vague = _ask(demo, "stock", "insulin")
-    assert not vague.ok
-    assert vague.text.split("\n")[:3] == ["没有找到「insulin」。", "Nothing found for \"insulin\".",
-                                          "您是不是要找： Did you mean:"]
-    assert sum(line.startswith("• SKU-D01") and "Insulin" in line for line in vague.text.split("\n")) == 5
+    vague = _ask(demo, "stock", "insulin")  # a word several names share: list them, do not guess
+    lines = vague.text.split("\n")
+    assert vague.ok and lines[0].startswith("有 ") and lines[0].endswith("个商品名称包含「insulin」，请写出货号或扫码：")
+    assert sum(line.startswith("• SKU-D01") and "Insulin" in line for line in lines) == 5
+    typo = _ask(demo, "stock", "Mineral", "watr")
+    assert not typo.ok
+    assert typo.text.split("\n")[:3] == ["没有找到「Mineral watr」。", "Nothing found for \"Mineral watr\".",
+                                         "您是不是要找： Did you mean:"]
     unknown = _ask(demo, "stock", "SKU-ZZ999")
     assert not unknown.ok and unknown.text.startswith("没有找到「SKU-ZZ999」。\nNothing found for \"SKU-ZZ999\".")
     empty = _ask(demo, "stock")
