@@ -74,7 +74,8 @@ def test_by_chinese_and_english_name(demo: Database) -> None:
 def test_a_vague_or_unknown_name_gets_suggestions_never_an_error(demo: Database) -> None:
     vague = _ask(demo, "stock", "insulin")  # a word several names share: list them, do not guess
     lines = vague.text.split("\n")
-    assert vague.ok and lines[0].startswith("有 ") and lines[0].endswith("个商品名称包含「insulin」，请写出货号或扫码：")
+    assert vague.ok and lines[0].startswith("有 ")
+    assert lines[0].endswith("个商品名称包含「insulin」，请写出货号或扫码：")
     assert sum(line.startswith("• SKU-D01") and "Insulin" in line for line in lines) == 5
     typo = _ask(demo, "stock", "Mineral", "watr")
     assert not typo.ok
