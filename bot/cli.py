@@ -128,6 +128,33 @@ def playbook_simulate(
     typer.echo("finished" if result.finished else "not finished: steps are still open")
 
 
+@people_app.command("shift")
+def people_shift(
+    person: Annotated[int, typer.Argument(help="person number from `wareroom people list`")],
+    start: Annotated[str, typer.Option(help="e.g. '2026-11-25 08:00', in the site's timezone")],
+    end: Annotated[str, typer.Option(help="e.g. '2026-11-25 20:00', in the site's timezone")],
+) -> None:
+    """Put a person on the roster: while shifts exist for a role, the people on shift are paged."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from incidents import directory
+    from incidents.database import Database
+
+    settings = Settings()
+    zone = ZoneInfo(settings.site_timezone)
+    try:
+        starts, ends = (datetime.fromisoformat(v).replace(tzinfo=zone) for v in (start, end))
+        url = settings.resolved_database_url()
+        db.upgrade(url)
+        with Database(url).unit_of_work() as session:
+            directory.add_shift(session, person_id=person, starts_at=starts, ends_at=ends)
+    except ValueError as exc:
+        typer.echo(f"shift refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"person #{person} on shift {starts:%Y-%m-%d %H:%M} – {ends:%Y-%m-%d %H:%M} ({settings.site_timezone})")
+
+
 @people_app.command("list")
 def people_list() -> None:
     """Everyone in the directory with roles and chat identities."""

@@ -1,6 +1,7 @@
 """All configuration, from ``WAREROOM_*`` environment variables (and an optional ``.env``)."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,10 +35,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_channel: str = ""
     slack_api_url: str = "https://slack.com/api/"
+    slack_app_token: SecretStr | None = Field(default=None, description="xapp-…: inbound over Socket Mode, no public URL")
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str = ""
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_mode: Literal["webhook", "polling"] = "webhook"
     wecom_corp_id: str = ""
     wecom_secret: SecretStr | None = None
     wecom_agent_id: str = ""

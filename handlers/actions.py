@@ -40,7 +40,7 @@ class ActionFlow:
         for request in requests:
             action = request.action
             if isinstance(action, NotifyRole):
-                people = directory.with_role(session, role=action.role)
+                people = directory.with_role(session, role=action.role, at=now)
                 who = "、".join(f"{p.name_zh} {p.name_en}" for p in people) or say("nobody").replace("\n", " ")
                 text = f"📣 {role_name(action.role)}: {who}\n{action.message.zh}\n{action.message.en}"
                 self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, text, tone="warn"))

@@ -150,7 +150,7 @@ class PlaybookFlow:
             prompt=input_prompt(step), choices=tuple((o.value, f"{o.label.zh} {o.label.en}")
                                                      for o in getattr(step.input, "options", []) or []),
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
-            assignees=assignees(session, step),
+            assignees=assignees(session, step, at=self.ctx.now()),
         )
         return messages.step_message(incident_id, view, outcome=outcome)
 
@@ -316,12 +316,12 @@ def input_prompt(step: Step | GroupPart) -> str | None:
     return f"{spec.label.zh} {spec.label.en} · " + hint.replace("\n", " / ")
 
 
-def assignees(session: Session, step: Step | GroupPart) -> str | None:
+def assignees(session: Session, step: Step | GroupPart, *, at: datetime) -> str | None:
     """Who holds the step's role now, or its first fallback role that somebody holds."""
     if step.role in (None, "anyone"):
         return None
     for role in [step.role, *step.fallback_roles]:
-        people = directory.with_role(session, role=role)
+        people = directory.with_role(session, role=role, at=at)
         if people:
             names = "、".join(f"{p.name_zh} {p.name_en}" for p in people)
             return names if role == step.role else f"{names} ({role}, fallback)"

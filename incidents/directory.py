@@ -1,12 +1,14 @@
 """The admin-managed people directory: persons, their roles, and their chat identities."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from incidents import audit
 from incidents.actors import SYSTEM, Actor
-from incidents.tables import ChatIdentity, Person
+from incidents.clock import utcnow
+from incidents.tables import ChatIdentity, Person, Shift
 
 
 def actor_for(person: Person, *, platform: str | None = None, platform_user_id: str | None = None) -> Actor:
@@ -26,10 +28,33 @@ def resolve(session: Session, *, platform: str, platform_user_id: str) -> Actor 
     return actor_for(row, platform=platform, platform_user_id=platform_user_id)
 
 
-def with_role(session: Session, *, role: str) -> list[Person]:
-    """Active people holding ``role``."""
-    people = session.exec(select(Person).where(Person.active == True)).all()  # noqa: E712
-    return [p for p in people if role in p.roles]
+def with_role(session: Session, *, role: str, at: datetime | None = None) -> list[Person]:
+    """Active people holding ``role``; those on shift at ``at`` when the roster has shifts for the role."""
+    people = [p for p in session.exec(select(Person).where(Person.active == True)) if role in p.roles]  # noqa: E712
+    ids = [p.id for p in people if p.id is not None]
+    if not ids:
+        return []
+    moment = at or utcnow()
+    rostered = session.exec(select(Shift).where(col(Shift.person_id).in_(ids))).all()
+    if not rostered:
+        return people
+    on_duty = {s.person_id for s in rostered if s.starts_at <= moment < s.ends_at}
+    return [p for p in people if p.id in on_duty] or people
+
+
+def add_shift(session: Session, *, person_id: int, starts_at: datetime, ends_at: datetime,
+              by: Actor = SYSTEM) -> Shift:
+    """Put a person on the roster; audited."""
+    if ends_at <= starts_at:
+        raise ValueError("班次结束时间必须晚于开始时间 / A shift must end after it starts")
+    if session.get(Person, person_id) is None:
+        raise ValueError(f"没有编号为 #{person_id} 的人员 / There is no person #{person_id}")
+    shift = Shift(person_id=person_id, starts_at=starts_at, ends_at=ends_at)
+    session.add(shift)
+    session.flush()
+    audit.record(session, action="directory.shift_added", actor=by, object_type="person", object_id=str(person_id),
+                 after={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()})
+    return shift
 
 
 def add_person(

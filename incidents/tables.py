@@ -183,3 +183,12 @@ class ActionRun(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
     error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Shift(SQLModel, table=True):
+    """When a person is on duty. Where a role has shifts, the people on shift are the ones paged."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    starts_at: datetime = Field(index=True)
+    ends_at: datetime = Field(index=True)

@@ -74,3 +74,14 @@ def test_serve_refuses_a_broken_playbook_with_file_and_line(tmp_path: Path, env:
     assert result.exit_code == 2
     assert "WareRoom cannot start" in result.output
     assert f"{tmp_path / 'fire.yaml'}:4:" in result.output
+
+
+def test_people_shift_is_recorded_and_bad_times_are_refused(env: Database) -> None:
+    runner.invoke(app, ["people", "add", "--name-zh", "王伟", "--name-en", "Wang Wei", "--role", "SL"])
+    ok = runner.invoke(app, ["people", "shift", "1", "--start", "2026-11-25 08:00", "--end", "2026-11-25 20:00"])
+    assert ok.exit_code == 0
+    assert ok.output.strip() == "person #1 on shift 2026-11-25 08:00 – 2026-11-25 20:00 (Asia/Shanghai)"
+    backwards = runner.invoke(app, ["people", "shift", "1", "--start", "2026-11-25 20:00", "--end", "2026-11-25 08:00"])
+    assert backwards.exit_code == 2 and "must end after it starts" in backwards.output
+    nobody = runner.invoke(app, ["people", "shift", "9", "--start", "2026-11-25 08:00", "--end", "2026-11-25 09:00"])
+    assert nobody.exit_code == 2 and "no person #9" in nobody.output

@@ -228,3 +228,25 @@ def test_resolve_close_and_reopen_with_a_reason(database: Database) -> None:
     assert reopened.reason == "probe still reads high"
     # a second alarm for the same room joins the reopened incident instead of opening another
     assert core.flow.on_signal(make_signal(value=9.1)) == incident_id
+
+
+def test_escalation_pages_the_manager_on_shift(database: Database, clock: FakeClock) -> None:
+    seed_people(database)
+    with database.unit_of_work() as session:
+        night = directory.add_person(session, name_zh="赵强", name_en="Zhao Qiang", roles=["WM"])
+        assert night.id is not None
+        directory.add_shift(session, person_id=night.id, starts_at=clock.now - timedelta(hours=2),
+                            ends_at=clock.now + timedelta(hours=6))
+    core = make_core(database, now=clock)
+    incident_id = core.flow.on_signal(make_signal())
+    assert incident_id is not None
+    token, _ = core.timers.armed[incident_id]
+    clock.advance(minutes=10)
+    assert core.flow.escalation_due(incident_id=incident_id, token=token)
+    with database.reader() as session:
+        escalated = [p.payload["message"]["body"] for p in session.exec(select(OutboxMessage))
+                     if "escalated to" in p.payload["message"]["body"]]
+        # Li Na (WM, not on the roster tonight) is not paged while a WM is on shift
+        assert [who for who in ("赵强 Zhao Qiang", "李娜 Li Na") if who in escalated[0]] == ["赵强 Zhao Qiang"]
+        assert [p.name_en for p in directory.with_role(session, role="WM", at=clock.now + timedelta(hours=9))] == [
+            "Li Na", "Zhao Qiang"]  # nobody on shift: everyone holding the role
