@@ -3,8 +3,7 @@
 # contracts and the whole pytest suite (against the real PostgreSQL and Mosquitto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+bash scripts/venv.sh dev
 bash scripts/services.sh
 .venv/bin/ruff check .
 .venv/bin/mypy bot handlers incidents integrations playbooks tests bench

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Creates .venv with Python >= 3.11 (installing Debian's python3-venv when it is missing) and
+# installs the project into it: `bash scripts/venv.sh` for the app, `bash scripts/venv.sh dev` with
+# the test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "WareRoom needs Python 3.11 or newer; found $(python3 --version 2>&1)" >&2; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  if ! python3 -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv >/dev/null; fi
+    python3 -m venv .venv
+  fi
+fi
+extras=""
+[ "${1:-}" = dev ] && extras="[dev]"
+.venv/bin/pip install -q --disable-pip-version-check -e ".${extras}"
