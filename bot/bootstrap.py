@@ -27,9 +27,11 @@ from integrations.scheduler import PersistentTimers
 from integrations.slack import inbound as slack_inbound
 from integrations.slack import routes as slack_routes
 from integrations.slack.adapter import SlackChat
+from integrations.slack.socket_mode import SlackSocketMode
 from integrations.telegram import routes as telegram_routes
 from integrations.telegram.adapter import TelegramChat
 from integrations.telegram.inbound import TelegramInbound
+from integrations.telegram.polling import TelegramPolling
 from integrations.webchat.adapter import Broadcaster, WebChat
 from integrations.wecom import routes as wecom_routes
 from integrations.wecom.adapter import WeComChat, WeComClient
@@ -55,14 +57,26 @@ def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
     """Slack, Telegram and WeCom, each switched on when its credentials are set."""
     found: list[ChatPlatform] = []
     public = settings.public_url.rstrip("/")
-    if settings.slack_bot_token and settings.slack_signing_secret and settings.slack_channel:
+    inbound_slack = settings.slack_signing_secret or settings.slack_app_token
+    if settings.slack_bot_token and settings.slack_channel and inbound_slack:
         slack = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
                                base_url=settings.slack_api_url.rstrip("/") + "/")  # without the slash the path is lost
-        signing = settings.slack_signing_secret.get_secret_value()
-        found.append(ChatPlatform(
-            RateLimitedChat(SlackChat(slack, settings.slack_channel), public_url=public),
-            lambda router: slack_routes.build_router(slack_inbound.build_app(slack, signing, router))))
-    if settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_webhook_secret:
+        if settings.slack_app_token:  # Socket Mode: no public URL needed
+            socket_mode = SlackSocketMode(slack, settings.slack_app_token.get_secret_value())
+            found.append(ChatPlatform(RateLimitedChat(SlackChat(slack, settings.slack_channel), public_url=public),
+                                      socket_mode.routes, start=socket_mode.start, stop=socket_mode.stop))
+        elif settings.slack_signing_secret:
+            signing = settings.slack_signing_secret.get_secret_value()
+            found.append(ChatPlatform(
+                RateLimitedChat(SlackChat(slack, settings.slack_channel), public_url=public),
+                lambda router: slack_routes.build_router(slack_inbound.build_app(slack, signing, router))))
+    if settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_mode == "polling":
+        polling = TelegramPolling(Bot(settings.telegram_bot_token.get_secret_value(),
+                                      base_url=settings.telegram_api_url))
+        found.append(ChatPlatform(RateLimitedChat(TelegramChat(polling.bot, settings.telegram_chat_id),
+                                                  public_url=public),
+                                  polling.routes, start=polling.start, stop=polling.stop))
+    elif settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_webhook_secret:
         bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url)
         webhook_secret = settings.telegram_webhook_secret.get_secret_value()
 

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_channel: str = ""
     slack_api_url: str = "https://slack.com/api/"
-    slack_app_token: SecretStr | None = Field(default=None, description="xapp-…: inbound over Socket Mode, no public URL")
+    slack_app_token: SecretStr | None = Field(default=None, description="xapp-…: Socket Mode inbound")
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str = ""
     telegram_webhook_secret: SecretStr | None = None

@@ -87,7 +87,8 @@ async def _drop_retries(
     req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
 ) -> BoltResponse | None:
     """Slack redelivers events it thinks timed out; the first delivery has had its effect already."""
-    if req.headers.get("x-slack-retry-num"):
+    # a count of "0" is a first delivery (Socket Mode's ``retry_attempt: 0``), not a retry
+    if [n for n in req.headers.get("x-slack-retry-num", []) if n not in ("", "0")]:
         log.info("dropped a Slack retry (%s)", ",".join(req.headers.get("x-slack-retry-reason", [])))
         return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
     await next()

@@ -1,9 +1,10 @@
 """Run any ASGI app with uvicorn on 127.0.0.1:<ephemeral> in a daemon thread."""
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,3 +31,10 @@ def live_server(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for a fake served from another thread to reach a state; the deadline only guards against a hang."""
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 (the fake changes it from its server thread)
+            await asyncio.sleep(0.02)

@@ -1,5 +1,6 @@
 """A fake Slack Web API on loopback: records every call, keeps the channel's messages, can answer 429."""
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -11,7 +12,8 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
 @dataclass
@@ -28,11 +30,14 @@ class FakeSlack:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     hooks: list[dict[str, Any]] = field(default_factory=list)
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> Retry-After of its next answer
+    socket_envelopes: list[dict[str, Any]] = field(default_factory=list)  # sent after ``hello`` on each connection
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)  # what the client sent back, in order
     _next_ts: int = 1_700_000_000_000_100
 
     def __post_init__(self) -> None:
         self.app = Starlette(routes=[Route("/api/{method}", self._api, methods=["POST"]),
-                                     Route("/hooks/{hook}", self._hook, methods=["POST"])])
+                                     Route("/hooks/{hook}", self._hook, methods=["POST"]),
+                                     WebSocketRoute("/link", self._socket)])
 
     def called(self, method: str) -> list[dict[str, Any]]:
         """The parameters of every call of ``method``, in order."""
@@ -52,6 +57,10 @@ class FakeSlack:
             retry_after = self.rate_limited.pop(method)
             return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429,
                                 headers={"Retry-After": str(retry_after)})
+        if method == "apps.connections.open":  # the only method called with the app-level token
+            if not request.headers.get("authorization", "").startswith("Bearer xapp-"):
+                return JSONResponse({"ok": False, "error": "not_allowed_token_type"})
+            return JSONResponse({"ok": True, "url": f"ws://{request.url.netloc}/link"})
         if not request.headers.get("authorization", "").startswith("Bearer xoxb-"):
             return JSONResponse({"ok": False, "error": "not_authed"})
         handler = {"auth.test": self._auth_test, "chat.postMessage": self._post, "chat.update": self._update,
@@ -90,6 +99,27 @@ class FakeSlack:
     async def _hook(self, request: Request) -> Response:
         self.hooks.append(json.loads(await request.body()))
         return PlainTextResponse("ok")
+
+    async def _socket(self, websocket: WebSocket) -> None:
+        """Socket Mode: ``hello``, the queued envelopes, then every ack until the client hangs up."""
+        await websocket.accept()
+        await websocket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"},
+                                   "debug_info": {"host": "fake-slack", "approximate_connection_time": 3600}})
+        for envelope in self.socket_envelopes:
+            await websocket.send_json(envelope)
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                self.socket_acks.append(json.loads(await websocket.receive_text()))
+
+
+def socket_envelope(envelope_id: str, kind: str, payload: dict[str, Any], *,
+                    retry_attempt: int | None = None) -> dict[str, Any]:
+    """A Socket Mode envelope (``interactive``, ``events_api``, ``slash_commands``) around an HTTP-mode payload."""
+    envelope: dict[str, Any] = {"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                "accepts_response_payload": kind != "events_api"}
+    if retry_attempt is not None:
+        envelope |= {"retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else ""}
+    return envelope
 
 
 def signed_headers(body: str, secret: str, content_type: str, *, ts: int | None = None) -> dict[str, str]:

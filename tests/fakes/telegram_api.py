@@ -1,6 +1,8 @@
 """A fake Telegram Bot API on loopback: records calls, keeps messages, answers 429 and "not modified"."""
 
+import asyncio
 import html
+import inspect
 import json
 import re
 import time
@@ -29,6 +31,10 @@ class FakeTelegram:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> retry_after of its next answer
+    updates: list[dict[str, Any]] = field(default_factory=list)  # served by getUpdates until an offset confirms them
+    webhook_set: bool = False  # getUpdates answers 409 while a webhook is set, as Telegram does
+    stale_queries: set[str] = field(default_factory=set)  # callback query ids answered "query is too old"
+    long_poll_cap: float = 0.5  # an empty getUpdates returns by then, so shutting the fake down never waits long
     _next_id: int = 900
 
     def __post_init__(self) -> None:
@@ -63,6 +69,8 @@ class FakeTelegram:
         if handler is None:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
         result = handler(params)
+        if inspect.isawaitable(result):
+            result = await result
         if isinstance(result, Response):
             return result
         return JSONResponse({"ok": True, "result": result})
@@ -95,7 +103,9 @@ class FakeTelegram:
         if "message_thread_id" in params:
             message |= {"message_thread_id": int(params["message_thread_id"]), "is_topic_message": True}
         if "reply_parameters" in params:
-            message["reply_to_message"] = self.messages[int(params["reply_parameters"]["message_id"])]
+            replied = self.messages.get(int(params["reply_parameters"]["message_id"]))
+            if replied is not None:  # Telegram answers a reply to an unknown message without the quote
+                message["reply_to_message"] = replied
         self.messages[self._next_id] = message
         return message
 
@@ -121,14 +131,36 @@ class FakeTelegram:
         self._next_id += 1
         return {"message_thread_id": self._next_id, "name": params["name"], "icon_color": 7322096}
 
-    def _answerCallbackQuery(self, _params: dict[str, Any]) -> bool:  # noqa: N802
+    def _answerCallbackQuery(self, params: dict[str, Any]) -> bool | Response:  # noqa: N802
+        if params["callback_query_id"] in self.stale_queries:
+            return self._bad("Bad Request: query is too old and response timeout expired or query ID is invalid")
         return True
 
     def _setWebhook(self, _params: dict[str, Any]) -> bool:  # noqa: N802
+        self.webhook_set = True
         return True
 
     def _deleteWebhook(self, _params: dict[str, Any]) -> bool:  # noqa: N802
+        self.webhook_set = False
         return True
+
+    async def _getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]] | Response:  # noqa: N802
+        """Long polling: an offset confirms every earlier update; waits up to ``timeout`` s for a new one."""
+        if self.webhook_set:
+            return JSONResponse({"ok": False, "error_code": 409, "description": "Conflict: can't use getUpdates "
+                                 "method while webhook is active; use deleteWebhook to delete the webhook first"},
+                                status_code=409)
+        if "offset" in params:
+            self.updates = [u for u in self.updates if u["update_id"] >= int(params["offset"])]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(float(params.get("timeout", 0)), self.long_poll_cap)
+        while not self.updates and loop.time() < deadline:  # noqa: ASYNC110 (tests queue from another thread)
+            await asyncio.sleep(0.01)
+        served = self.updates[:int(params.get("limit", 100))]
+        for update in served:  # users' messages exist on the server too, so replies to them work
+            if "message" in update:
+                self.messages.setdefault(update["message"]["message_id"], update["message"])
+        return served
 
 
 def user(user_id: int, first_name: str) -> dict[str, Any]:
