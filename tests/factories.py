@@ -74,14 +74,18 @@ def make_core(db: Database, *, platforms: tuple[str, ...] = ("webchat",), escala
 
 
 def seed_people(db: Database) -> dict[str, int]:
-    """Wang Wei (SL), Li Na (WM), Zhang Min (QA), each with web chat and Slack identities."""
+    """Wang Wei (SL), Li Na (WM), Zhang Min (QA), each known on every platform.
+
+    Web chat and WeCom user ids are the login names, Slack ids ``U-<name>``, Telegram ids 1001–1003.
+    """
     ids: dict[str, int] = {}
     with db.unit_of_work() as session:
         people = [("王伟", "Wang Wei", ["SL"], "wangwei"), ("李娜", "Li Na", ["WM"], "lina"),
                   ("张敏", "Zhang Min", ["QA"], "zhangmin")]
-        for name_zh, name_en, roles, user in people:
+        for number, (name_zh, name_en, roles, user) in enumerate(people, start=1001):
+            identities = [("webchat", user), ("slack", f"U-{user}"), ("wecom", user), ("telegram", str(number))]
             person = directory.add_person(session, name_zh=name_zh, name_en=name_en, roles=roles,
-                                          identities=[("webchat", user), ("slack", f"U-{user}")])
+                                          identities=identities)
             assert person.id is not None
             ids[user] = person.id
     return ids

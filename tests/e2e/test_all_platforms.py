@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlmodel import select
 
 from incidents.database import Database
-from incidents.tables import AuditEvent, ChatIdentity
+from incidents.tables import AuditEvent
 from tests.e2e.server import app_settings, running, wait_for
 from tests.factories import seed_people
 from tests.fakes.live_server import live_server
@@ -43,11 +43,7 @@ def _fakes(stack: ExitStack) -> tuple[FakeSlack, FakeTelegram, FakeWeCom, dict[s
 
 def _people(url: str) -> None:
     database = Database(url)
-    people = seed_people(database)
-    with database.unit_of_work() as session:
-        for user, person_id in people.items():
-            session.add(ChatIdentity(person_id=person_id, platform="wecom", platform_user_id=user))
-        session.add(ChatIdentity(person_id=people["wangwei"], platform="telegram", platform_user_id="1001"))
+    seed_people(database)
     database.dispose()
 
 

@@ -12,7 +12,7 @@ from telegram import Bot
 from bot.bootstrap import ChatPlatform, chat_platforms
 from bot.settings import Settings
 from incidents.database import Database
-from incidents.tables import AuditEvent, ChatIdentity, Incident
+from incidents.tables import AuditEvent, Incident
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.telegram.polling import TelegramPolling
 from tests.factories import Core, make_core, make_signal, seed_people
@@ -50,9 +50,7 @@ def fake() -> Iterator[tuple[FakeTelegram, str]]:
 async def rig(fake: tuple[FakeTelegram, str], sqlite_url: str) -> AsyncIterator[Rig]:
     telegram, url = fake
     db = Database(sqlite_url)
-    people = seed_people(db)
-    with db.unit_of_work() as session:
-        session.add(ChatIdentity(person_id=people["wangwei"], platform="telegram", platform_user_id="1001"))
+    seed_people(db)
     core = make_core(db, platforms=("telegram",))
     settings = Settings(_env_file=None, telegram_bot_token=telegram.token,
                         telegram_chat_id=str(telegram.chat_id), telegram_mode="polling",

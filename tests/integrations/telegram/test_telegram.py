@@ -12,7 +12,7 @@ from telegram import Bot
 
 from handlers.ports import MessageRef, OutboundMessage, RateLimited, ThreadRef
 from incidents.database import Database
-from incidents.tables import AuditEvent, ChatIdentity, Incident
+from incidents.tables import AuditEvent, Incident
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.telegram.adapter import TelegramChat
@@ -56,9 +56,7 @@ def fake(request: pytest.FixtureRequest) -> Iterator[tuple[FakeTelegram, str]]:
 async def rig(fake: tuple[FakeTelegram, str], sqlite_url: str) -> AsyncIterator[Rig]:
     telegram, url = fake
     db = Database(sqlite_url)
-    people = seed_people(db)
-    with db.unit_of_work() as session:
-        session.add(ChatIdentity(person_id=people["wangwei"], platform="telegram", platform_user_id="1001"))
+    seed_people(db)
     core = make_core(db, platforms=("telegram",))
     bot = Bot(telegram.token, base_url=f"{url}/bot")
     await bot.initialize()

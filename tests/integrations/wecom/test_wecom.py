@@ -12,7 +12,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from handlers.ports import Button, MessageRef, OutboundMessage, RateLimited, ThreadRef
 from incidents.database import Database
-from incidents.tables import AuditEvent, ChatIdentity, Incident
+from incidents.tables import AuditEvent, Incident
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
@@ -61,10 +61,7 @@ def fake() -> Iterator[tuple[FakeWeCom, str]]:
 async def rig(fake: tuple[FakeWeCom, str], database_url: str) -> AsyncIterator[Rig]:
     wecom, url = fake
     db = Database(database_url)
-    people = seed_people(db)
-    with db.unit_of_work() as session:
-        for user, person_id in people.items():
-            session.add(ChatIdentity(person_id=person_id, platform="wecom", platform_user_id=user))
+    seed_people(db)
     core = make_core(db, platforms=("wecom",))
     client = WeComClient(CORP, SECRET, api_url=f"{url}/cgi-bin/")
     chat = WeComChat(client, db, AGENT)
