@@ -4,14 +4,15 @@ from incidents.readings import StockLevel
 from incidents.rules.bindings import Binding
 from incidents.rules.lifecycle import AlertState, Change
 from incidents.rules.stock import StockRule
+from incidents.units import unit_for
 
-# metric → (zh name, en name as it follows the place, unit)
-_METRICS: dict[str, tuple[str, str, str]] = {
-    "temperature": ("温度", "", "°C"),
-    "humidity": ("湿度", " humidity", "%RH"),
-    "voltage": ("电压", " voltage", "V"),
-    "power": ("功率", " power", "W"),
-    "current": ("电流", " current", "A"),
+# metric → (zh name, en name as it follows the place); units come from incidents.units
+_METRICS: dict[str, tuple[str, str]] = {
+    "temperature": ("温度", ""),
+    "humidity": ("湿度", " humidity"),
+    "voltage": ("电压", " voltage"),
+    "power": ("功率", " power"),
+    "current": ("电流", " current"),
 }
 
 # (rule type or "any", change, variant) → (zh, en)
@@ -106,7 +107,8 @@ def render_titles(b: Binding, state: AlertState, change: Change, t: float) -> tu
     rule_type = "any" if change is Change.FLAPPING else b.rule.type
     zh, en = TEMPLATES[(rule_type, change.value, _variant(b, state, change, t))]
     metric = b.rule.match.metric or ""
-    metric_zh, metric_en, unit = _METRICS.get(metric, (metric, f" {metric}", ""))
+    metric_zh, metric_en = _METRICS.get(metric, (metric, f" {metric}"))
+    unit = unit_for(metric)
     fields = {
         "place_zh": b.zone.name_zh,
         "place_en": b.zone.name_en,
