@@ -95,27 +95,40 @@ def audit_verify() -> None:
 
 
 @playbook_app.command("lint")
-def playbook_lint(paths: Annotated[list[Path] | None, typer.Argument()] = None) -> None:
+def playbook_lint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="files or folders (searched with their sub-folders)")]
+    = None,
+    strict: Annotated[bool, typer.Option(help="a life-safety step without a source or site_rule is an error")]
+    = False,
+) -> None:
     """Check playbooks: file, line and a plain message for every problem."""
+    from playbooks.lint import STRICT
     from playbooks.lint import main as lint_main
 
-    raise typer.Exit(lint_main([str(p) for p in (paths or [Settings().playbook_dir])]))
+    args = [str(p) for p in (paths or [Settings().playbook_dir])]
+    raise typer.Exit(lint_main([*args, STRICT] if strict else args))
 
 
 @playbook_app.command("simulate")
 def playbook_simulate(
     playbook_id: Annotated[str, typer.Argument(help="e.g. cold-chain-excursion")],
-    answers: Annotated[Path, typer.Option(help="YAML script of completions, skips and clock advances")],
+    answers: Annotated[Path | None, typer.Option(help="YAML script of completions, skips and clock advances "
+                                                      "(default: the playbook's ID.answers.yaml)")] = None,
 ) -> None:
     """Run a playbook against scripted answers on a fake clock and print the path taken."""
     from datetime import UTC, datetime
 
-    from playbooks.loader import load_library
+    from playbooks.loader import answers_file, load_library
     from playbooks.simulate import ScriptError, load_script, simulate
 
     library = load_library(Settings().playbook_dir)
     if playbook_id not in library:
         raise typer.BadParameter(f"no playbook {playbook_id!r}; known: {', '.join(sorted(library))}")
+    answers = answers or answers_file(library[playbook_id])
+    if not answers.is_file():
+        typer.echo(f"{answers}: no such answers file; write one (see the README) and pass it with --answers",
+                   err=True)
+        raise typer.Exit(2)
     try:
         script = load_script(answers)
         result = simulate(library[playbook_id], script["events"], start=datetime(2026, 1, 1, tzinfo=UTC),
@@ -179,7 +192,7 @@ def playbook_schema(out: Annotated[Path | None, typer.Option(help="write here in
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        out.write_text(text + "\n", encoding="utf-8")
 
 
 @people_app.command("add")

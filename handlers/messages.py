@@ -66,6 +66,7 @@ class StepView:
     overdue: bool = False
     claimed_by: str | None = None
     assignees: str | None = None
+    why: str | None = None
 
 
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
@@ -86,6 +87,8 @@ def step_message(incident_id: int, view: StepView, *, outcome: str | None = None
         fields.append((label("claimed_by"), view.claimed_by))
     if view.prompt:
         fields.append((label("input"), view.prompt))
+    if view.why:
+        fields.append((label("why"), view.why))
     buttons = list(_choice_buttons(incident_id, view)) or [
         Button(label("btn_done"), callbacks.encode("done", incident_id, view.step_id), ButtonStyle.PRIMARY)]
     if not view.claimed_by:

@@ -18,7 +18,7 @@ from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import OutboundMessage, Reply
-from handlers.text import local_time, say
+from handlers.text import label, local_time, say
 from incidents import audit, directory, service
 from incidents.actors import SYSTEM, Actor
 from incidents.lifecycle import OPEN_STATUSES, Status
@@ -36,7 +36,8 @@ from playbooks.run_state import (
     StepSkipped,
     TimerFired,
 )
-from playbooks.schema import GroupPart, NotifyRole, Step
+from playbooks.schema import GroupPart, NotifyRole, Playbook, Step
+from playbooks.sources import provenance
 
 log = logging.getLogger(__name__)
 SHOWN = ("active", "overdue")
@@ -150,7 +151,7 @@ class PlaybookFlow:
             prompt=input_prompt(step), choices=tuple((o.value, f"{o.label.zh} {o.label.en}")
                                                      for o in getattr(step.input, "options", []) or []),
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
-            assignees=assignees(session, step, at=self.ctx.now()),
+            assignees=assignees(session, step, at=self.ctx.now()), why=why_text(loaded.playbook, step.id),
         )
         return messages.step_message(incident_id, view, outcome=outcome)
 
@@ -314,6 +315,18 @@ def input_prompt(step: Step | GroupPart) -> str | None:
     else:
         hint = say(f"prompt_{spec.type}")
     return f"{spec.label.zh} {spec.label.en} · " + hint.replace("\n", " / ")
+
+
+def why_text(playbook: Playbook, step_id: str) -> str | None:
+    """The step card's "why this step": its sources and site-rule mark, or None when it says neither.
+
+    e.g. ``OSHA 29 CFR 1910.38 (c)(4) · 本场所规定 site rule``; links stay in the review, cards stay short.
+    """
+    origin = provenance(playbook, step_id)
+    parts = [source.citation() for source in origin.sources]
+    if origin.site_rule:
+        parts.append(label("site_rule"))
+    return " · ".join(parts) or None
 
 
 def assignees(session: Session, step: Step | GroupPart, *, at: datetime) -> str | None:

@@ -13,6 +13,7 @@ from statistics import mean
 
 from sqlmodel import Session, col, select
 
+from handlers.review_sources import StepSource, sources_of_steps
 from handlers.text import CATALOGUE, role_name
 from incidents import audit, directory, service
 from incidents.inventory.samples import samples_between
@@ -144,6 +145,7 @@ class Review:
     sign_off_roles: tuple[str, ...]
     timezone: str
     generated_at: datetime
+    sources: tuple[StepSource, ...] = ()
 
 
 def _seconds(start: datetime, end: datetime | None) -> float | None:
@@ -170,6 +172,8 @@ def build_review(session: Session, *, incident_id: int, library: Mapping[str, Lo
     end = incident.resolved_at or now
     series = _series(session, alerts, start=incident.opened_at - CHART_BEFORE, end=end + CHART_AFTER)
     chain = audit.verify_chain(session)
+    steps = steps_of(session, incident, library, now=now)
+    done = [line.step_id for line in sorted(steps, key=lambda s: s.finished_at or now) if line.status == "done"]
     return Review(
         incident_id=incident_id, title_zh=incident.title_zh, title_en=incident.title_en, severity=incident.severity,
         status=incident.status, site=incident.site, zone=incident.zone,
@@ -180,7 +184,7 @@ def build_review(session: Session, *, incident_id: int, library: Mapping[str, Lo
         tta_seconds=_seconds(incident.opened_at, incident.acknowledged_at),
         ttm_seconds=_seconds(incident.opened_at, incident.mitigating_at),
         ttr_seconds=_seconds(incident.opened_at, incident.resolved_at),
-        alerts=len(alerts), timeline=timeline, steps=steps_of(session, incident, library, now=now),
+        alerts=len(alerts), timeline=timeline, steps=steps,
         escalations=tuple(EscalationLine(e.at, (e.after or {}).get("level"), (e.after or {}).get("role"),
                                          e.object_id if e.object_type == "step" else None)
                           for e in events if e.action.endswith(".escalated")),
@@ -190,6 +194,7 @@ def build_review(session: Session, *, incident_id: int, library: Mapping[str, Lo
         milestones=_milestones(incident), stock=affected_stock(session, zone=incident.zone),
         chain=ChainResult(chain.ok, chain.checked, chain.first_bad_id, chain.problem),
         sign_off_roles=tuple(role_name(code) for code in SIGN_OFF_ROLES), timezone=timezone, generated_at=now,
+        sources=sources_of_steps(library.get(incident.playbook_id or ""), done),
     )
 
 

@@ -42,6 +42,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "btn_done": ("完成", "Done"),
     "overdue": ("已超时", "Overdue"),
     "claimed_by": ("认领人", "Claimed by"),
+    "why": ("依据", "Why this step"),
+    "site_rule": ("本场所规定", "site rule"),
     "btn_resolve": ("解决", "Resolve"),
     "opened_msg": ("新事件：{title_zh}。请{roles_zh}确认。",
                    "New incident: {title_en}. {roles_en}, please acknowledge."),

@@ -25,7 +25,8 @@ def check_playbook(playbook: Playbook, lines: LineIndex) -> list[Finding]:
     return sorted(findings)
 
 
-def _steps(playbook: Playbook) -> Iterator[tuple[Step | GroupPart, Path]]:
+def steps_with_paths(playbook: Playbook) -> Iterator[tuple[Step | GroupPart, Path]]:
+    """Every step and group part in document order, with its YAML path (("steps", 2, "parallel", 0))."""
     for index, step in enumerate(playbook.steps):
         yield step, ("steps", index)
         for part_index, part in enumerate(step.parallel or []):
@@ -35,7 +36,7 @@ def _steps(playbook: Playbook) -> Iterator[tuple[Step | GroupPart, Path]]:
 def _ids(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
     first_line: dict[str, int] = {}
     asked_by: dict[str, str] = {}
-    for step, path in _steps(playbook):
+    for step, path in steps_with_paths(playbook):
         line = lines.line((*path, "id"))
         if step.id in first_line:
             yield line, f'step id "{step.id}" is used twice (first at line {first_line[step.id]})'
@@ -54,7 +55,7 @@ def _roles(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
     declared = set(playbook.roles)
     if playbook.owner is not None and playbook.owner not in declared:
         yield lines.line(("owner",)), f'owner role "{playbook.owner}" is not listed in roles'
-    for step, path in _steps(playbook):
+    for step, path in steps_with_paths(playbook):
         used: list[tuple[str, Path]] = []
         if step.role is not None and step.role != "anyone":
             used.append((step.role, (*path, "role")))
@@ -72,10 +73,10 @@ def _roles(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
 
 
 def _references(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
-    ids = {step.id for step, _ in _steps(playbook)}
+    ids = {step.id for step, _ in steps_with_paths(playbook)}
     parts = group_of(playbook)
     order = {step.id: index for index, step in enumerate(playbook.steps)}
-    for step, path in _steps(playbook):
+    for step, path in steps_with_paths(playbook):
         for action_index, action in enumerate(step.actions):
             if isinstance(action, StartPlaybook) and action.playbook == playbook.id:
                 line = lines.line((*path, "actions", action_index, "playbook"))
@@ -198,7 +199,7 @@ def _safety(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
                         "safety steps are always shown and cannot be branch targets"
                     ),
                 )
-    for item, path in _steps(playbook):
+    for item, path in steps_with_paths(playbook):
         if not item.safety:
             continue
         if isinstance(item, Step) and item.needs:
@@ -211,7 +212,7 @@ def _safety(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
 
 
 def _timeouts(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
-    for step, path in _steps(playbook):
+    for step, path in steps_with_paths(playbook):
         timeouts = step.timeouts
         if timeouts is None or timeouts.ack is None or timeouts.complete is None:
             continue
@@ -226,8 +227,8 @@ def _timeouts(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
 
 
 def _expressions(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
-    names = {s.input.id for s, _ in _steps(playbook) if s.input is not None}
-    for item, path in _steps(playbook):
+    names = {s.input.id for s, _ in steps_with_paths(playbook) if s.input is not None}
+    for item, path in steps_with_paths(playbook):
         found: list[tuple[str, Path]] = []
         if item.when is not None:
             found.append((item.when, (*path, "when")))
@@ -247,8 +248,8 @@ def _expressions(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
 def _answers_in_time(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
     """A `when` must wait on the step that asks for the answer it reads, or it is judged too early."""
     deps = dependencies(playbook)
-    asked_by = {s.input.id: s.id for s, _ in _steps(playbook) if s.input is not None}
-    for item, path in _steps(playbook):
+    asked_by = {s.input.id: s.id for s, _ in steps_with_paths(playbook) if s.input is not None}
+    for item, path in steps_with_paths(playbook):
         if item.when is None:
             continue
         before = _ancestors(item.id, deps)
@@ -275,10 +276,15 @@ def _ancestors(step_id: str, deps: dict[str, tuple[str, ...]]) -> set[str]:
     return found
 
 
-def _fire_first(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
+def is_fire_playbook(playbook: Playbook) -> bool:
+    """True when the playbook's id, alerts, metrics or commands name fire or smoke (火, 烟)."""
     triggers = playbook.triggers
     words = [playbook.id, *triggers.alerts, *triggers.metrics, *triggers.commands]
-    if not any(fire in word.lower() for word in words for fire in FIRE_WORDS):
+    return any(fire in word.lower() for word in words for fire in FIRE_WORDS)
+
+
+def _fire_first(playbook: Playbook, lines: LineIndex) -> Iterator[Finding]:
+    if not is_fire_playbook(playbook):
         return
     first = playbook.steps[0]
     if not first.safety:

@@ -17,6 +17,8 @@ from playbooks.schema import Playbook, StartPlaybook
 from playbooks.yaml_lines import LineIndex
 
 SUFFIXES = (".yaml", ".yml")
+ANSWERS_SUFFIX = ".answers.yaml"
+ANSWERS_SUFFIXES = (ANSWERS_SUFFIX, ".answers.yml")
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,28 @@ def load_library(directory: Path | str) -> dict[str, LoadedPlaybook]:
 
 
 def playbook_files(paths: Iterable[Path]) -> list[Path]:
-    """The YAML files named, and those directly inside the directories named, sorted per directory."""
+    """The files named, and the playbook files anywhere under the directories named, sorted per directory.
+
+    Hidden folders (``.venv``, ``.git``) and example answers scripts (``*.answers.yaml``, read by
+    ``wareroom playbook simulate``) are not playbooks and are left out.
+    """
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
+            files.extend(sorted(p for p in path.rglob("*") if _is_playbook_file(p, under=path)))
         else:
             files.append(path)
     return files
+
+
+def answers_file(playbook: LoadedPlaybook) -> Path:
+    """Where the example answers script of a playbook lives: ``<id>.answers.yaml`` beside its file."""
+    return playbook.path.with_name(f"{playbook.playbook.id}{ANSWERS_SUFFIX}")
+
+
+def _is_playbook_file(path: Path, *, under: Path) -> bool:
+    hidden = any(part.startswith(".") for part in path.relative_to(under).parts)
+    return path.suffix in SUFFIXES and not path.name.endswith(ANSWERS_SUFFIXES) and not hidden and path.is_file()
 
 
 def library_problems(loaded: Sequence[LoadedPlaybook], *, known_ids: Iterable[str]) -> list[Problem]:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with a playbook file, at a 1-based line."""
+    """One thing wrong with a playbook file, at a 1-based line; a warning does not refuse the file."""
 
     file: str
     line: int
     message: str
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        mark = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}: {mark}{self.message}"
 
 
 class FileProblems(ValueError):

@@ -220,6 +220,28 @@ class Branch(Model):
     goto: Slug
 
 
+class Source(Model):
+    """A document a playbook or step follows: which one, which clause, and where to read it.
+
+    Give a link (``url``) or an edition (``edition``), or both, so that a reader can find the text.
+    """
+
+    document: str = Field(min_length=1, description="e.g. OSHA 29 CFR 1910.38 or 药品经营质量管理规范")
+    clause: str | None = Field(default=None, min_length=1, description="section or clause, e.g. (c)(4) or 第八十九条")
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    edition: str | None = Field(default=None, min_length=1, description="e.g. 2016年修正 or 2002 (67 FR 67961)")
+
+    @model_validator(mode="after")
+    def _can_be_found(self) -> Source:
+        if self.url is None and self.edition is None:
+            raise ValueError(f'source "{self.document}" needs "url" or "edition" so that a reader can find it')
+        return self
+
+    def citation(self) -> str:
+        """``OSHA 29 CFR 1910.38 (c)(4)``: the document and its clause, without the link."""
+        return f"{self.document} {self.clause}" if self.clause else self.document
+
+
 class StepFields(Model):
     """Fields shared by steps and the parts of a parallel group."""
 
@@ -234,6 +256,8 @@ class StepFields(Model):
     confirm: Literal["ack", "two_person"] = "ack"
     timeouts: Timeouts | None = None
     actions: list[Action] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list, description="the documents this step follows")
+    site_rule: bool = Field(default=False, description="true when the step is the site's own choice")
 
 
 class GroupPart(StepFields):
@@ -293,6 +317,9 @@ class Playbook(Model):
     owner: Role | None = None
     triggers: Triggers
     roles: list[Role] = Field(min_length=1)
+    life_safety: bool = Field(default=False, description="true when every step protects people: lint asks each "
+                              "step for a source or site_rule")
+    sources: list[Source] = Field(default_factory=list, description="the documents the playbook as a whole follows")
     steps: list[Step] = Field(min_length=1)
 
     def all_steps(self) -> list[Step | GroupPart]:

@@ -43,7 +43,7 @@ def test_playbook_lint_passes_on_the_library_and_fails_with_file_and_line() -> N
 
 
 def test_playbook_simulate_prints_the_path() -> None:
-    script = ROOT / "tests" / "playbooks" / "scripts" / "cold-chain-excursion.yaml"
+    script = ROOT / "playbooks" / "library" / "cold-chain-excursion.answers.yaml"
     result = runner.invoke(app, ["playbook", "simulate", "cold-chain-excursion", "--answers", str(script)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

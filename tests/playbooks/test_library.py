@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 
 from playbooks.lint import lint_paths
-from playbooks.loader import load_library
+from playbooks.loader import ANSWERS_SUFFIX, load_library
 from playbooks.simulate import load_script, simulate
 
 LIBRARY = Path(__file__).parents[2] / "playbooks" / "library"
-SCRIPTS = Path(__file__).parent / "scripts"
 T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 
 EXPECTED_PATHS: dict[str, list[str]] = {
@@ -330,7 +329,7 @@ def test_fire_evacuation_shows_only_safety_steps_at_first() -> None:
 @pytest.mark.parametrize("playbook_id", sorted(EXPECTED_PATHS))
 def test_scripted_run_takes_the_expected_path(playbook_id: str) -> None:
     loaded = load_library(LIBRARY)[playbook_id]
-    script = load_script(SCRIPTS / f"{playbook_id}.yaml")
+    script = load_script(LIBRARY / f"{playbook_id}{ANSWERS_SUFFIX}")
 
     result = simulate(loaded, script["events"], start=T0, context=script["context"])
 
