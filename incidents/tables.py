@@ -189,6 +189,7 @@ class ActionRun(SQLModel, table=True):
     status: str = Field(index=True)
     confirm_by: str | None = None
     confirmed_by: int | None = Field(default=None, foreign_key="person.id")
+    requested_by: int | None = Field(default=None, foreign_key="person.id")  # whose step asked for it
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
     error: str | None = Field(default=None, sa_column=Column(Text))
