@@ -15,7 +15,7 @@ from handlers import callbacks, messages
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import Button, ButtonStyle, OutboundMessage, Reply
-from handlers.signing import Signing, reauthenticate, signing_method
+from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, role_name, say
 from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
@@ -77,6 +77,17 @@ class ActionFlow:
     def sign_url(self, run_id: int) -> str:
         """The signing page of an action that needs a signature to be confirmed."""
         return f"{self.ctx.public_url.rstrip('/')}/sign/action/{run_id}"
+
+    def signing_view(self, *, run_id: int) -> SigningView | None:
+        """What the signing page of an action awaiting a signed confirmation shows, or None."""
+        with self.ctx.db.reader() as session:
+            run = session.get(ActionRun, run_id)
+            incident = session.get(Incident, run.incident_id) if run is not None else None
+        if run is None or incident is None or run.status != AWAITING or not run.spec.get("signature"):
+            return None
+        meaning = run.spec["signature"]["meaning"]
+        return SigningView(record=f"#{incident.id} {incident.title_zh} / {incident.title_en} · {describe(run)} "
+                                  f"{run.spec.get('payload')}", meaning=f"{meaning['zh']} / {meaning['en']}")
 
     def confirm(self, *, run_id: int, actor: Actor, dedupe_key: str | None, signing: Signing | None = None
                 ) -> Reply:

@@ -18,7 +18,7 @@ from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import OutboundMessage, Reply
-from handlers.signing import Signing, reauthenticate, signing_method
+from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import local_time, say
 from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
@@ -150,6 +150,25 @@ class PlaybookFlow:
         meaning = step.signature.meaning
         return Reply(say("needs_signature", meaning_zh=meaning.zh, meaning_en=meaning.en,
                          url=self.sign_url(incident_id, step_id)))
+
+    def signing_view(self, *, incident_id: int, step_id: str) -> SigningView | None:
+        """What the signing page of a current step shows, or None when that step cannot be signed now."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+            run = self._run(incident) if incident is not None else None
+            if incident is None or run is None or step_id not in self.current_ids(incident):
+                return None
+        step = run[0].playbook.step(step_id)
+        if step.signature is None:
+            return None
+        spec = step.input
+        options = tuple((o.value, f"{o.label.zh} {o.label.en}") for o in getattr(spec, "options", []) or [])
+        if spec is not None and spec.type == "yes_no":
+            options = (("yes", "是 Yes"), ("no", "否 No"))
+        return SigningView(
+            record=f"#{incident_id} {incident.title_zh} / {incident.title_en} · {step.title.zh} / {step.title.en}",
+            meaning=f"{step.signature.meaning.zh} / {step.signature.meaning.en}",
+            input_label=f"{spec.label.zh} {spec.label.en}" if spec is not None else None, options=options)
 
     def header(self, session: Session, incident: Incident) -> OutboundMessage:
         """The incident's current root message."""

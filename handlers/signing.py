@@ -21,6 +21,16 @@ class Signing:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class SigningView:
+    """What a signing page shows: the record, the meaning, and the answer to give (if any)."""
+
+    record: str
+    meaning: str
+    input_label: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+
 def reauthenticate(session: Session, actor: Actor, signing: Signing, *, now: datetime) -> str | None:
     """None when the signer's password (and TOTP code, where enrolled) check out now; else why not, in
     words for the signer. A failure counts toward the account's lockout like a failed sign-in."""
