@@ -147,6 +147,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "csrf_refused": ("请求缺少有效的 CSRF 令牌，已拒绝，未做任何更改。请刷新页面后重试。",
                      "The request had no valid CSRF token and was refused; nothing changed. Reload the page "
                      "and try again."),
+    "not_permitted_http": ("您没有「{permission}」权限，已记录。", "You lack the \"{permission}\" permission; "
+                           "the attempt was recorded."),
     "signin_needed": ("需要登录（或有效的 API 令牌）。", "Sign-in (or a valid API token) is needed."),
     "session_expired": ("会话已过期，请重新登录。", "Your session has ended; please sign in again."),
     "scope_refused": ("此令牌没有「{scope}」权限范围。", "This token does not have the \"{scope}\" scope."),
@@ -242,6 +244,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "web_sign_gone": ("此步骤或操作当前无法签名（已完成或不存在）。", "This step or action cannot be signed now "
                       "(finished or unknown)."),
     "web_back": ("返回事件", "Back to the incidents"),
+    "web_user_refused": ("已登录时不能指定以他人身份操作，请求已拒绝并记录。",
+                         "A signed-in page cannot name someone else to act as; refused and recorded."),
     # /stock (handlers.stock)
     "stock_usage": ("用法：/stock SKU、条码或品名，例如 /stock SKU-D0101 或 查库存 胰岛素",
                     "Usage: /stock SKU, barcode or name, e.g. /stock SKU-D0101 or /stock insulin"),

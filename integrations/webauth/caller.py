@@ -188,6 +188,20 @@ class WebAuth:
 
         return dependency
 
+    def needs_permission(self, scope: Scope, permission: Permission, *, anonymous_in_demo: bool = False
+                         ) -> Callable[[Request], Awaitable[Caller]]:
+        """Like ``needs``, and the caller's person must hold ``permission`` (incidents.permissions)."""
+        inner = self.needs(scope, anonymous_in_demo=anonymous_in_demo)
+
+        async def dependency(request: Request) -> Caller:
+            found = await inner(request)
+            if found.actor is None or found.may(permission):
+                return found
+            self.audit_refusal(request, f"missing permission {permission.value}", actor=found.actor)
+            raise Refused(403, say("not_permitted_http", permission=permission.value))
+
+        return dependency
+
     def set_session_cookie(self, response: Response, token: str) -> None:
         """The session cookie: HTTP-only, SameSite=Lax, Secure where configured, ends with the browser."""
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=self.config.secure_cookies,
