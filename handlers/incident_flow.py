@@ -151,17 +151,18 @@ class IncidentFlow:
         open_steps = self.playbooks.open_steps(incident)
         required = [s for s in open_steps if s.required_for_closure]
         command = change.value
-        what = say("perm_" + ("resolve" if change is Transition.RESOLVE else "close")).split("\n")
+        listed = say("steps_open", count=len(open_steps),
+                     steps=closure.describe(open_steps, 0) + " / " + closure.describe(open_steps, 1))
         refusal: str | None = None
         if required:
-            refusal = say("close_blocked_required", what_zh=what[0], what_en=what[1],
-                          steps=closure.describe(required, 0) + " / " + closure.describe(required, 1))
+            what = ("解决", "resolved") if change is Transition.RESOLVE else ("关闭", "closed")
+            refusal = listed + "\n" + say("close_blocked_required", what_zh=what[0], what_en=what[1],
+                                          steps=closure.describe(required, 0) + " / " + closure.describe(required, 1))
         elif change is Transition.CLOSE or not open_steps:
             return None
         elif not override:
-            refusal = say("steps_open", count=len(open_steps),
-                          steps=closure.describe(open_steps, 0) + " / " + closure.describe(open_steps, 1)) + \
-                "\n" + say("close_blocked", allowed=", ".join(roles_with(Permission.OVERRIDE)), command=command)
+            refusal = listed + "\n" + say("close_blocked", allowed=", ".join(roles_with(Permission.OVERRIDE)),
+                                          command=command)
         elif not may(actor, Permission.OVERRIDE):
             refusal = authorize_text(actor, Permission.OVERRIDE)
         elif not reason:

@@ -113,9 +113,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "The web app knows you by your sign-in: nothing to link."),
     "acked_comment_msg": ("{who} 已确认事件：{reason}", "{who} acknowledged the incident: {reason}"),
     "steps_open": ("还有 {count} 个步骤未完成：{steps}。", "{count} step(s) are not finished: {steps}."),
-    "close_blocked_required": ("以下步骤必须完成后才能{what_zh}，任何人都不能越过：{steps}。",
-                               "These steps must be done before you can {what_en}; nobody can override them: "
-                               "{steps}."),
+    "close_blocked_required": ("以下步骤必须完成后事件才能{what_zh}，任何人都不能越过：{steps}。",
+                               "These steps must be done before the incident can be {what_en}; nobody can "
+                               "override them: {steps}."),
     "close_blocked": ("请先完成这些步骤；有权越过的角色（{allowed}）可回复 /{command} override 原因。",
                       "Finish them first; someone whose role may override ({allowed}) can reply "
                       "/{command} override <reason>."),
