@@ -37,6 +37,13 @@ rules:
 """
 
 
+ALERT_BODY = {"title": {"zh": "冷库 D1 温度 8.6 °C，超过 8.0 °C 已 5 分钟",
+                        "en": "Cold room D1 at 8.6 °C, above 8.0 °C for 5 min"},
+              "severity": "SEV2", "dedup_key": "d1-excursion",
+              "labels": {"site": "SH-01", "zone": "D1", "alertname": "cold-room-high-temp"}}
+"""A cold-room alarm for ``POST /api/v1/alerts`` that starts the cold-chain playbook."""
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

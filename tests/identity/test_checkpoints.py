@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -39,7 +39,8 @@ def _verify(*extra: str) -> tuple[int, str]:
 def _rehash_from(database: Database, first_id: int) -> None:
     """What an attacker with database access does: change a row and recompute every hash after it."""
     with database.unit_of_work() as session:
-        rows = list(session.exec(select(AuditEvent).where(AuditEvent.id >= first_id).order_by(AuditEvent.id)))
+        rows = list(session.exec(select(AuditEvent).where(col(AuditEvent.id) >= first_id)
+                                 .order_by(col(AuditEvent.id))))
         prev = session.exec(select(AuditEvent.hash).where(AuditEvent.id == first_id - 1)).one()
         rows[0].actor_name = "someone else"
         for row in rows:

@@ -5,8 +5,8 @@ from sqlmodel import select
 from handlers.ports import ButtonClicked, CommandInvoked, Reply, UserRef
 from handlers.review import build_review
 from handlers.signing import Signing
-from incidents import signatures
-from incidents.actors import SYSTEM
+from incidents import directory, signatures
+from incidents.actors import SYSTEM, Actor
 from incidents.database import Database
 from incidents.identity import passwords
 from incidents.tables import AuditEvent, Incident
@@ -152,9 +152,7 @@ def test_a_signature_altered_in_the_database_is_shown_as_no_longer_bound(databas
         assert not signatures.bound(session, row)
 
 
-def _qa(database: Database) -> "object":
-    from incidents import directory
-
+def _qa(database: Database) -> Actor:
     with database.reader() as session:
         actor = directory.resolve(session, platform="webchat", platform_user_id="zhangmin")
     assert actor is not None
