@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -81,7 +82,15 @@ class SingleSignOn:
             self.auth.audit_refusal(request, f"single sign-on failed: {exc.error}")
             return render("message.html.j2", status=400, title=plain("web_signin"), error=say("sso_failed"),
                           **self.pages.base(None))
-        claims: dict[str, Any] = dict(token.get("userinfo") or {})
+        claims: dict[str, Any] = dict(token.get("userinfo") or {})  # the ID token's claims, checked
+        if "email" not in claims:  # many providers put scope claims in the UserInfo response only (Core §5.4)
+            try:
+                extra = dict(await client.userinfo(token=token))
+            except (OAuthError, ValueError, httpx.HTTPError) as exc:
+                log.warning("single sign-on: the UserInfo request failed: %s", exc)
+                extra = {}
+            if extra.get("sub") == claims.get("sub"):  # Core §5.3.2: the sub must match the ID token's
+                claims = {**extra, **claims}
         now = self.auth.config.now()
         with self.auth.db.unit_of_work() as session:
             person = self._person(session, claims, request)
