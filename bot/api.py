@@ -1,16 +1,47 @@
-"""The REST API: incidents, alert intake, health. Thin: every decision lives in handlers/ and incidents/."""
+"""The REST API: incidents, commands, health. Thin: every decision lives in handlers/ and incidents/.
 
+Reads need the ``read`` scope (a session or a token); commands and clicks need ``act`` and a
+personal token or session: they run through the same ``ChatRouter`` (and so the same permission
+check) as every chat platform, as the token's person.
+"""
+
+import asyncio
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from bot.bootstrap import Runtime
 from bot.metrics import RuntimeCollector
-from incidents import audit, service
-from incidents.tables import Alert, Incident, StepRun
+from handlers.commands import parse_command
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, UserRef
+from handlers.text import say
+from incidents import audit, directory, service
+from incidents.clock import utcnow
+from incidents.identity.tokens import Scope
+from incidents.tables import Alert, Incident, Person, StepRun
+from integrations.webauth.caller import Caller, WebAuth
+
+PLATFORM = "api"
+
+
+class CommandIn(BaseModel):
+    """A chat command as text (``/ack 12 door closed``), optionally in an incident's thread."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    incident_id: int | None = None
+    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+
+
+class ClickIn(BaseModel):
+    """A button's token (``v1:ack:12``) as a chat card would send it."""
+
+    token: str = Field(min_length=1, max_length=64)
+    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -18,9 +49,10 @@ def incident_json(incident: Incident) -> dict[str, Any]:
     return incident.model_dump(mode="json", exclude={"open_dedup_key", "escalation_token", "playbook_state"})
 
 
-def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
+def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
     api = APIRouter()
-    guarded = [Depends(require_token)]
+    reader = [Depends(auth.needs(Scope.READ, anonymous_in_demo=True))]
+    acting = Depends(auth.needs(Scope.ACT))
 
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -35,12 +67,12 @@ def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
-    @api.get("/api/v1/incidents", dependencies=guarded)
+    @api.get("/api/v1/incidents", dependencies=reader)
     async def incidents(open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
         with runtime.db.reader() as session:
             return [incident_json(i) for i in service.list_incidents(session, open_only=open_only, limit=limit)]
 
-    @api.get("/api/v1/incidents/{incident_id}", dependencies=guarded)
+    @api.get("/api/v1/incidents/{incident_id}", dependencies=reader)
     async def incident(incident_id: int) -> dict[str, Any]:
         with runtime.db.reader() as session:
             try:
@@ -57,5 +89,37 @@ def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
                 "steps": [s.model_dump(mode="json") for s in steps],
                 "timeline": [e.model_dump(mode="json") for e in audit.trail(session, incident_id=incident_id)],
             }
+
+    def sender(caller: Caller) -> UserRef:
+        assert caller.actor is not None
+        return UserRef(PLATFORM, caller.actor.platform_user_id or "", caller.actor.name,
+                       person_id=caller.actor.person_id)
+
+    @api.post("/api/v1/commands", tags=["commands"])
+    async def command(body: CommandIn, caller: Caller = acting) -> dict[str, Any]:
+        """Run a chat command as the token's person; the answer is what chat would have said."""
+        parsed = parse_command(body.text)
+        if parsed is None:
+            return {"ok": False, "text": say("help")}
+        event: ChatEvent = CommandInvoked(platform=PLATFORM, dedupe_key=f"api:{body.event_id}", actor=sender(caller),
+                                          thread=None, received_at=utcnow(), incident_id=body.incident_id,
+                                          name=parsed.name, args=parsed.args)
+        reply = await asyncio.to_thread(runtime.router.handle, event)
+        return {"ok": reply.ok, "text": reply.text}
+
+    @api.post("/api/v1/clicks", tags=["commands"])
+    async def click(body: ClickIn, caller: Caller = acting) -> dict[str, Any]:
+        """Press a card's button as the token's person."""
+        event = ButtonClicked(platform=PLATFORM, dedupe_key=f"api:{body.event_id}", actor=sender(caller),
+                              thread=None, received_at=utcnow(), token=body.token, interaction_id=body.event_id)
+        reply = await asyncio.to_thread(runtime.router.handle, event)
+        return {"ok": reply.ok, "text": reply.text}
+
+    @api.get("/api/v1/people", dependencies=[Depends(auth.needs(Scope.ADMIN))], tags=["directory"])
+    async def people() -> list[dict[str, Any]]:
+        """The directory (admin scope): each person's roles, flags and chat links."""
+        with runtime.db.reader() as session:
+            return [{"id": p.id, **directory.person_json(session, p)}
+                    for p in session.exec(select(Person).order_by(col(Person.id)))]
 
     return api

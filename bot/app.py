@@ -4,13 +4,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from datetime import timedelta
 
-from fastapi import Cookie, FastAPI, Header, HTTPException
+from fastapi import FastAPI
 
 from bot import api, db
 from bot.bootstrap import Runtime, build
 from bot.settings import Settings
+from handlers.audit_watch import AuditWatch
+from incidents import checkpoints
+from incidents.identity.sessions import Timeouts
+from incidents.identity.tokens import Scope
+from incidents.permissions import Permission
 from integrations.action_executor import ActionExecutor
 from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
@@ -18,25 +23,46 @@ from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.client import MqttSubscriber, RawMessage
 from integrations.mqtt.ingest import batch_handler
+from integrations.webauth.admin import AdminPages
+from integrations.webauth.caller import AuthConfig, WebAuth
+from integrations.webauth.oidc import SingleSignOn, state_secret
+from integrations.webauth.routes import WebPages
 from integrations.webchat.routes import build_router
 from integrations.webhooks import routes as webhooks
 
 log = logging.getLogger(__name__)
+DEMO_PASSWORD = "wareroom-demo"  # every demo person's password, shown on the demo's sign-in page
 
 
-def token_guard(settings: Settings) -> object:
-    """A dependency that requires the API token (header or cookie) when one is configured."""
+def web_auth(runtime: Runtime) -> WebAuth:
+    """The caller checks of every route, from the settings."""
+    settings = runtime.settings
+    config = AuthConfig(demo=settings.auth_mode == "demo",
+                        timeouts=Timeouts(idle=timedelta(minutes=settings.session_idle_minutes),
+                                          absolute=timedelta(hours=settings.session_absolute_hours)),
+                        secure_cookies=settings.secure_cookies(), require_ingest_token=settings.require_ingest_token,
+                        signin_per_minute=settings.signin_attempts_per_minute, base_url=settings.base_url(),
+                        now=runtime.ctx.now)
+    return WebAuth(runtime.db, config)
 
-    def require(authorization: Annotated[str | None, Header()] = None,
-                wareroom_token: Annotated[str | None, Cookie()] = None) -> None:
-        if settings.api_token is None:
-            return
-        expected = settings.api_token.get_secret_value()
-        given = (authorization or "").removeprefix("Bearer ").strip() or (wareroom_token or "")
-        if given != expected:
-            raise HTTPException(status_code=401, detail="需要有效的 API 令牌 / A valid API token is required")
 
-    return require
+def audit_watch(runtime: Runtime) -> AuditWatch:
+    """The audit watcher with its signing key (generated at first start, with a warning to back it up)."""
+    path = runtime.settings.key_file()
+    key, created = checkpoints.load_or_create_key(path)
+    if created:
+        log.warning("generated the audit signing key %s: BACK IT UP and keep it out of the database's backups; "
+                    "without it the audit checkpoints cannot be checked", path)
+    return AuditWatch(runtime.flow, key, runtime.settings.checkpoint_file())
+
+
+async def _watch_audit(watch: AuditWatch, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(watch.tick)
+        except Exception:
+            log.exception("audit checkpoint failed; the next interval tries again")
 
 
 async def _tick_rules(runtime: Runtime) -> None:
@@ -52,11 +78,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole bot as one ASGI app."""
     settings = settings or Settings()
     runtime = build(settings)
-    guard = token_guard(settings)
+    auth = web_auth(runtime)
+    watch = audit_watch(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db.upgrade(runtime.db.url)
+        verdict = await asyncio.to_thread(watch.tick, full=True)
+        log.info("audit trail: %s", "intact, checkpoint signed" if verdict.ok else "ALTERED: " + "; ".join(
+            verdict.problems))
         broker: EmbeddedBroker | None = None
         mqtt_url = settings.mqtt_url
         if not mqtt_url:
@@ -83,7 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await platform.start()
         tasks = [asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
                  asyncio.create_task(executor.run(), name="actions"),
-                 asyncio.create_task(_tick_rules(runtime), name="rules-tick")]
+                 asyncio.create_task(_tick_rules(runtime), name="rules-tick"),
+                 asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit")]
         try:
             yield
         finally:
@@ -95,17 +126,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runtime.timers.shutdown()
             if broker is not None:
                 await broker.stop()
+            try:
+                await asyncio.to_thread(watch.tick)  # a last checkpoint at shutdown
+            except Exception:
+                log.exception("audit checkpoint at shutdown failed")
             runtime.db.dispose()
 
     app = FastAPI(title="WareRoom", version="0.1.0", lifespan=lifespan,
                   description="Warehouse incidents: alerts in, playbook-driven chat threads out, audited.")
     app.state.runtime = runtime
-    app.include_router(api.build_router(runtime, guard))
-    app.include_router(webhooks.build_router(runtime.intake, guard))
+    app.state.auth = auth
+    app.state.audit_watch = watch
+    _routes(app, runtime, auth)
+    return app
+
+
+def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
+    """Every route, each behind the caller check it needs."""
+    settings = runtime.settings
+    reader = auth.needs(Scope.READ, anonymous_in_demo=True)
+    ingest = auth.needs(Scope.INGEST, anonymous=not settings.require_ingest_token or auth.config.demo)
+    pages = WebPages(auth, runtime.playbooks, sso_label=settings.oidc_label if settings.oidc_issuer else "",
+                     demo_password=DEMO_PASSWORD if auth.config.demo else "")
+    pages.mount_static(app)
+    app.include_router(pages.router())
+    app.include_router(AdminPages(auth, timezone=settings.site_timezone).router())
+    if settings.oidc_issuer:
+        sso = SingleSignOn(auth, pages, issuer=settings.oidc_issuer, client_id=settings.oidc_client_id,
+                           client_secret=settings.oidc_client_secret.get_secret_value()
+                           if settings.oidc_client_secret else "")
+        sso.install(app, secret=state_secret(settings.var_dir / "sso-state.key"))
+    app.include_router(api.build_router(runtime, auth))
+    app.include_router(webhooks.build_router(runtime.intake, ingest))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
-    app.include_router(build_router(runtime.webchat, runtime.router, guard))
-    app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, guard))
-    app.include_router(review_routes.build_router(runtime.db, runtime.playbooks.library, settings.site_timezone,
-                                                  runtime.ctx.now, guard))
-    return app
+    app.include_router(build_router(runtime.webchat, runtime.router, auth))
+    app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,
+                                                 ingest))
+    app.include_router(review_routes.build_router(
+        runtime.db, runtime.playbooks.library, settings.site_timezone, runtime.ctx.now,
+        auth.needs_permission(Scope.READ, Permission.EXPORT_REVIEW, anonymous_in_demo=True)))

@@ -143,14 +143,13 @@ def build(settings: Settings) -> Runtime:
     chat = chat_platforms(settings, db)
     ports.update({platform.port.platform: platform.port for platform in chat})
     ctx = CoreContext(db=db, notifier=Notifier(tuple(ports)), escalation=load_escalation(settings.escalation_file),
-                      timers=timers, timezone=settings.site_timezone)
+                      timers=timers, timezone=settings.site_timezone, public_url=settings.base_url())
     dispatcher = OutboxDispatcher(db, ports, poll_seconds=settings.dispatcher_poll_seconds)
     ctx.wake_outbox = dispatcher.wake
     playbooks = PlaybookFlow(ctx, library)
     flow = IncidentFlow(ctx, playbooks)
     intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit)
-    router = ChatRouter(ctx, flow, playbooks,
-                        public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}")
+    router = ChatRouter(ctx, flow, playbooks, public_url=settings.base_url())
     for name, command in intake.commands().items():
         router.register(name, command)
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,

@@ -2,13 +2,16 @@
 
 import logging
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 import uvicorn
 
 from bot import db
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from incidents.actors import Actor
 
 app = typer.Typer(help="WareRoom: warehouse incidents in chat.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -25,6 +28,8 @@ stock_app = typer.Typer(help="The stock database: import a snapshot.", no_args_i
 review_app = typer.Typer(help="Post-incident reviews: export one, statistics across many.", no_args_is_help=True)
 app.add_typer(stock_app, name="stock")
 app.add_typer(review_app, name="review")
+tokens_app = typer.Typer(help="API tokens: personal and service, scoped, shown once.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 
 
 def _logging(level: str = "INFO") -> None:
@@ -79,19 +84,79 @@ def db_upgrade() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain and name the first row that was altered or removed."""
-    from incidents.audit import verify_chain
+def audit_verify(
+    checkpoint: Annotated[Path | None, typer.Option(help="a checkpoint file exported earlier (default: the configured "
+                                                         "one)")] = None,
+    public_key: Annotated[Path | None, typer.Option(help="the audit public key (default: from the configured key "
+                                                         "file)")] = None,
+) -> None:
+    """Walk the hash chain and check it against the latest signed checkpoint: names an altered or removed row,
+    a truncated tail, a rewritten chain and a removed or forged checkpoint."""
+    from incidents import checkpoints
     from incidents.database import Database
 
-    database = Database(Settings().resolved_database_url())
-    with database.reader() as session:
-        report = verify_chain(session)
-    if report.ok:
-        typer.echo(f"audit chain intact: {report.checked} events verified")
+    settings = Settings()
+    source = checkpoint or settings.checkpoint_file()
+    key_path = public_key or (checkpoints.public_path(settings.key_file())
+                              if checkpoints.public_path(settings.key_file()).exists() else settings.key_file())
+    read = checkpoints.read(source)
+    if checkpoint is not None and not checkpoint.exists():
+        typer.echo(f"{checkpoint}: no such file", err=True)
+        raise typer.Exit(2)
+    database = Database(settings.resolved_database_url())
+    try:
+        with database.reader() as session:
+            if key_path.exists():
+                verdict = checkpoints.verify(session, checkpoints=read.checkpoints,
+                                             public=checkpoints.load_public_key(key_path))
+            else:
+                from incidents.audit import verify_chain
+
+                chain = verify_chain(session)
+                verdict = checkpoints.Verdict(chain.checked, () if chain.ok else (f"altered chain: {chain.problem}",),
+                                              None)
+                typer.echo(f"no audit key at {key_path}: checked the hash chain only", err=True)
+    finally:
+        database.dispose()
+    problems = verdict.problems + tuple(read.unreadable)
+    if not problems:
+        anchor = f"; matches {verdict.latest.describe()}" if verdict.latest else "; no signed checkpoint yet"
+        typer.echo(f"audit chain intact: {verdict.checked} events verified{anchor}")
         return
-    typer.echo(f"AUDIT CHAIN BROKEN after {report.checked} good events: {report.problem}", err=True)
+    typer.echo(f"AUDIT CHAIN BROKEN after {verdict.checked} good events:", err=True)
+    for problem in problems:
+        typer.echo(f"  - {problem}", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Check the chain and sign a checkpoint of its head now (the running app does this every interval)."""
+    from incidents import checkpoints
+    from incidents.clock import utcnow
+    from incidents.database import Database
+
+    settings = Settings()
+    key, created = checkpoints.load_or_create_key(settings.key_file())
+    if created:
+        typer.echo(f"generated the audit signing key {settings.key_file()}: back it up, away from the database",
+                   err=True)
+    database = Database(settings.resolved_database_url())
+    try:
+        with database.reader() as session:
+            verdict = checkpoints.verify(session, checkpoints=checkpoints.read(settings.checkpoint_file()).checkpoints,
+                                         public=key.public_key())
+        if not verdict.ok:
+            for problem in verdict.problems:
+                typer.echo(f"  - {problem}", err=True)
+            typer.echo("not signed: the chain does not verify", err=True)
+            raise typer.Exit(1)
+        with database.unit_of_work() as session:
+            made = checkpoints.make(session, key=key, now=utcnow())
+        checkpoints.append(settings.checkpoint_file(), made)
+    finally:
+        database.dispose()
+    typer.echo(f"signed {made.describe()} into {settings.checkpoint_file()}")
 
 
 @playbook_app.command("lint")
@@ -180,7 +245,9 @@ def people_list() -> None:
         for person in session.exec(select(Person).order_by(Person.id)):  # type: ignore[arg-type]
             ids = session.exec(select(ChatIdentity).where(ChatIdentity.person_id == person.id)).all()
             links = ", ".join(f"{i.platform}:{i.platform_user_id}" for i in ids) or "-"
-            typer.echo(f"#{person.id} {person.name_zh} {person.name_en} [{', '.join(person.roles)}] {links}")
+            flags = "".join([" admin" if person.admin else "", "" if person.active else " (deactivated)",
+                             f" login:{person.login}" if person.login else ""])
+            typer.echo(f"#{person.id} {person.name_zh} {person.name_en} [{', '.join(person.roles)}] {links}{flags}")
 
 
 @playbook_app.command("schema")
@@ -195,28 +262,240 @@ def playbook_schema(out: Annotated[Path | None, typer.Option(help="write here in
         out.write_text(text + "\n", encoding="utf-8")
 
 
-@people_app.command("add")
-def people_add(
-    name_zh: Annotated[str, typer.Option()],
-    name_en: Annotated[str, typer.Option()],
-    role: Annotated[list[str], typer.Option(help="role code such as SL, WM, QA; repeat for several")],
-    identity: Annotated[list[str] | None, typer.Option(help="platform:user_id, e.g. slack:U024BE7LH")] = None,
-) -> None:
-    """Add a person with roles and chat identities."""
-    from incidents import directory
-    from incidents.database import Database
+def _cli_actor() -> "Actor":
+    import getpass
 
+    from incidents.actors import Actor
+
+    return Actor(person_id=None, name=f"wareroom CLI ({getpass.getuser()})", platform="cli")
+
+
+def _refused(exc: Exception) -> NoReturn:
+    typer.echo(f"refused: {exc}", err=True)
+    raise typer.Exit(2) from exc
+
+
+def _identities(items: list[str] | None) -> list[tuple[str, str]]:
     pairs = []
-    for item in identity or []:
+    for item in items or []:
         platform, sep, user_id = item.partition(":")
         if not sep or not user_id:
             raise typer.BadParameter(f"{item!r}: write identities as platform:user_id")
         pairs.append((platform, user_id))
+    return pairs
+
+
+@people_app.command("add")
+def people_add(  # noqa: PLR0917 (typer options)
+    name_zh: Annotated[str, typer.Option()],
+    name_en: Annotated[str, typer.Option()],
+    role: Annotated[list[str] | None, typer.Option(help="role code such as SL, WM, QA; repeat for several")] = None,
+    identity: Annotated[list[str] | None, typer.Option(help="platform:user_id, e.g. slack:U024BE7LH")] = None,
+    login: Annotated[str | None, typer.Option(help="user name for signing in to the web app")] = None,
+    email: Annotated[str | None, typer.Option(help="email, for single sign-on")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="may manage people, tokens and sessions")] = False,
+    password: Annotated[bool, typer.Option("--password", help="set a password now (asked for, not echoed)")] = False,
+) -> None:
+    """Add a person with roles and chat identities. With --admin (or --password) the person can sign in:
+    a one-time sign-in link is printed unless --password sets a password now."""
+    from incidents import directory
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.identity import codes, passwords
+
+    pairs = _identities(identity)
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    settings = Settings()
+    url = settings.resolved_database_url()
+    db.upgrade(url)
+    by = _cli_actor()
+    try:
+        with Database(url).unit_of_work() as session:
+            person = directory.add_person(session, name_zh=name_zh, name_en=name_en, roles=role or [],
+                                          identities=pairs, by=by, admin=admin, login=login or None, email=email)
+            assert person.id is not None
+            link = None
+            if secret is not None:
+                passwords.set_password(session, person_id=person.id, password=secret, by=by, now=utcnow())
+            elif admin:
+                link = codes.issue(session, purpose=codes.SIGNIN, person_id=person.id, by=by, now=utcnow())
+    except (directory.DirectoryRefused, passwords.PasswordRefused) as exc:
+        _refused(exc)
+    roles = ", ".join(person.roles)
+    typer.echo(f"added person #{person.id} {name_zh} {name_en} ({roles}){' admin' if admin else ''}")
+    if link is not None:
+        typer.echo(f"one-time sign-in link (24 h): {settings.base_url()}/signin/link/{link}")
+
+
+@people_app.command("edit")
+def people_edit(  # noqa: PLR0917 (typer options)
+    person: Annotated[int, typer.Argument(help="person number from `wareroom people list`")],
+    name_zh: Annotated[str | None, typer.Option()] = None,
+    name_en: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[list[str] | None, typer.Option(help="the new roles (replace the old ones); repeat")] = None,
+    login: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    admin: Annotated[bool | None, typer.Option("--admin/--no-admin")] = None,
+) -> None:
+    """Change a person's names, roles, login, email or admin flag; audited with before and after."""
+    from incidents import directory
+    from incidents.database import Database
+
     url = Settings().resolved_database_url()
     db.upgrade(url)
-    with Database(url).unit_of_work() as session:
-        person = directory.add_person(session, name_zh=name_zh, name_en=name_en, roles=role, identities=pairs)
-        typer.echo(f"added person #{person.id} {name_zh} {name_en} ({', '.join(role)})")
+    try:
+        with Database(url).unit_of_work() as session:
+            row = directory.edit_person(session, person_id=person, by=_cli_actor(), name_zh=name_zh, name_en=name_en,
+                                        roles=role, login=login, email=email, admin=admin)
+    except (directory.DirectoryRefused, LookupError) as exc:
+        _refused(exc)
+    typer.echo(f"person #{row.id} {row.name_zh} {row.name_en} [{', '.join(row.roles)}]{' admin' if row.admin else ''}")
+
+
+@people_app.command("deactivate")
+def people_deactivate(
+    person: Annotated[int, typer.Argument()],
+    reason: Annotated[str, typer.Option(help="why; kept in the audit trail")] = "",
+) -> None:
+    """Deactivate a person (never deleted): their sessions end and their API tokens are revoked."""
+    from incidents import directory
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.identity import sessions, tokens
+
+    url = Settings().resolved_database_url()
+    db.upgrade(url)
+    by = _cli_actor()
+    try:
+        with Database(url).unit_of_work() as session:
+            directory.set_active(session, person_id=person, active=False, by=by, reason=reason)
+            ended = sessions.end_all(session, person_id=person, reason="person deactivated", by=by, now=utcnow())
+            revoked = tokens.revoke_all(session, person_id=person, by=by, now=utcnow(), reason="person deactivated")
+    except LookupError as exc:
+        _refused(exc)
+    typer.echo(f"person #{person} deactivated; {ended} session(s) ended, {revoked} token(s) revoked")
+
+
+@people_app.command("link")
+def people_link(
+    person: Annotated[int, typer.Argument()],
+    identity: Annotated[list[str], typer.Option(help="platform:user_id, e.g. slack:U024BE7LH")],
+) -> None:
+    """Link chat accounts to an existing person (no second person is made)."""
+    from incidents import directory
+    from incidents.database import Database
+
+    url = Settings().resolved_database_url()
+    db.upgrade(url)
+    try:
+        with Database(url).unit_of_work() as session:
+            for platform, user_id in _identities(identity):
+                directory.link(session, person_id=person, platform=platform, user_id=user_id, by=_cli_actor())
+    except (directory.DirectoryRefused, LookupError) as exc:
+        _refused(exc)
+    typer.echo(f"person #{person} linked: {', '.join(identity)}")
+
+
+@people_app.command("unlink")
+def people_unlink(identity: Annotated[str, typer.Argument(help="platform:user_id")]) -> None:
+    """Remove a chat account's link to its person."""
+    from sqlmodel import select
+
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.identity import codes
+    from incidents.tables import ChatIdentity
+
+    [(platform, user_id)] = _identities([identity])
+    with Database(Settings().resolved_database_url()).unit_of_work() as session:
+        row = session.exec(select(ChatIdentity).where(ChatIdentity.platform == platform,
+                                                      ChatIdentity.platform_user_id == user_id)).first()
+        if row is None or row.id is None:
+            _refused(LookupError(f"{identity} is not linked to anyone"))
+        codes.remove_link(session, identity_id=row.id, by=_cli_actor(), now=utcnow())
+    typer.echo(f"{identity} unlinked from person #{row.person_id}")
+
+
+@people_app.command("signin-link")
+def people_signin_link(person: Annotated[int, typer.Argument()]) -> None:
+    """Print a one-time sign-in link for a person (24 hours), e.g. to set a forgotten password."""
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.identity import codes
+    from incidents.tables import Person
+
+    settings = Settings()
+    with Database(settings.resolved_database_url()).unit_of_work() as session:
+        found = session.get(Person, person)
+        if found is None or not found.active:
+            _refused(LookupError(f"there is no active person #{person}"))
+        code = codes.issue(session, purpose=codes.SIGNIN, person_id=person, by=_cli_actor(), now=utcnow())
+    typer.echo(f"{settings.base_url()}/signin/link/{code}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option(help="what it is for, e.g. alertmanager")],
+    scope: Annotated[list[str], typer.Option(help="read, act, admin or ingest; repeat for several")],
+    person: Annotated[int | None, typer.Option(help="a personal token of this person (else a service token)")] = None,
+    days: Annotated[int | None, typer.Option(help="valid for this many days (default: no expiry)")] = None,
+) -> None:
+    """Make an API token for ``Authorization: Bearer``; it is printed once and stored only as a hash."""
+    from datetime import timedelta
+
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.identity import tokens
+    from incidents.tables import Person
+
+    try:
+        scopes = [tokens.Scope(s) for s in scope]
+    except ValueError as exc:
+        raise typer.BadParameter(f"scopes are read, act, admin, ingest: {exc}") from exc
+    url = Settings().resolved_database_url()
+    db.upgrade(url)
+    now = utcnow()
+    try:
+        with Database(url).unit_of_work() as session:
+            owner = session.get(Person, person) if person is not None else None
+            if person is not None and owner is None:
+                raise LookupError(f"there is no person #{person}")
+            secret, row = tokens.create(session, name=name, scopes=scopes, person=owner,
+                                        expires_at=now + timedelta(days=days) if days else None, by=_cli_actor(),
+                                        now=now)
+    except (tokens.TokenRefused, LookupError) as exc:
+        _refused(exc)
+    typer.echo(f"token #{row.id} {name} [{', '.join(row.scopes)}]; copy it now, it is not shown again:")
+    typer.echo(secret)
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Every API token: number, name, scopes, person, expiry, revoked."""
+    from incidents.database import Database
+    from incidents.identity import tokens
+
+    with Database(Settings().resolved_database_url()).reader() as session:
+        for row in tokens.listing(session):
+            owner = f"person #{row.person_id}" if row.person_id else "service"
+            state = "revoked" if row.revoked_at else (f"expires {row.expires_at:%Y-%m-%d}" if row.expires_at
+                                                      else "no expiry")
+            typer.echo(f"#{row.id} {row.name} {row.prefix}… [{', '.join(row.scopes)}] {owner} {state}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token: Annotated[int, typer.Argument()]) -> None:
+    """Revoke an API token at once."""
+    from incidents.clock import utcnow
+    from incidents.database import Database
+    from incidents.identity import tokens
+
+    try:
+        with Database(Settings().resolved_database_url()).unit_of_work() as session:
+            tokens.revoke(session, token_id=token, by=_cli_actor(), now=utcnow())
+    except LookupError as exc:
+        _refused(exc)
+    typer.echo(f"token #{token} revoked")
 
 
 @rules_app.command("lint")

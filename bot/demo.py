@@ -11,11 +11,13 @@ import uvicorn
 from sqlmodel import select
 
 from bot import db
-from bot.app import create_app
+from bot.app import DEMO_PASSWORD, create_app
 from bot.settings import PROJECT_ROOT, Settings
 from incidents import directory
+from incidents.actors import SYSTEM
 from incidents.clock import utcnow
 from incidents.database import Database
+from incidents.identity import passwords
 from incidents.inventory.demo import load_demo_stock
 from incidents.rules.config import load_registry
 from incidents.tables import Person
@@ -47,17 +49,21 @@ def demo_settings() -> Settings:
     if "http_port" not in settings.model_fields_set:
         overrides["http_port"] = pick_port(settings.http_host, 8000)
     overrides["rules_tick_seconds"] = 1.0
+    overrides["auth_mode"] = "demo"  # pick-a-person, said plainly on screen
     return settings.model_copy(update=overrides)
 
 
 def seed_people(database: Database) -> None:
-    """Add the demo responders once, each with a web chat identity."""
+    """Add the demo responders once, each with a web chat identity, a login and the demo password
+    (so that signing in and electronic signatures can be tried); 李娜 (WM) is also the admin."""
     with database.unit_of_work() as session:
         if session.exec(select(Person.id).limit(1)).first() is not None:
             return
         for name_zh, name_en, roles, user in DEMO_PEOPLE:
-            directory.add_person(session, name_zh=name_zh, name_en=name_en, roles=roles,
-                                 identities=[("webchat", user)])
+            person = directory.add_person(session, name_zh=name_zh, name_en=name_en, roles=roles, login=user,
+                                          identities=[("webchat", user)], admin=user == "lina")
+            assert person.id is not None
+            passwords.set_password(session, person_id=person.id, password=DEMO_PASSWORD, by=SYSTEM, now=utcnow())
 
 
 async def _serve(settings: Settings, play_scenario: bool) -> None:

@@ -27,7 +27,21 @@ class Settings(BaseSettings):
     escalation_file: Path = PROJECT_ROOT / "config" / "escalation.yaml"
     playbook_dir: Path = PROJECT_ROOT / "playbooks" / "library"
     site_timezone: str = "Asia/Shanghai"
-    api_token: SecretStr | None = None
+    auth_mode: Literal["signin", "demo"] = Field(
+        default="signin", description="signin: every action needs a signed-in person or an API token; demo: the "
+        "web chat lets anyone pick a person (``wareroom demo`` only)")
+    session_idle_minutes: float = 30.0
+    session_absolute_hours: float = 12.0
+    cookie_secure: bool | None = Field(default=None, description="Secure cookies; default: when public_url is https")
+    signin_attempts_per_minute: int = 10  # per client address, on top of the per-account lockout
+    require_ingest_token: bool = False
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_label: str = "SSO"
+    audit_key_file: Path | None = Field(default=None, description="Ed25519 key; default var_dir/audit-signing.key")
+    audit_checkpoint_file: Path | None = Field(default=None, description="default var_dir/audit-checkpoints.jsonl")
+    audit_checkpoint_seconds: float = 300.0
     rules_tick_seconds: float = 5.0
     dispatcher_poll_seconds: float = 1.0
 
@@ -54,6 +68,22 @@ class Settings(BaseSettings):
         if value and not value.startswith(("mqtt://", "tcp://")):
             raise ValueError(f"WAREROOM_MQTT_URL must look like mqtt://host:port, got {value!r}")
         return value
+
+    def key_file(self) -> Path:
+        """Where the audit signing key lives (outside the database)."""
+        return self.audit_key_file or self.var_dir / "audit-signing.key"
+
+    def checkpoint_file(self) -> Path:
+        """The append-only file of signed audit checkpoints."""
+        return self.audit_checkpoint_file or self.var_dir / "audit-checkpoints.jsonl"
+
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` when told to, else when the public address is https."""
+        return self.cookie_secure if self.cookie_secure is not None else self.public_url.startswith("https://")
+
+    def base_url(self) -> str:
+        """Where people reach this app: public_url, else the listening address."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file under ``var_dir``."""

@@ -15,8 +15,9 @@ from handlers import callbacks, messages
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import Button, ButtonStyle, OutboundMessage, Reply
+from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, role_name, say
-from incidents import audit, directory, service
+from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
 from incidents.severity import Severity
 from incidents.tables import ActionRun, Incident
@@ -34,8 +35,10 @@ class ActionFlow:
     def __init__(self, ctx: CoreContext) -> None:
         self.ctx = ctx
 
-    def apply(self, session: Session, incident: Incident, requests: Sequence[ActionRequest], *, now: datetime) -> None:
-        """Carry out or record what the walker asked for, in the caller's transaction."""
+    def apply(self, session: Session, incident: Incident, requests: Sequence[ActionRequest], *, now: datetime,
+              requested_by: Actor = SYSTEM) -> None:
+        """Carry out or record what the walker asked for, in the caller's transaction; ``requested_by`` is the
+        person whose step caused the request (they may not confirm it themselves)."""
         assert incident.id is not None
         for request in requests:
             action = request.action
@@ -48,9 +51,10 @@ class ActionFlow:
                 service.set_severity(session, incident=incident, severity=Severity(action.severity), actor=SYSTEM,
                                      reason=f"{action.reason.zh} / {action.reason.en}", now=now)
             else:
-                self._record(session, incident.id, request, now=now)
+                self._record(session, incident.id, request, now=now, requested_by=requested_by.person_id)
 
-    def _record(self, session: Session, incident_id: int, request: ActionRequest, *, now: datetime) -> None:
+    def _record(self, session: Session, incident_id: int, request: ActionRequest, *, now: datetime,
+                requested_by: int | None) -> None:
         action = request.action
         if session.exec(select(ActionRun).where(ActionRun.incident_id == incident_id,
                                                 ActionRun.key == request.key)).first() is not None:
@@ -58,19 +62,37 @@ class ActionFlow:
         confirm_by = action.confirm_by if isinstance(action, MqttPublish) else None
         run = ActionRun(incident_id=incident_id, key=request.key, step_id=request.step_id, kind=action.action,
                         spec=action.model_dump(mode="json"), status=AWAITING if confirm_by else PENDING,
-                        confirm_by=confirm_by, created_at=now)
+                        confirm_by=confirm_by, created_at=now, requested_by=requested_by)
         session.add(run)
         session.flush()
         assert run.id is not None
         audit.record(session, action="action.requested", actor=SYSTEM, incident_id=incident_id,
                      object_type="action", object_id=str(run.id),
-                     after={"kind": run.kind, "spec": run.spec, "status": run.status, "key": request.key}, at=now)
+                     after={"kind": run.kind, "spec": run.spec, "status": run.status, "key": request.key,
+                            "requested_by": requested_by}, at=now)
         if confirm_by is not None:
             self.ctx.notifier.post(session, incident_id, confirm_card(incident_id, run),
                                    suffix=f"action:{run.id}")
 
-    def confirm(self, *, run_id: int, actor: Actor, dedupe_key: str | None) -> Reply:
-        """A person with the named role confirms a waiting action; only the first confirmation counts."""
+    def sign_url(self, run_id: int) -> str:
+        """The signing page of an action that needs a signature to be confirmed."""
+        return f"{self.ctx.public_url.rstrip('/')}/sign/action/{run_id}"
+
+    def signing_view(self, *, run_id: int) -> SigningView | None:
+        """What the signing page of an action awaiting a signed confirmation shows, or None."""
+        with self.ctx.db.reader() as session:
+            run = session.get(ActionRun, run_id)
+            incident = session.get(Incident, run.incident_id) if run is not None else None
+        if run is None or incident is None or run.status != AWAITING or not run.spec.get("signature"):
+            return None
+        meaning = run.spec["signature"]["meaning"]
+        return SigningView(record=f"#{incident.id} {incident.title_zh} / {incident.title_en} · {describe(run)} "
+                                  f"{run.spec.get('payload')}", meaning=f"{meaning['zh']} / {meaning['en']}")
+
+    def confirm(self, *, run_id: int, actor: Actor, dedupe_key: str | None, signing: Signing | None = None
+                ) -> Reply:
+        """Confirm an actuation: the named role, never the person whose step asked for it (four eyes), and
+        with an electronic signature where the playbook asks for one. Refusals are audited."""
         now = self.ctx.now()
         try:
             with self.ctx.db.unit_of_work() as session:
@@ -80,19 +102,50 @@ class ActionFlow:
                     return Reply(f"没有编号为 {run_id} 的操作 / There is no action {run_id}", ok=False)
                 if run.status != AWAITING:
                     return Reply(say("action_already", status=run.status), ok=False)
-                if run.confirm_by and not actor.has_any_role([run.confirm_by]):
-                    return Reply(say("action_role", role=role_name(run.confirm_by)), ok=False)
+                problem = self._confirm_problem(session, run, actor, signing, now=now)
+                if problem is not None:
+                    audit.record(session, action="signature.refused" if signing else "access.refused", actor=actor,
+                                 incident_id=run.incident_id, object_type="action", object_id=str(run.id),
+                                 reason=problem.replace("\n", " / "), at=now)
+                    return Reply(problem, ok=False)
                 run.status, run.confirmed_by = PENDING, actor.person_id
                 session.add(run)
                 audit.record(session, action="action.confirmed", actor=actor, incident_id=run.incident_id,
                              object_type="action", object_id=str(run.id), before={"status": AWAITING},
                              after={"status": PENDING}, at=now)
+                spec = run.spec.get("signature")
+                if spec and signing is not None:
+                    meaning = (spec["meaning"]["zh"], spec["meaning"]["en"])
+                    signatures.record(session, incident_id=run.incident_id, object_type="action",
+                                      object_id=str(run.id), actor=actor, meaning=meaning, reason=signing.reason,
+                                      record_content={"kind": run.kind, "spec": run.spec, "key": run.key},
+                                      method=signing_method(session, actor), now=now)
+                    self.ctx.notifier.post(session, run.incident_id, messages.notice(run.incident_id, say(
+                        "signed_msg", who=actor.name, meaning_zh=meaning[0], meaning_en=meaning[1],
+                        reason=signing.reason.strip())))
                 self.ctx.notifier.edit(session, run.incident_id, confirm_card(run.incident_id, run, by=actor.name),
                                        suffix=f"action:{run.id}")
         except DuplicateEvent:
             return Reply(say("duplicate"))
         self.ctx.wake_actions()
         return Reply(say("action_confirmed", who=actor.name))
+
+    def _confirm_problem(self, session: Session, run: ActionRun, actor: Actor, signing: Signing | None, *,
+                         now: datetime) -> str | None:
+        if run.confirm_by and not actor.has_any_role([run.confirm_by]):
+            return say("action_role", role=role_name(run.confirm_by))
+        if run.requested_by is not None and run.requested_by == actor.person_id:
+            return say("action_own_request", role=role_name(run.confirm_by or ""))
+        spec = run.spec.get("signature")
+        if not spec:
+            return None
+        assert run.id is not None
+        if signing is None:
+            return say("action_signature_needed", meaning_zh=spec["meaning"]["zh"],
+                       meaning_en=spec["meaning"]["en"], url=self.sign_url(run.id))
+        if not signing.reason.strip():
+            return say("signature_needs_reason")
+        return reauthenticate(session, actor, signing, now=now)
 
     def claim_due(self, *, limit: int = 20) -> list[ActionRun]:
         """Move runs that are ready to ``running`` and return them; each is handed out once."""

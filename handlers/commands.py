@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from handlers import callbacks
+from handlers.authz import authorize
 from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
@@ -17,7 +18,9 @@ from handlers.stock import StockDesk
 from handlers.text import say
 from incidents import audit, directory, service
 from incidents.actors import Actor
+from incidents.identity import codes
 from incidents.lifecycle import STATUS_TEXT, Status, Transition
+from incidents.permissions import Permission
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,23 @@ ALIASES: dict[str, str] = {
     "review": "review", "复盘": "review",
     "silence": "silence", "静默": "silence", "silences": "silences", "静默列表": "silences",
     "unsilence": "unsilence", "取消静默": "unsilence",
+    "link": "link", "关联": "link", "绑定": "link",
 }
+P = Permission
+COMMAND_PERMISSIONS: dict[str, Permission | None] = {
+    "ack": P.ACKNOWLEDGE, "mitigate": P.MITIGATE, "resolve": P.RESOLVE, "close": P.CLOSE, "reopen": P.REOPEN,
+    "done": P.STEP, "claim": P.STEP, "skip": P.SKIP_STEP, "incident": P.DECLARE,
+    "status": P.READ, "stock": P.READ, "review": P.EXPORT_REVIEW, "help": None,
+    "silence": P.SILENCE, "silences": P.READ, "unsilence": P.SILENCE,
+}
+"""Every chat and API command and the permission it needs (None: any person in the directory).
+A command that is not listed here cannot be registered."""
+BUTTON_PERMISSIONS: dict[str, Permission] = {
+    "ack": P.ACKNOWLEDGE, "resolve": P.RESOLVE, "claim": P.STEP, "skip": P.SKIP_STEP, "done": P.STEP,
+    "act": P.CONFIRM_ACTUATION, "sign": P.STEP,
+}
+"""Every button verb (``handlers.callbacks``) and the permission it needs."""
+OVERRIDE_WORDS = ("override", "强制", "越过")
 _WIDE = str.maketrans({"／": "/", "\u3000": " ", "＠": "@"})
 _SPACES = re.compile(r"\s+")
 
@@ -68,33 +87,49 @@ class ChatRouter:
         self.ctx = ctx
         self.flow = flow
         self.playbooks = playbooks
-        self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {
+        self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {}
+        self.stock = StockDesk(ctx.db, timezone=ctx.timezone, now=ctx.now)
+        self.public_url = public_url
+        for name, command in {
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
             "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
             "skip": self._skip, "claim": self._claim, "incident": self._declare,
-            "close": self._close, "reopen": self._reopen,
-        }
-        self.stock = StockDesk(ctx.db, timezone=ctx.timezone, now=ctx.now)
-        self.public_url = public_url
-        self._commands.update({"stock": self._stock, "review": self._review})
+            "close": self._close, "reopen": self._reopen, "stock": self._stock, "review": self._review,
+        }.items():
+            self.register(name, command)
 
     def register(self, name: str, command: Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]) -> None:
-        """Serve command ``name`` (its aliases are in ALIASES) from another part of the core, e.g. the intake."""
+        """Serve command ``name`` (its aliases are in ALIASES) from another part of the core, e.g. the intake.
+
+        The command must be listed in COMMAND_PERMISSIONS: ``handle`` checks that permission first.
+        """
+        if name not in COMMAND_PERMISSIONS:
+            raise KeyError(f"command {name!r} has no entry in handlers.commands.COMMAND_PERMISSIONS")
         self._commands[name] = command
 
     def handle(self, event: ChatEvent) -> Reply:
-        """The single entry point for every adapter."""
+        """The single entry point for every adapter: who is it, may they, then the use case."""
+        if isinstance(event, CommandInvoked) and ALIASES.get(event.name, event.name) == "link":
+            return self._link(event)
         actor = self._identify(event)
         if actor is None:
-            return Reply(say("unknown_user"), ok=False)
+            return Reply(say("unknown_account"), ok=False)
         try:
             if isinstance(event, ButtonClicked):
-                return self._button(actor, event)
+                action = callbacks.decode(event.token)
+                permission = BUTTON_PERMISSIONS.get(action.verb)
+                if permission is None:
+                    raise callbacks.BadToken(event.token)
+                refusal = authorize(self.ctx, actor, permission, incident_id=action.incident_id)
+                return refusal or self._button(actor, event)
             if isinstance(event, CommandInvoked):
-                command = self._commands.get(ALIASES.get(event.name, event.name))
+                name = ALIASES.get(event.name, event.name)
+                command = self._commands.get(name)
                 if command is None:
                     return Reply(say("unknown_command", name=event.name), ok=False)
-                return command(actor, event, event.args)
+                needed = COMMAND_PERMISSIONS[name]
+                refusal = authorize(self.ctx, actor, needed, incident_id=event.incident_id) if needed else None
+                return refusal or command(actor, event, event.args)
         except callbacks.BadToken as exc:
             return Reply(str(exc), ok=False)
         except IntegrityError:
@@ -102,15 +137,36 @@ class ChatRouter:
         return Reply(say("help"))
 
     def _identify(self, event: ChatEvent) -> Actor | None:
+        """The person behind the event: verified by the edge (web session, API token) or by the directory's
+        link of the platform user id; None (refusal audited) otherwise."""
         with self.ctx.db.unit_of_work() as session:
-            actor = directory.resolve(session, platform=event.platform, platform_user_id=event.actor.user_id)
+            if event.actor.person_id is not None:
+                actor = directory.actor_by_id(session, event.actor.person_id, platform=event.platform,
+                                              platform_user_id=event.actor.user_id)
+            else:
+                actor = directory.resolve(session, platform=event.platform, platform_user_id=event.actor.user_id)
             if actor is None:
                 log.warning("refused %s user %s: not in the directory", event.platform, event.actor.user_id)
                 audit.record(session, action="access.refused", incident_id=event.incident_id,
                              actor=Actor(person_id=None, name=event.actor.display_name or "unknown",
                                          platform=event.platform, platform_user_id=event.actor.user_id),
-                             reason="platform user is not mapped to a person in the directory")
+                             reason="platform user is not linked to an active person in the directory")
         return actor
+
+    def _link(self, event: CommandInvoked) -> Reply:
+        """``/link CODE``: bind the sending platform account to the person the code was made for."""
+        if event.actor.person_id is not None:
+            return Reply(say("link_not_here"), ok=False)
+        if not event.args:
+            return Reply(say("link_usage"), ok=False)
+        with self.ctx.db.unit_of_work() as session:
+            outcome = codes.redeem_link(session, code=event.args[0], platform=event.platform,
+                                        platform_user_id=event.actor.user_id,
+                                        display_name=event.actor.display_name, now=self.ctx.now())
+        if outcome.person is None:
+            return Reply(say(outcome.problem, who=outcome.detail), ok=False)
+        return Reply(say("link_done", platform=event.platform,
+                         who=f"{outcome.person.name_zh} {outcome.person.name_en}"))
 
     def _button(self, actor: Actor, event: ButtonClicked) -> Reply:
         action = callbacks.decode(event.token)
@@ -127,6 +183,8 @@ class ChatRouter:
             return Reply(say("skip_needs_reason", step=action.arg), ok=False)
         if action.verb == "act" and action.arg.isdigit():
             return self.playbooks.actions.confirm(run_id=int(action.arg), actor=actor, dedupe_key=event.dedupe_key)
+        if action.verb == "sign":
+            return self.playbooks.signature_link(incident_id=action.incident_id, step_id=action.arg)
         if action.verb == "done":
             step_id, _, answer = action.arg.partition("=")
             return self.playbooks.complete(incident_id=action.incident_id, step_id=step_id or None, actor=actor,
@@ -139,13 +197,30 @@ class ChatRouter:
         return event.incident_id
 
     def _ack(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
-        return self._change(actor, event, args, Transition.ACKNOWLEDGE)
+        """``/ack [id] [comment]``: the comment is kept in the audit row and the review."""
+        incident_id = self._target(event, args)
+        if incident_id is None:
+            return Reply(say("no_incident"), ok=False)
+        comment = " ".join(args[1:] if args and args[0].lstrip("#").isdigit() else args).strip()
+        return self.flow.change(incident_id=incident_id, change=Transition.ACKNOWLEDGE, actor=actor,
+                                reason=comment or None, dedupe_key=event.dedupe_key)
 
     def _resolve(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
-        return self._change(actor, event, args, Transition.RESOLVE)
+        """``/resolve [id] [override reason]``: unfinished steps block it unless overridden with a reason."""
+        return self._closing(actor, event, args, Transition.RESOLVE)
 
     def _close(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
-        return self._change(actor, event, args, Transition.CLOSE)
+        return self._closing(actor, event, args, Transition.CLOSE)
+
+    def _closing(self, actor: Actor, event: ChatEvent, args: tuple[str, ...], change: Transition) -> Reply:
+        incident_id = self._target(event, args)
+        if incident_id is None:
+            return Reply(say("no_incident"), ok=False)
+        rest = list(args[1:] if args and args[0].lstrip("#").isdigit() else args)
+        override = bool(rest) and rest[0].lower() in OVERRIDE_WORDS
+        reason = " ".join(rest[1:] if override else rest).strip()
+        return self.flow.change(incident_id=incident_id, change=change, actor=actor, reason=reason or None,
+                                dedupe_key=event.dedupe_key, override=override)
 
     def _reopen(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/reopen [id] reason``: the reason is part of the record."""

@@ -28,6 +28,7 @@ class CoreContext:
     escalation: EscalationConfig
     timers: TimerPort
     timezone: str
+    public_url: str = ""  # where people open pages (signing, reviews); built into chat links
     wake_outbox: Callable[[], None] = lambda: None
     wake_actions: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = field(default=utcnow)

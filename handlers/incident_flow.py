@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from handlers import messages
+from handlers.authz import authorize_text
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.playbook_flow import PlaybookFlow
@@ -19,9 +20,11 @@ from handlers.text import role_name, roles_text, say
 from incidents import audit, directory, service
 from incidents.actors import Actor
 from incidents.lifecycle import InvalidTransition, Status, Transition
+from incidents.permissions import Permission, may, roles_with
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Incident
+from playbooks import closure
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +105,28 @@ class IncidentFlow:
 
     def change(
         self, *, incident_id: int, change: Transition, actor: Actor, reason: str | None = None,
-        dedupe_key: str | None = None,
+        dedupe_key: str | None = None, override: bool = False,
     ) -> Reply:
-        """Acknowledge, mitigate, resolve, close or reopen on behalf of a mapped person."""
+        """Acknowledge, mitigate, resolve, close or reopen on behalf of a mapped person.
+
+        Resolving with unfinished playbook steps needs ``override`` with a reason from a person who may
+        override; steps required for closure block resolving and closing whoever asks.
+        """
         now = self.ctx.now()
         try:
             with self.ctx.db.unit_of_work() as session:
                 remember(session, dedupe_key, actor)
+                incident = service.get_incident(session, incident_id=incident_id, for_update=True)
+                if change in (Transition.RESOLVE, Transition.CLOSE):
+                    blocked = self._closing_guard(session, incident, change, actor=actor, reason=reason,
+                                                  override=override, now=now)
+                    if blocked is not None:
+                        return blocked
                 incident = service.transition(session, incident_id=incident_id, change=change, actor=actor,
                                               now=now, reason=reason)
                 key = _TRANSITION_TEXT.get(change, "reopen_msg")
+                if change is Transition.ACKNOWLEDGE and reason:
+                    key = "acked_comment_msg"
                 text = say(key, who=actor.name, reason=reason or "")
                 self.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
                 self.ctx.notifier.update_header(session, incident_id, self.header(session, incident))
@@ -127,6 +142,45 @@ class IncidentFlow:
             self.ctx.timers.arm_escalation(incident_id=incident_id, token=token, run_at=rearm.due_at)
         self.ctx.wake_outbox()
         return Reply(text)
+
+    def _closing_guard(self, session: Session, incident: Incident, change: Transition, *, actor: Actor,
+                       reason: str | None, override: bool, now: datetime) -> Reply | None:
+        """None when the incident may be resolved or closed now (an override is recorded here); else the
+        refusal, audited. Closing only re-checks the steps nobody may override: resolving ruled on the rest."""
+        assert incident.id is not None
+        open_steps = self.playbooks.open_steps(incident)
+        required = [s for s in open_steps if s.required_for_closure]
+        command = change.value
+        listed = say("steps_open", count=len(open_steps),
+                     steps=closure.describe(open_steps, 0) + " / " + closure.describe(open_steps, 1))
+        refusal: str | None = None
+        if required:
+            what = ("解决", "resolved") if change is Transition.RESOLVE else ("关闭", "closed")
+            refusal = listed + "\n" + say("close_blocked_required", what_zh=what[0], what_en=what[1],
+                                          steps=closure.describe(required, 0) + " / " + closure.describe(required, 1))
+        elif change is Transition.CLOSE or not open_steps:
+            return None
+        elif not override:
+            refusal = listed + "\n" + say("close_blocked", allowed=", ".join(roles_with(Permission.OVERRIDE)),
+                                          command=command)
+        elif not may(actor, Permission.OVERRIDE):
+            refusal = authorize_text(actor, Permission.OVERRIDE)
+        elif not reason:
+            refusal = say("override_needs_reason", command=command)
+        if refusal is not None:
+            audit.record(session, action="incident.refused", actor=actor, incident_id=incident.id, at=now,
+                         after={"asked": change.value, "override": override,
+                                "open_steps": [s.step_id for s in open_steps]},
+                         reason=refusal.replace("\n", " / "))
+            return Reply(refusal, ok=False)
+        audit.record(session, action="incident.override", actor=actor, incident_id=incident.id, at=now,
+                     object_type="incident", after={"transition": change.value,
+                                                    "open_steps": [s.step_id for s in open_steps]},
+                     reason=reason)
+        self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, say(
+            "override_msg", who=actor.name, count=len(open_steps), reason=reason,
+            steps=closure.describe(open_steps, 0) + " / " + closure.describe(open_steps, 1)), tone="warn"))
+        return None
 
     def declare(self, *, playbook_id: str, zone: str | None, note: str, actor: Actor,
                 dedupe_key: str | None) -> Reply:

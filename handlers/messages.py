@@ -67,6 +67,7 @@ class StepView:
     claimed_by: str | None = None
     assignees: str | None = None
     why: str | None = None
+    sign_url: str | None = None  # set: done only by an electronic signature on this page
 
 
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
@@ -87,10 +88,15 @@ def step_message(incident_id: int, view: StepView, *, outcome: str | None = None
         fields.append((label("claimed_by"), view.claimed_by))
     if view.prompt:
         fields.append((label("input"), view.prompt))
+    if view.sign_url:
+        fields.append((label("btn_sign"), view.sign_url))
+        buttons = [Button(label("btn_sign"), callbacks.encode("sign", incident_id, view.step_id), ButtonStyle.PRIMARY,
+                          url=view.sign_url)]
+    else:
+        buttons = list(_choice_buttons(incident_id, view)) or [
+            Button(label("btn_done"), callbacks.encode("done", incident_id, view.step_id), ButtonStyle.PRIMARY)]
     if view.why:
         fields.append((label("why"), view.why))
-    buttons = list(_choice_buttons(incident_id, view)) or [
-        Button(label("btn_done"), callbacks.encode("done", incident_id, view.step_id), ButtonStyle.PRIMARY)]
     if not view.claimed_by:
         buttons.append(Button(label("btn_claim"), callbacks.encode("claim", incident_id, view.step_id)))
     buttons.append(Button(label("btn_skip"), callbacks.encode("skip", incident_id, view.step_id)))

@@ -18,13 +18,14 @@ from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import OutboundMessage, Reply
+from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, local_time, say
-from incidents import audit, directory, service
+from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
 from incidents.lifecycle import OPEN_STATUSES, Status
 from incidents.service import PlaybookPin
 from incidents.tables import Incident
-from playbooks import walker
+from playbooks import closure, walker
 from playbooks.loader import LoadedPlaybook
 from playbooks.run_state import (
     Decision,
@@ -60,6 +61,7 @@ class StepChange:
     outcome: Callable[[Actor, Step | GroupPart], str]
     reason: str | None = None
     answer_of_input: bool = False
+    signing: Signing | None = None
 
 
 class PlaybookFlow:
@@ -129,6 +131,46 @@ class PlaybookFlow:
         step = loaded.playbook.step(ids[0])
         return f"{order.index(step.id) + 1}/{len(order)} {step.title.zh} / {step.title.en}"
 
+    def open_steps(self, incident: Incident) -> list[closure.OpenStep]:
+        """The incident's unfinished steps (none when it has no playbook)."""
+        run = self._run(incident)
+        return closure.unfinished(run[0].playbook, run[1]) if run is not None else []
+
+    def sign_url(self, incident_id: int, step_id: str) -> str:
+        """The signing page of a step."""
+        return f"{self.ctx.public_url.rstrip('/')}/sign/step/{incident_id}/{step_id}"
+
+    def signature_link(self, *, incident_id: int, step_id: str) -> Reply:
+        """The answer to a Sign button pressed where links cannot open: the signing page's address."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+            run = self._run(incident) if incident is not None else None
+        step = _find_step(run[0], step_id) if run is not None else None
+        if step is None or step.signature is None:
+            return Reply(f"没有可操作的当前步骤 / No current step to act on ({step_id})", ok=False)
+        meaning = step.signature.meaning
+        return Reply(say("needs_signature", meaning_zh=meaning.zh, meaning_en=meaning.en,
+                         url=self.sign_url(incident_id, step_id)))
+
+    def signing_view(self, *, incident_id: int, step_id: str) -> SigningView | None:
+        """What the signing page of a current step shows, or None when that step cannot be signed now."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+            run = self._run(incident) if incident is not None else None
+            if incident is None or run is None or step_id not in self.current_ids(incident):
+                return None
+        step = run[0].playbook.step(step_id)
+        if step.signature is None:
+            return None
+        spec = step.input
+        options = tuple((o.value, f"{o.label.zh} {o.label.en}") for o in getattr(spec, "options", []) or [])
+        if spec is not None and spec.type == "yes_no":
+            options = (("yes", "是 Yes"), ("no", "否 No"))
+        return SigningView(
+            record=f"#{incident_id} {incident.title_zh} / {incident.title_en} · {step.title.zh} / {step.title.en}",
+            meaning=f"{step.signature.meaning.zh} / {step.signature.meaning.en}",
+            input_label=f"{spec.label.zh} {spec.label.en}" if spec is not None else None, options=options)
+
     def header(self, session: Session, incident: Incident) -> OutboundMessage:
         """The incident's current root message."""
         acked = None
@@ -152,6 +194,7 @@ class PlaybookFlow:
                                                      for o in getattr(step.input, "options", []) or []),
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
             assignees=assignees(session, step, at=self.ctx.now()), why=why_text(loaded.playbook, step.id),
+            sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
         )
         return messages.step_message(incident_id, view, outcome=outcome)
 
@@ -191,10 +234,14 @@ class PlaybookFlow:
     # people acting on steps
 
     def complete(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None,
-                 answer: str | None = None) -> Reply:
-        """Mark a step done for ``actor`` (the first step they may do when ``step_id`` is None)."""
+                 answer: str | None = None, signing: Signing | None = None) -> Reply:
+        """Mark a step done for ``actor`` (the first step they may do when ``step_id`` is None).
+
+        A step marked ``signature`` is done only with ``signing``: the person's credentials are checked
+        again now and the signature is written in the same transaction as the step (21 CFR 11.200(a)).
+        """
         change = StepChange(
-            audit_status="done", answer_of_input=True,
+            audit_status="done", answer_of_input=True, signing=signing,
             event=lambda target, who: StepCompleted(target, who.name, who.roles, answer),
             outcome=lambda who, step: say("step_done_msg", who=who.name, step_zh=step.title.zh,
                                           step_en=step.title.en),
@@ -237,26 +284,75 @@ class PlaybookFlow:
                                          before[0] if before else None)
                 if target is None or target not in before:
                     return Reply(f"没有可操作的当前步骤 / No current step to act on ({step_id or '-'})", ok=False)
+                step = loaded.playbook.step(target)
+                refused = self._precheck(session, incident_id, step, actor, change, now=now)
+                if refused is not None:
+                    return refused
                 iteration = state.steps[target].iteration
                 decision = walker.apply(loaded.playbook, state, change.event(target, actor), now=now)
-                step = loaded.playbook.step(target)
                 text = change.outcome(actor, step)
                 answer = decision.state.answers.get(step.input.id) if change.answer_of_input and step.input else None
                 service.save_step(session, incident_id=incident_id, step_id=target, status=change.audit_status,
                                   actor=actor, now=now, answer=answer, reason=change.reason)
+                if step.signature is not None and change.signing is not None:
+                    text = self._sign(session, incident, loaded, step, actor=actor, signing=change.signing,
+                                      answer=answer, now=now)
                 card = self._card(session, incident_id, loaded, decision.state, target,
                                   outcome=text.replace("\n", " / ") if change.audit_status != "claimed" else None)
                 self.ctx.notifier.edit(session, incident_id, card, suffix=f"step:{target}:{iteration}")
-                self._apply(session, incident, loaded, decision, before=before, now=now)
-                if change.audit_status == "claimed":
+                self._apply(session, incident, loaded, decision, before=before, now=now, actor=actor)
+                if change.audit_status == "claimed" or step.signature is not None:
                     self.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
         except (DuplicateEvent, IntegrityError):
             return Reply(say("duplicate"))
-        except (StepRejected, service.IncidentNotFound) as exc:
+        except service.IncidentNotFound as exc:
+            return Reply(str(exc), ok=False)
+        except StepRejected as exc:
+            with self.ctx.db.unit_of_work() as session:
+                audit.record(session, action="step.refused", actor=actor, incident_id=incident_id,
+                             object_type="step", object_id=step_id, reason=str(exc), at=now)
             return Reply(str(exc), ok=False)
         self.arm(incident_id)
         self.ctx.wake_outbox()
         return Reply(text)
+
+    def _precheck(self, session: Session, incident_id: int, step: Step | GroupPart, actor: Actor,
+                  change: StepChange, *, now: datetime) -> Reply | None:
+        """Refusals that depend on the step: skipping a step required for closure, completing a signed step
+        without signing, signing with wrong credentials. Each is audited; nothing else changes."""
+        problem: str | None = None
+        if change.audit_status == "skipped" and step.required_for_closure:
+            problem = say("skip_required", step_zh=step.title.zh, step_en=step.title.en)
+        elif change.audit_status == "done" and step.signature is not None:
+            meaning = step.signature.meaning
+            if change.signing is None:
+                problem = say("needs_signature", meaning_zh=meaning.zh, meaning_en=meaning.en,
+                              url=self.sign_url(incident_id, step.id))
+            elif not change.signing.reason.strip():
+                problem = say("signature_needs_reason")
+            else:
+                problem = reauthenticate(session, actor, change.signing, now=now)
+        if problem is None:
+            return None
+        action = "signature.refused" if change.signing is not None else "step.refused"
+        audit.record(session, action=action, actor=actor, incident_id=incident_id, object_type="step",
+                     object_id=step.id, reason=problem.replace("\n", " / "), at=now)
+        return Reply(problem, ok=False)
+
+    def _sign(self, session: Session, incident: Incident, loaded: LoadedPlaybook, step: Step | GroupPart, *,
+              actor: Actor, signing: Signing, answer: object, now: datetime) -> str:
+        """Record the signature of a step just done; returns the line the thread shows."""
+        assert incident.id is not None and step.signature is not None
+        meaning = step.signature.meaning
+        content = {"playbook": loaded.playbook.id, "playbook_version": loaded.playbook.version,
+                   "playbook_sha256": loaded.sha256, "step_id": step.id, "step_title_zh": step.title.zh,
+                   "step_title_en": step.title.en, "answer": answer, "incident_title_zh": incident.title_zh,
+                   "incident_title_en": incident.title_en}
+        signatures.record(session, incident_id=incident.id, object_type="step", object_id=step.id, actor=actor,
+                          meaning=(meaning.zh, meaning.en), reason=signing.reason, record_content=content,
+                          method=signing_method(session, actor), now=now)
+        return say("signed_msg", who=actor.name, meaning_zh=meaning.zh, meaning_en=meaning.en,
+                   reason=signing.reason.strip())
 
     def timer_due(self, *, incident_id: int, step_id: str, kind: str, token: str) -> bool:
         """A step timer fired: escalate, remind, mark overdue or repeat. A stale token changes nothing."""
@@ -286,7 +382,7 @@ class PlaybookFlow:
         return True
 
     def _apply(self, session: Session, incident: Incident, loaded: LoadedPlaybook, decision: Decision, *,
-               before: list[str], now: datetime) -> None:
+               before: list[str], now: datetime, actor: Actor = SYSTEM) -> None:
         assert incident.id is not None
         incident.playbook_state = decision.state.to_json()
         session.add(incident)
@@ -296,7 +392,7 @@ class PlaybookFlow:
             if message.zh not in notified:
                 self.ctx.notifier.post(session, incident.id,
                                        messages.notice(incident.id, f"{message.zh}\n{message.en}"))
-        self.actions.apply(session, incident, decision.actions, now=now)
+        self.actions.apply(session, incident, decision.actions, now=now, requested_by=actor)
         for step_id in self.current_ids(incident):
             if step_id not in before:
                 self._post_step(session, incident.id, loaded, decision.state, step_id, now=now)
@@ -343,3 +439,11 @@ def assignees(session: Session, step: Step | GroupPart, *, at: datetime) -> str 
 
 def _may_do(actor: Actor, step: Step | GroupPart) -> bool:
     return step.role in (None, "anyone") or actor.has_any_role([step.role] if step.role else [])
+
+
+def _find_step(loaded: LoadedPlaybook, step_id: str) -> Step | GroupPart | None:
+    try:
+        return loaded.playbook.step(step_id)
+    except KeyError:
+        return None
+

@@ -17,6 +17,7 @@ class Button:
     label: str
     token: str  # handlers.callbacks.encode(...): at most 64 bytes (Telegram callback_data)
     style: ButtonStyle = ButtonStyle.DEFAULT
+    url: str = ""  # set: the button opens this page (e.g. the signing page) instead of sending the token
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class OutboundMessage:
         return cls(
             title=data["title"], body=data.get("body", ""),
             fields=tuple((str(k), str(v)) for k, v in data.get("fields", [])),
-            buttons=tuple(Button(b["label"], b["token"], ButtonStyle(b.get("style", "default")))
+            buttons=tuple(Button(b["label"], b["token"], ButtonStyle(b.get("style", "default")), b.get("url", ""))
                           for b in data.get("buttons", [])),
             incident_id=data.get("incident_id"), tone=data.get("tone", "info"),
         )
@@ -104,9 +105,13 @@ class ChatPort(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class UserRef:
+    """Who sent an event. ``person_id`` is set only by an edge that verified the person itself (a web
+    session, an API token); chat platforms give their user id, which the directory's links resolve."""
+
     platform: str
     user_id: str
     display_name: str = ""
+    person_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

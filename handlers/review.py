@@ -13,6 +13,7 @@ from statistics import mean
 
 from sqlmodel import Session, col, select
 
+from handlers.review_identity import Accountability, accountability
 from handlers.review_sources import StepSource, sources_of_steps
 from handlers.text import CATALOGUE, role_name
 from incidents import audit, directory, service
@@ -145,6 +146,7 @@ class Review:
     sign_off_roles: tuple[str, ...]
     timezone: str
     generated_at: datetime
+    accountability: Accountability  # acknowledgements, signatures, overrides (handlers.review_identity)
     sources: tuple[StepSource, ...] = ()
 
 
@@ -194,6 +196,7 @@ def build_review(session: Session, *, incident_id: int, library: Mapping[str, Lo
         milestones=_milestones(incident), stock=affected_stock(session, zone=incident.zone),
         chain=ChainResult(chain.ok, chain.checked, chain.first_bad_id, chain.problem),
         sign_off_roles=tuple(role_name(code) for code in SIGN_OFF_ROLES), timezone=timezone, generated_at=now,
+        accountability=accountability(session, incident_id=incident_id),
         sources=sources_of_steps(library.get(incident.playbook_id or ""), done),
     )
 

@@ -10,6 +10,7 @@ class Actor:
     roles: tuple[str, ...] = field(default_factory=tuple)
     platform: str | None = None
     platform_user_id: str | None = None
+    admin: bool = False  # the directory's admin flag (incidents.permissions.ADMIN_PERMISSIONS)
 
     def has_any_role(self, roles: tuple[str, ...] | list[str]) -> bool:
         """True when the actor holds at least one of ``roles`` (an empty list means anyone)."""

@@ -15,7 +15,7 @@ from incidents.clock import utcnow
 from incidents.tables import AuditEvent
 
 GENESIS = "0" * 64
-_CHAIN_LOCK_KEY = 7_202_611  # pg_advisory_xact_lock id that serialises appends to the chain
+CHAIN_LOCK_KEY = 7_202_611  # pg_advisory_xact_lock id that serialises appends to the chain
 _TAIL = "wareroom.audit_tail"  # session.info key: (transaction, hash of its last append)
 
 
@@ -51,7 +51,7 @@ def _last_hash(session: Session) -> str:
     if cached is not None and cached[0] is transaction:
         return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
     return last or GENESIS
 
@@ -105,9 +105,10 @@ class ChainReport:
     problem: str | None = None
 
 
-def verify_rows(rows: Iterable[AuditEvent]) -> ChainReport:
-    """Walk rows in id order and report the first one whose hash or link does not hold."""
-    prev = GENESIS
+def verify_rows(rows: Iterable[AuditEvent], *, start: str = GENESIS) -> ChainReport:
+    """Walk rows in id order (from ``start``, the hash before the first of them) and report the first
+    one whose hash or link does not hold."""
+    prev = start
     checked = 0
     for row in rows:
         assert row.id is not None

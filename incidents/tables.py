@@ -10,13 +10,22 @@ from incidents.clock import utcnow
 
 
 class Person(SQLModel, table=True):
-    """Someone in the admin-managed directory; ``roles`` are codes such as SL, WM, QA."""
+    """Someone in the admin-managed directory; ``roles`` are codes such as SL, WM, QA.
+
+    ``login`` is the unique identification code for signing in (21 CFR 11.300(a)); ``oidc_subject``
+    binds a single sign-on identity (``issuer|sub``). People are deactivated, never deleted.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     name_zh: str
     name_en: str
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
+    admin: bool = False
+    login: str | None = Field(default=None, unique=True)
+    email: str | None = Field(default=None, index=True)
+    oidc_subject: str | None = Field(default=None, unique=True)
+    qualifications: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class ChatIdentity(SQLModel, table=True):
@@ -180,6 +189,7 @@ class ActionRun(SQLModel, table=True):
     status: str = Field(index=True)
     confirm_by: str | None = None
     confirmed_by: int | None = Field(default=None, foreign_key="person.id")
+    requested_by: int | None = Field(default=None, foreign_key="person.id")  # whose step asked for it
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
     error: str | None = Field(default=None, sa_column=Column(Text))

@@ -142,6 +142,12 @@ class NotifyRole(Model):
     at: Literal["start", "done"] = "done"
 
 
+class SignatureSpec(Model):
+    """An electronic signature is needed (21 CFR 11.50): what signing means, e.g. QA release."""
+
+    meaning: Text
+
+
 class MqttPublish(Model):
     """Publish to an MQTT topic once a person in `confirm_by` has confirmed it."""
 
@@ -150,6 +156,7 @@ class MqttPublish(Model):
     payload: dict[str, Any] | str
     confirm_by: Role
     at: Literal["start", "done"] = "done"
+    signature: SignatureSpec | None = None
 
 
 class Webhook(Model):
@@ -256,6 +263,8 @@ class StepFields(Model):
     confirm: Literal["ack", "two_person"] = "ack"
     timeouts: Timeouts | None = None
     actions: list[Action] = Field(default_factory=list)
+    required_for_closure: bool = Field(default=False, description="never overridden: done before resolving")
+    signature: SignatureSpec | None = None
     sources: list[Source] = Field(default_factory=list, description="the documents this step follows")
     site_rule: bool = Field(default=False, description="true when the step is the site's own choice")
 
@@ -284,7 +293,7 @@ class Step(StepFields):
             if self.role is None:
                 raise ValueError('"role" is missing: who does this step?')
             return self
-        for key in ("role", "input", "branches", "repeat"):
+        for key in ("role", "input", "branches", "repeat", "signature"):
             if getattr(self, key) is not None:
                 raise ValueError(f'a parallel group cannot have "{key}"; put it on its parts')
         if self.confirm != "ack":

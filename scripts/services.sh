@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests use are running on loopback: PostgreSQL (database "test"),
-# Mosquitto on 1883 and Debian's Chromium for the browser test. Installs the Debian packages
+# Mosquitto on 1883, Debian's Chromium for the browser test and Node.js with the OIDC provider. Installs the Debian packages
 # when they are missing; does nothing when everything is already there.
 set -euo pipefail
 
@@ -41,5 +41,11 @@ fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_pkg "(install)" fonts-not
 # Review PDFs: WeasyPrint's Pango/HarfBuzz libraries, and poppler's pdftoppm for the PDF test
 ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need_pkg "(install)" libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 need_pkg pdftoppm poppler-utils
+
+# The single sign-on test's OpenID Connect provider: panva/node-oidc-provider on Node.js (npm registry)
+need_pkg node nodejs
+need_pkg npm npm
+[ -d "$(dirname "$0")/../tests/oidc/node_modules/oidc-provider" ] || \
+  npm ci --prefix "$(dirname "$0")/../tests/oidc" --no-audit --no-fund --loglevel=error >/dev/null
 
 port_open 5432 && port_open 1883 && echo "services: PostgreSQL 127.0.0.1:5432 and Mosquitto 127.0.0.1:1883 are up"

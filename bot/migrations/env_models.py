@@ -1,6 +1,9 @@
 """Every module that defines tables, imported so that SQLModel.metadata knows them all."""
 
+import incidents.checkpoints
+import incidents.identity.tables
 import incidents.inventory.tables
+import incidents.signatures
 import incidents.silences
 import incidents.tables
 import integrations.webchat.store

@@ -11,10 +11,11 @@ from incidents.inventory.events import StockEventError
 from integrations.inventory.sink import StockEventSink
 
 
-def build_router(desk: StockDesk, sink: StockEventSink, intake: Intake, require_token: Any) -> APIRouter:
-    api = APIRouter(prefix="/api/v1/stock", tags=["stock"], dependencies=[Depends(require_token)])
+def build_router(desk: StockDesk, sink: StockEventSink, intake: Intake, require_read: Any,
+                 require_ingest: Any) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/stock", tags=["stock"])
 
-    @api.get("/{sku}")
+    @api.get("/{sku}", dependencies=[Depends(require_read)])
     async def stock(sku: str) -> Any:
         """One item's stock (the same facts as ``/stock`` in chat); 404 with suggestions when unknown."""
         report, suggestions = desk.json(sku)
@@ -23,7 +24,7 @@ def build_router(desk: StockDesk, sink: StockEventSink, intake: Intake, require_
                 "detail": f"没有找到 {sku} / No item {sku}", "suggestions": suggestions})
         return report
 
-    @api.post("/events", status_code=202)
+    @api.post("/events", status_code=202, dependencies=[Depends(require_ingest)])
     async def events(request: Request) -> Any:
         """Stock events from a WMS (one object or a list); all applied or, with a reason, none."""
         body = await request.body()

@@ -29,6 +29,8 @@ def blocks(message: OutboundMessage) -> list[dict[str, Any]]:
                                        "text": {"type": "plain_text", "text": button.label}, "value": button.token}
             if button.style in _STYLE:
                 element["style"] = _STYLE[button.style]
+            if button.url:  # opens the page (e.g. signing); Slack still sends the click, answered with the link
+                element["url"] = button.url
             elements.append(element)
         rendered.append({"type": "actions", "block_id": "wareroom-actions", "elements": elements})
     return rendered

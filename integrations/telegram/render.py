@@ -22,5 +22,6 @@ def keyboard(message: OutboundMessage) -> InlineKeyboardMarkup | None:
     """The buttons, two per row; None when there are none (an edit without it removes the keyboard)."""
     if not message.buttons:
         return None
-    buttons = [InlineKeyboardButton(b.label, callback_data=b.token) for b in message.buttons]
+    buttons = [InlineKeyboardButton(b.label, url=b.url) if b.url else
+               InlineKeyboardButton(b.label, callback_data=b.token) for b in message.buttons]
     return InlineKeyboardMarkup([buttons[i:i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)])

@@ -11,9 +11,16 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlmodel import select
 
 from bot.app import create_app
 from bot.settings import Settings
+from incidents.actors import SYSTEM
+from incidents.clock import utcnow
+from incidents.database import Database
+from incidents.identity import tokens
+from incidents.identity.tokens import Scope
+from incidents.tables import ChatIdentity, Person
 
 RULES = """
 rules:
@@ -28,6 +35,13 @@ rules:
     playbook: cold-chain-excursion
     recipients: [SL, WM, QA]
 """
+
+
+ALERT_BODY = {"title": {"zh": "冷库 D1 温度 8.6 °C，超过 8.0 °C 已 5 分钟",
+                        "en": "Cold room D1 at 8.6 °C, above 8.0 °C for 5 min"},
+              "severity": "SEV2", "dedup_key": "d1-excursion",
+              "labels": {"site": "SH-01", "zone": "D1", "alertname": "cold-room-high-temp"}}
+"""A cold-room alarm for ``POST /api/v1/alerts`` that starts the cold-chain playbook."""
 
 
 def free_port() -> int:
@@ -51,9 +65,37 @@ def app_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def service_token(database_url: str, *scopes: Scope, name: str = "tests") -> str:
+    """A service API token (default: read and ingest) made straight in the database."""
+    database = Database(database_url)
+    try:
+        with database.unit_of_work() as session:
+            secret, _ = tokens.create(session, name=name, scopes=list(scopes or (Scope.READ, Scope.INGEST)),
+                                      person=None, expires_at=None, by=SYSTEM, now=utcnow())
+    finally:
+        database.dispose()
+    return secret
+
+
+def act_as(database_url: str, user: str, *scopes: Scope) -> dict[str, str]:
+    """Headers that act as the person whose web chat user id is ``user`` (a personal read+act token)."""
+    database = Database(database_url)
+    try:
+        with database.unit_of_work() as session:
+            link = session.exec(select(ChatIdentity).where(ChatIdentity.platform == "webchat",
+                                                           ChatIdentity.platform_user_id == user)).one()
+            person = session.get(Person, link.person_id)
+            secret, _ = tokens.create(session, name=f"tests {user}", scopes=list(scopes or (Scope.READ, Scope.ACT)),
+                                      person=person, expires_at=None, by=SYSTEM, now=utcnow())
+    finally:
+        database.dispose()
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @contextmanager
-def running(settings: Settings) -> Iterator[httpx.Client]:
-    """The app serving on loopback; yields an HTTP client for it and stops it afterwards."""
+def running(settings: Settings, *, token: bool = True) -> Iterator[httpx.Client]:
+    """The app serving on loopback; yields an HTTP client for it (with a read+ingest service token unless
+    ``token`` is False) and stops it afterwards."""
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.http_port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -63,8 +105,9 @@ def running(settings: Settings) -> Iterator[httpx.Client]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the app did not start")
         time.sleep(0.05)
+    headers = {"Authorization": f"Bearer {service_token(settings.database_url)}"} if token else {}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=10) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=10, headers=headers) as client:
             yield client
     finally:
         server.should_exit = True

@@ -13,7 +13,7 @@ from sqlmodel import select
 from incidents import directory
 from incidents.database import Database
 from incidents.tables import ActionRun, AuditEvent
-from tests.e2e.server import app_settings, running, wait_for
+from tests.e2e.server import act_as, app_settings, running, wait_for
 from tests.factories import LIBRARY, seed_people
 
 pytestmark = pytest.mark.mosquitto
@@ -38,6 +38,8 @@ def _people(database: Database) -> None:
     with database.unit_of_work() as session:
         directory.add_person(session, name_zh="刘洋", name_en="Liu Yang", roles=["MT"],
                              identities=[("webchat", "liuyang")])
+        directory.add_person(session, name_zh="周涛", name_en="Zhou Tao", roles=["MT"],
+                             identities=[("webchat", "zhoutao")])
 
 
 def _audit(database: Database, action: str) -> list[AuditEvent]:
@@ -60,7 +62,8 @@ def test_generator_start_is_published_once_after_the_named_role_confirms(tmp_pat
     try:
         with running(app_settings(tmp_path, sqlite_url)) as http:
             def say(user: str, text: str, incident_id: int | None = None) -> dict[str, object]:
-                answer = http.post("/webchat/command", json={"user": user, "text": text, "incident_id": incident_id})
+                answer = http.post("/webchat/command", json={"text": text, "incident_id": incident_id},
+                                   headers=act_as(sqlite_url, user))
                 result: dict[str, object] = answer.json()
                 return result
 
@@ -73,7 +76,10 @@ def test_generator_start_is_published_once_after_the_named_role_confirms(tmp_pat
             token = f"v1:act:{incident_id}:{run.id}"
             time.sleep(1.0)
             assert received == []  # nothing is sent before the maintenance technician confirms
-            clicks = [http.post("/webchat/click", json={"user": "liuyang", "token": token}).json() for _ in range(2)]
+            own = http.post("/webchat/click", json={"token": token}, headers=act_as(sqlite_url, "liuyang")).json()
+            assert not own["ok"] and "four eyes" in own["text"]  # his answer asked for it
+            other = act_as(sqlite_url, "zhoutao")
+            clicks = [http.post("/webchat/click", json={"token": token}, headers=other).json() for _ in range(2)]
             assert [c["ok"] for c in clicks] == [True, False]
             wait_for(lambda: received)
             wait_for(lambda: _audit(database, "action.executed"))
@@ -86,7 +92,7 @@ def test_generator_start_is_published_once_after_the_named_role_confirms(tmp_pat
     assert len(_audit(database, "action.executed")) == 1
     assert any(m["title"].startswith(f"已执行：MQTT {GENERATOR}") for m in thread)
     card = next(m for m in thread if m["title"].startswith("待确认操作"))
-    assert card["buttons"] == [] and ["✅", "刘洋 Liu Yang"] in card["fields"]
+    assert card["buttons"] == [] and ["✅", "周涛 Zhou Tao"] in card["fields"]
     database.dispose()
 
 
@@ -100,7 +106,8 @@ def test_a_step_timer_that_falls_due_while_the_app_is_down_fires_once(tmp_path: 
     settings = app_settings(tmp_path, database_url, playbook_dir=library)
     with running(settings) as http:
         _people(database)
-        answer = http.post("/webchat/command", json={"user": "wangwei", "text": "/incident drill D1"}).json()
+        answer = http.post("/webchat/command", json={"text": "/incident drill D1"},
+                           headers=act_as(database_url, "wangwei")).json()
         assert answer["ok"], answer
         opened = time.monotonic()
     time.sleep(max(0.0, 3.0 - (time.monotonic() - opened)))

@@ -116,7 +116,8 @@ def test_an_unknown_user_is_refused_politely_and_audited(database: Database) -> 
     core = make_core(database)
     incident_id = core.flow.on_signal(make_signal())
     reply = core.router.handle(_click("stranger", f"v1:ack:{incident_id}", "webchat:e2"))
-    assert not reply.ok and "人员目录" in reply.text and "not in the WareRoom people directory" in reply.text
+    assert not reply.ok and "尚未关联" in reply.text and "not linked to a person in WareRoom" in reply.text
+    assert "/link" in reply.text
     with database.reader() as session:
         refused = session.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).one()
         incident = session.get(Incident, incident_id)
@@ -207,7 +208,7 @@ def _actor(database: Database, user: str) -> Actor:
 def test_resolve_close_and_reopen_with_a_reason(database: Database) -> None:
     seed_people(database)
     core = make_core(database)
-    incident_id = core.flow.on_signal(make_signal())
+    incident_id = core.flow.on_signal(make_signal(playbook=None))  # no steps to finish first
 
     def command(name: str, *args: str) -> str:
         event = CommandInvoked(platform="webchat", dedupe_key=f"{name}{args}", actor=UserRef("webchat", "lina"),

@@ -112,9 +112,14 @@ def test_a_generator_start_waits_for_the_named_role_and_runs_once(database: Data
     token = f"v1:act:{incident_id}:{run.id}"
     wrong = core.router.handle(_click("wangwei", token, "a1"))
     assert not wrong.ok and "Only 设备/动力维修 Maintenance technician (MT)" in wrong.text
-    first = core.router.handle(_click("liuyang", token, "a2"))
-    second = core.router.handle(_click("liuyang", token, "a3"))
+    own = core.router.handle(_click("liuyang", token, "a0"))  # his answer asked for it: another MT confirms
+    assert not own.ok and "four eyes" in own.text
+    _add(database, "周涛", "Zhou Tao", "MT", "zhoutao")
+    first = core.router.handle(_click("zhoutao", token, "a2"))
+    second = core.router.handle(_click("zhoutao", token, "a3"))
     assert first.ok and not second.ok and "will not run twice" in second.text
+    refusals = [e.reason for e in _audit(database, "access.refused")]
+    assert any("four eyes" in (r or "") for r in refusals)
     claimed = core.playbooks.actions.claim_due()
     assert [(r.id, r.status) for r in claimed] == [(run.id, "running")]
     assert core.playbooks.actions.claim_due() == []

@@ -171,7 +171,7 @@ async def test_an_unknown_user_is_refused_politely_and_the_refusal_is_audited(ri
     assert (await rig.post(body)).status_code == 200
     [ephemeral] = rig.fake.called("chat.postEphemeral")
     assert ephemeral["user"] == "U-stranger"
-    assert ephemeral["text"].startswith("抱歉，您尚未在 WareRoom 人员目录中登记")
+    assert ephemeral["text"].startswith("抱歉，此聊天账号尚未关联到 WareRoom 人员")
     assert _status(rig.db, incident_id) == "triggered"
     [refused] = _audits(rig.db, "access.refused")
     assert (refused.platform, refused.platform_user_id, refused.incident_id) == ("slack", "U-stranger", incident_id)

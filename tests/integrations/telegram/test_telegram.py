@@ -141,7 +141,8 @@ async def test_commands_in_the_group_and_the_thread(rig: Rig) -> None:
     replies = [s for s in rig.fake.called("sendMessage") if s["text"] and not s["text"].startswith("<b>")]
     assert [(r["reply_parameters"]["message_id"], r["text"].split("\n")[0]) for r in replies] == [
         (5080, "未知命令「frobnicate」。输入 /help 查看可用命令。"),
-        (5082, "抱歉，您尚未在 WareRoom 人员目录中登记，无法执行此操作。请联系管理员。"),
+        (5082, "抱歉，此聊天账号尚未关联到 WareRoom 人员，操作已拒绝。"
+               "请登录网页版，在「我的账号」获取关联码，然后在此发送 /link 关联码。"),
         (5083, "王伟 Wang Wei 已确认事件。")]
     assert _status(rig.db, incident_id) == "acknowledged"
 
@@ -150,7 +151,7 @@ async def test_an_unknown_user_pressing_a_button_sees_the_refusal_as_an_alert(ri
     incident_id, root = await _open(rig)
     await rig.send(callback_update(90, sender=STRANGER, message=root, data=f"v1:ack:{incident_id}"))
     [answer] = rig.fake.called("answerCallbackQuery")
-    assert answer["show_alert"] == "true" and answer["text"].startswith("抱歉，您尚未在 WareRoom 人员目录中登记")
+    assert answer["show_alert"] == "true" and answer["text"].startswith("抱歉，此聊天账号尚未关联到 WareRoom 人员")
     assert _status(rig.db, incident_id) == "triggered"
     with rig.db.reader() as session:
         refused = session.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).one()

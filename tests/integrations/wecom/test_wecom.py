@@ -168,7 +168,7 @@ async def test_an_unknown_user_is_refused_politely(rig: Rig) -> None:
     assert (await rig.callback(click)).status_code == 200
     [refusal] = [s for s in rig.fake.called("message/send") if s["msgtype"] == "text"]
     assert refusal["touser"] == "stranger"
-    assert refusal["text"]["content"].startswith("抱歉，您尚未在 WareRoom 人员目录中登记")
+    assert refusal["text"]["content"].startswith("抱歉，此聊天账号尚未关联到 WareRoom 人员")
     assert _status(rig.db, incident_id) == "triggered"
     with rig.db.reader() as session:
         refused = session.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).one()
