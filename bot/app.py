@@ -106,6 +106,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(platform.routes(runtime.router))
     app.include_router(build_router(runtime.webchat, runtime.router, guard))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, guard))
-    app.include_router(review_routes.build_router(runtime.db, runtime.playbooks.library, settings.site_timezone,
-                                                  runtime.ctx.now, guard))
+    app.include_router(review_routes.build_router(runtime.review, runtime.ctx.now, guard))
     return app

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     rules_tick_seconds: float = 5.0
     dispatcher_poll_seconds: float = 1.0
+    review_mkt_activation_energy: float = Field(default=83.144, gt=0,
+                                                description="ΔH in kJ/mol for the mean kinetic temperature")
+    review_mkt_period: str = Field(default="24h", description="how far back the period MKT reaches: 24h, 30d…")
+    review_seal_p12: Path | None = Field(default=None, description="PKCS#12 file of the site's sealing certificate")
+    review_seal_password: SecretStr | None = None
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -53,6 +58,15 @@ class Settings(BaseSettings):
     def _mqtt_scheme(cls, value: str) -> str:
         if value and not value.startswith(("mqtt://", "tcp://")):
             raise ValueError(f"WAREROOM_MQTT_URL must look like mqtt://host:port, got {value!r}")
+        return value
+
+    @field_validator("review_mkt_period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        from playbooks.durations import parse_duration
+
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"WAREROOM_REVIEW_MKT_PERIOD must be a positive duration such as 24h, got {value!r}")
         return value
 
     def resolved_database_url(self) -> str:
