@@ -224,7 +224,7 @@ def _pdf_date(text: str) -> datetime | None:
 
 
 def _iso_date(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:  # PDF dates stop at the second
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(microsecond=0)
     except ValueError:
         return None

@@ -248,3 +248,25 @@ def test_a_printed_review_keeps_the_first_and_last_events_and_says_how_many_it_l
     assert omitted > 0
     assert f"{omitted} events omitted here" in printed and "events omitted" not in on_screen
     assert printed.count('<tr><td class="nowrap">') < on_screen.count('<tr><td class="nowrap">')
+
+
+def test_the_cli_exports_a_sealed_pdf_that_verifies(played: tuple[Database, Scenario], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    database, scenario = played
+    monkeypatch.setenv("WAREROOM_DATABASE_URL", database.url)
+    monkeypatch.setenv("WAREROOM_VAR_DIR", str(tmp_path))
+    runner = CliRunner()
+    out = tmp_path / "review.pdf"
+    exported = runner.invoke(app, ["review", "export", str(scenario.incident_id), "--format", "pdf", "--lang", "en",
+                                   "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "seal" / "review-seal.cert.pem").is_file()
+    verified = runner.invoke(app, ["review", "verify", str(out)])
+    assert verified.exit_code == 0, verified.output
+    assert "signed by Organization: WareRoom, Common Name: WareRoom review seal SH-01" in verified.output
+    unknown = runner.invoke(app, ["review", "export", "77"])
+    assert unknown.exit_code == 2 and "#77" in unknown.output
