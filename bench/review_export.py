@@ -19,7 +19,8 @@ from incidents.inventory.samples import record_samples
 from incidents.readings import Reading
 from incidents.rules.config import load_registry
 from incidents.tables import Alert, Incident
-from integrations.export.render import ReviewFormat, render
+from integrations.export.formats import ReviewFormat
+from integrations.export.render import render
 from integrations.export.seal import load_seal
 from tests.factories import LIBRARY, ROOT
 

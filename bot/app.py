@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.build_router(runtime.intake, guard))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
-    app.include_router(build_router(runtime.webchat, runtime.router, guard))
+    app.include_router(build_router(runtime.webchat, runtime.router, guard, notice=settings.webchat_notice))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, guard))
     app.include_router(review_routes.build_router(runtime.review, runtime.ctx.now, guard))
     return app

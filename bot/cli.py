@@ -303,8 +303,8 @@ def review_export(
     from incidents.database import Database
     from incidents.rules.config import load_registry
     from incidents.service import IncidentNotFound
+    from integrations.export.formats import ReviewFormat
     from integrations.export.language import LANGS
-    from integrations.export.render import ReviewFormat
     from integrations.export.seal import SealUnavailable
     from playbooks.loader import load_library
 

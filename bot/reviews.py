@@ -1,13 +1,16 @@
 """Review export wired from settings: the MKT settings, the device registry and the PDF seal."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from handlers.review import ReviewSetup
 from incidents.database import Database
 from incidents.rules.config import DeviceRegistry
 from integrations.export.routes import ReviewExporter
-from integrations.export.seal import Seal, load_seal
+
+if TYPE_CHECKING:
+    from integrations.export.seal import Seal
 from playbooks.durations import parse_duration
 from playbooks.loader import LoadedPlaybook
 
@@ -20,8 +23,10 @@ def review_setup(settings: Settings, library: dict[str, LoadedPlaybook],
                        mkt_period=parse_duration(settings.review_mkt_period))
 
 
-def site_seal(settings: Settings, site: str) -> Seal:
+def site_seal(settings: Settings, site: str) -> "Seal":
     """The configured PKCS#12 seal, or the self-signed one kept under the var directory."""
+    from integrations.export.seal import load_seal  # pyHanko loads with the first sealed review
+
     password = settings.review_seal_password.get_secret_value() if settings.review_seal_password else None
     return load_seal(p12=settings.review_seal_p12, password=password, var_dir=Path(settings.var_dir), site=site)
 

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     public_url: str = ""
+    webchat_notice: str = Field(default="", description="a notice shown above the web chat (the demo's story)")
     devices_file: Path = PROJECT_ROOT / "config" / "devices.yaml"
     rules_file: Path = PROJECT_ROOT / "config" / "rules.yaml"
     escalation_file: Path = PROJECT_ROOT / "config" / "escalation.yaml"

@@ -9,16 +9,16 @@ import csv
 import io
 import json
 from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from handlers.review_model import Bi, Review
-from handlers.review_story import value_text
+from handlers.review_story import local_minute, value_text
 from handlers.text import duration_text
 from integrations.export.chart import readings_chart
+from integrations.export.formats import ReviewFormat
 from integrations.export.formatting import local, local_seconds
 from integrations.export.language import Lang, pick
 from integrations.export.seal import Seal, seal_pdf
@@ -26,18 +26,6 @@ from integrations.export.seal import Seal, seal_pdf
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PDF_VARIANT = "pdf/a-2b"  # ISO 19005-2 level B: archived as it looks, transparency allowed (the chart has some)
 
-
-class ReviewFormat(StrEnum):
-    MD = "md"
-    HTML = "html"
-    PDF = "pdf"
-    JSON = "json"
-    CSV = "csv"
-
-
-MEDIA_TYPES = {ReviewFormat.MD: "text/markdown; charset=utf-8", ReviewFormat.HTML: "text/html; charset=utf-8",
-               ReviewFormat.PDF: "application/pdf", ReviewFormat.JSON: "application/json",
-               ReviewFormat.CSV: "text/csv; charset=utf-8"}
 CSV_COLUMNS = ("at_utc", "at_local", "who", "action", "text_zh", "text_en", "object", "detail", "reason")
 
 
@@ -71,6 +59,7 @@ def _context(review: Review, *, lang: Lang, for_print: bool, seal: Seal | None =
         "v": lambda value: value_text(value, metric) if value is not None else "-",
         "t": lambda moment: local(moment, review.timezone),
         "ts": lambda moment: local_seconds(moment, review.timezone),
+        "tm": lambda moment: local_minute(moment, review.timezone) if moment else "-",
         "chart": base64.b64encode(chart).decode() if chart else None,
         "overdue": sum(step.overdue for step in review.steps),
         "skipped": sum(step.status == "skipped" for step in review.steps),

@@ -4,7 +4,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
@@ -13,9 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from handlers.review import ReviewSetup, build_review
 from incidents import service
 from incidents.database import Database
+from integrations.export.formats import MEDIA_TYPES, ReviewFormat
 from integrations.export.language import Lang
-from integrations.export.render import MEDIA_TYPES, ReviewFormat, render
-from integrations.export.seal import Seal
+
+if TYPE_CHECKING:
+    from integrations.export.seal import Seal
 
 
 @dataclass
@@ -24,11 +26,11 @@ class ReviewExporter:
 
     db: Database
     setup: ReviewSetup
-    load_seal: Callable[[], Seal]
-    _seal: Seal | None = field(default=None, init=False, repr=False)
+    load_seal: Callable[[], "Seal"]
+    _seal: "Seal | None" = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def seal(self) -> Seal:
+    def seal(self) -> "Seal":
         """The site's seal (SealUnavailable when the configured certificate cannot be used)."""
         with self._lock:
             if self._seal is None:
@@ -37,6 +39,8 @@ class ReviewExporter:
 
     def export(self, *, incident_id: int, fmt: ReviewFormat, now: datetime, lang: Lang = "both") -> bytes:
         """One review in ``fmt`` (IncidentNotFound when there is no such incident)."""
+        from integrations.export.render import render  # matplotlib and pyHanko load with the first review
+
         with self.db.reader() as session:
             review = build_review(session, incident_id=incident_id, setup=self.setup, now=now)
         return render(review, fmt, lang=lang, seal=self.seal() if fmt is ReviewFormat.PDF else None)

@@ -34,14 +34,19 @@ class CommandBody(BaseModel):
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
 
-def build_router(chat: WebChat, router: ChatRouter, require_token: Any) -> APIRouter:
-    """The web chat's routes; ``require_token`` guards every API call when an API token is set."""
+def build_router(chat: WebChat, router: ChatRouter, require_token: Any, *, notice: str = "") -> APIRouter:
+    """The web chat's routes; ``require_token`` guards every API call when an API token is set; ``notice`` is
+    shown above the chat (empty: nothing)."""
     api = APIRouter()
     guarded = [Depends(require_token)]
 
     @api.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @api.get("/webchat/notice", include_in_schema=False)
+    async def banner() -> dict[str, str]:
+        return {"text": notice}
 
     @api.get("/webchat/people", dependencies=guarded)
     async def people() -> list[dict[str, Any]]:

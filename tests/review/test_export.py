@@ -17,8 +17,9 @@ from incidents.database import Database
 from incidents.inventory.catalog import ensure_lot, location_by_code, upsert_item
 from incidents.inventory.ledger import MoveKind, post_move
 from integrations.export.chart import rows_for, spread
+from integrations.export.formats import ReviewFormat
 from integrations.export.pdfa import check_pdfa
-from integrations.export.render import ReviewFormat, render
+from integrations.export.render import render
 from integrations.export.seal import Seal, check_seal, load_seal
 from integrations.export.stats import stats_csv, stats_table, write_stats
 from tests.factories import LIBRARY
