@@ -242,8 +242,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "demo_notice": ("演示：几秒后冷库 D1 的压缩机开始故障，门侧探头升温；启动约 20 秒后开启第一个事件（SEV2），"
                     "无人确认则 90 秒后升级，约 2.5 分钟后修复、读数回到范围内。右上角选择身份（如王伟 班组长），"
                     "点“确认”并按步骤处置；在事件中输入 /review 查看复盘报告。",
-                    "Demo: in a few seconds the compressor of cold room D1 starts failing and its door-side probe warms; "
-                    "the first incident (SEV2) opens about 20 s after start, escalates after 90 s if nobody "
+                    "Demo: in a few seconds the compressor of cold room D1 starts failing and its door-side probe "
+                    "warms; the first incident (SEV2) opens about 20 s after start, escalates after 90 s if nobody "
                     "acknowledges, and the room is repaired and back in range after about 2.5 min. Pick who you are "
                     "at the top right (e.g. Wang Wei, shift lead), press Acknowledge and work through the steps; "
                     "type /review in the incident to see its post-incident review."),
