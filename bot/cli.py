@@ -295,6 +295,8 @@ def review_export(
     incident_id: Annotated[int, typer.Argument(help="the incident number")],
     format: Annotated[str, typer.Option("--format", help="md, html, pdf, json or csv")] = "md",
     lang: Annotated[str, typer.Option(help="zh, en or both (Chinese first)")] = "both",
+    mkt_period: Annotated[str | None, typer.Option(help="MKT period, e.g. 7d (default: WAREROOM_REVIEW_MKT_PERIOD)")]
+    = None,
     out: Annotated[Path | None, typer.Option(help="write here; default: stdout (pdf: incident-ID-review.pdf)")] = None,
 ) -> None:
     """Render the post-incident review of one incident (the PDF as PDF/A-2b, sealed with the site's certificate)."""
@@ -306,6 +308,7 @@ def review_export(
     from integrations.export.formats import ReviewFormat
     from integrations.export.language import LANGS
     from integrations.export.seal import SealUnavailable
+    from playbooks.durations import parse_duration
     from playbooks.loader import load_library
 
     try:
@@ -314,6 +317,10 @@ def review_export(
         raise typer.BadParameter(f"{format!r}: choose md, html, pdf, json or csv") from exc
     if lang not in LANGS:
         raise typer.BadParameter(f"{lang!r}: choose zh, en or both")
+    try:
+        period = parse_duration(mkt_period) if mkt_period else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--mkt-period: {exc}") from exc
     settings = Settings()
     target = out or (Path(f"incident-{incident_id}-review.pdf") if fmt is ReviewFormat.PDF else None)
     if target is not None:
@@ -323,7 +330,7 @@ def review_export(
         settings.playbook_dir, "playbook directory", "WAREROOM_PLAYBOOK_DIR", directory=True)),
         load_registry(need_path(settings.devices_file, "device registry", "WAREROOM_DEVICES_FILE")))
     try:
-        body = exporter.export(incident_id=incident_id, fmt=fmt, now=utcnow(), lang=lang)
+        body = exporter.export(incident_id=incident_id, fmt=fmt, now=utcnow(), lang=lang, mkt_period=period)
     except IncidentNotFound as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from exc

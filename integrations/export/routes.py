@@ -1,9 +1,9 @@
-"""``GET /api/v1/incidents/{id}/review.{md,html,pdf,json,csv}?lang=zh|en|both``."""
+"""``GET /api/v1/incidents/{id}/review.{md,html,pdf,json,csv}?lang=zh|en|both&mkt_period=7d``."""
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -15,6 +15,7 @@ from incidents import service
 from incidents.database import Database
 from integrations.export.formats import MEDIA_TYPES, ReviewFormat
 from integrations.export.language import Lang
+from playbooks.durations import parse_duration
 
 if TYPE_CHECKING:
     from integrations.export.seal import Seal
@@ -37,12 +38,15 @@ class ReviewExporter:
                 self._seal = self.load_seal()
             return self._seal
 
-    def export(self, *, incident_id: int, fmt: ReviewFormat, now: datetime, lang: Lang = "both") -> bytes:
-        """One review in ``fmt`` (IncidentNotFound when there is no such incident)."""
+    def export(self, *, incident_id: int, fmt: ReviewFormat, now: datetime, lang: Lang = "both",
+               mkt_period: timedelta | None = None) -> bytes:
+        """One review in ``fmt``; ``mkt_period`` overrides the configured MKT period (IncidentNotFound when
+        there is no such incident)."""
         from integrations.export.render import render  # matplotlib and pyHanko load with the first review
 
+        setup = replace(self.setup, mkt_period=mkt_period) if mkt_period else self.setup
         with self.db.reader() as session:
-            review = build_review(session, incident_id=incident_id, setup=self.setup, now=now)
+            review = build_review(session, incident_id=incident_id, setup=setup, now=now)
         return render(review, fmt, lang=lang, seal=self.seal() if fmt is ReviewFormat.PDF else None)
 
 
@@ -51,10 +55,17 @@ def build_router(exporter: ReviewExporter, now: Callable[[], datetime], require_
 
     @api.get("/{incident_id}/review.{fmt}")
     async def review(incident_id: int, fmt: ReviewFormat,
-                     lang: Annotated[Lang, Query(description="zh, en or both (Chinese first)")] = "both") -> Response:
+                     lang: Annotated[Lang, Query(description="zh, en or both (Chinese first)")] = "both",
+                     mkt_period: Annotated[str | None, Query(description="MKT period, e.g. 7d (default: the "
+                                                                         "configured one)")] = None) -> Response:
         """The post-incident review in Markdown, HTML, PDF/A (sealed), JSON or CSV."""
         try:
-            body = await run_in_threadpool(exporter.export, incident_id=incident_id, fmt=fmt, now=now(), lang=lang)
+            period = parse_duration(mkt_period) if mkt_period else None
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=f"mkt_period: {exc}") from exc
+        try:
+            body = await run_in_threadpool(exporter.export, incident_id=incident_id, fmt=fmt, now=now(), lang=lang,
+                                           mkt_period=period)
         except service.IncidentNotFound as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from exc
         filename = f"incident-{incident_id}-review.{fmt.value}"

@@ -271,3 +271,8 @@ def test_the_cli_exports_a_sealed_pdf_that_verifies(played: tuple[Database, Scen
     assert "signed by Organization: WareRoom, Common Name: WareRoom review seal SH-01" in verified.output
     unknown = runner.invoke(app, ["review", "export", "77"])
     assert unknown.exit_code == 2 and "#77" in unknown.output
+    bundle = runner.invoke(app, ["review", "export", str(scenario.incident_id), "--format", "json",
+                                 "--mkt-period", "2h"])
+    exposure = json.loads(bundle.stdout)["exposure"]
+    assert (exposure["period_start"], exposure["period_end"]) == ("2026-11-25T02:12:00+00:00",
+                                                                  "2026-11-25T04:12:00+00:00")
