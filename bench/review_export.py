@@ -1,6 +1,7 @@
 """Review export time for an incident with 10,000 timeline events and a week of one-minute readings.
 
-Run: ``.venv/bin/python -m bench.review_export``. Goal: HTML in < 3 s; the PDF time is printed too.
+Run: ``.venv/bin/python -m bench.review_export``. Goal: HTML in < 3 s; the PDF (PDF/A-2b, sealed) time is
+printed too.
 """
 
 import tempfile
@@ -10,15 +11,18 @@ from pathlib import Path
 
 from bench.common import report
 from bot import db
-from handlers.review import build_review
+from handlers.review import ReviewSetup, build_review
 from incidents import audit
 from incidents.actors import SYSTEM
 from incidents.database import Database
 from incidents.inventory.samples import record_samples
 from incidents.readings import Reading
+from incidents.rules.config import load_registry
 from incidents.tables import Alert, Incident
-from integrations.export.render import ReviewFormat, render
-from tests.factories import LIBRARY
+from integrations.export.formats import ReviewFormat
+from integrations.export.render import render
+from integrations.export.seal import load_seal
+from tests.factories import LIBRARY, ROOT
 
 EVENTS = 10_000
 WEEK_MINUTES = 7 * 24 * 60
@@ -53,14 +57,16 @@ def main() -> None:
         database = Database(url)
         incident_id = _fill(database)
         now = START + timedelta(days=7)
+        setup = ReviewSetup(library=LIBRARY, timezone="Asia/Shanghai",
+                            registry=load_registry(ROOT / "config" / "devices.yaml"))
+        seal = load_seal(p12=None, password=None, var_dir=Path(tmp), site="SH-01")
         report("timeline_events", EVENTS)
         report("readings", WEEK_MINUTES)
         for fmt in (ReviewFormat.HTML, ReviewFormat.MD, ReviewFormat.JSON, ReviewFormat.CSV, ReviewFormat.PDF):
             start = time.perf_counter()
             with database.reader() as session:
-                review = build_review(session, incident_id=incident_id, library=LIBRARY, timezone="Asia/Shanghai",
-                                      now=now)
-            body = render(review, fmt)
+                review = build_review(session, incident_id=incident_id, setup=setup, now=now)
+            body = render(review, fmt, seal=seal)
             report(f"{fmt.value}_seconds", f"{time.perf_counter() - start:.2f}")
             report(f"{fmt.value}_bytes", len(body))
         database.dispose()

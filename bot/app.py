@@ -160,9 +160,9 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
     app.include_router(webhooks.build_router(runtime.intake, ingest))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
-    app.include_router(build_router(runtime.webchat, runtime.router, auth))
+    app.include_router(build_router(runtime.webchat, runtime.router, auth, notice=settings.webchat_notice))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,
                                                  ingest))
     app.include_router(review_routes.build_router(
-        runtime.db, runtime.playbooks.library, settings.site_timezone, runtime.ctx.now,
+        runtime.review, runtime.ctx.now,
         auth.needs_permission(Scope.READ, Permission.EXPORT_REVIEW, anonymous_in_demo=True)))

@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from bot.reviews import review_exporter
 from bot.settings import Settings
 from handlers.commands import ChatRouter
 from handlers.context import CoreContext
@@ -20,6 +21,7 @@ from incidents.database import Database
 from incidents.escalation import load_escalation
 from incidents.rules.config import load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
+from integrations.export.routes import ReviewExporter
 from integrations.inventory.sink import StockEventSink
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
@@ -127,6 +129,7 @@ class Runtime:
     dispatcher: OutboxDispatcher
     timers: PersistentTimers
     stock_events: StockEventSink
+    review: ReviewExporter
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -155,4 +158,5 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
-                   stock_events=StockEventSink(db, intake, now=ctx.now), chat=chat)
+                   stock_events=StockEventSink(db, intake, now=ctx.now),
+                   review=review_exporter(settings, db, library, registry), chat=chat)

@@ -8,6 +8,15 @@ import typer
 import uvicorn
 
 from bot import db
+from bot.cli_errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CHECK_FAILED,
+    config_files,
+    existing_database,
+    fail_missing,
+    need_path,
+    unreachable,
+)
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,7 +51,7 @@ def refuse_to_start(exc: Exception) -> NoReturn:
     """Say plainly why the configuration was refused (file:line: message per problem) and exit 2."""
     typer.echo("WareRoom cannot start: the configuration was refused.\nWareRoom 无法启动：配置有误。", err=True)
     typer.echo(str(exc), err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command()
@@ -53,6 +62,7 @@ def serve() -> None:
 
     _logging()
     settings = Settings()
+    config_files(settings)
     try:
         application = create_app(settings)
     except (FileProblems, ValueError) as exc:
@@ -78,8 +88,13 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to the configured database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     url = Settings().resolved_database_url()
-    db.upgrade(url)
+    try:
+        db.upgrade(url)
+    except SQLAlchemyError as exc:
+        unreachable(url, exc)
     typer.echo(f"database at {url.split('@')[-1]} is up to date")
 
 
@@ -99,11 +114,10 @@ def audit_verify(
     source = checkpoint or settings.checkpoint_file()
     key_path = public_key or (checkpoints.public_path(settings.key_file())
                               if checkpoints.public_path(settings.key_file()).exists() else settings.key_file())
+    if checkpoint is not None:
+        need_path(checkpoint, "checkpoint file")
     read = checkpoints.read(source)
-    if checkpoint is not None and not checkpoint.exists():
-        typer.echo(f"{checkpoint}: no such file", err=True)
-        raise typer.Exit(2)
-    database = Database(settings.resolved_database_url())
+    database = Database(existing_database(settings))
     try:
         with database.reader() as session:
             if key_path.exists():
@@ -126,7 +140,7 @@ def audit_verify(
     typer.echo(f"AUDIT CHAIN BROKEN after {verdict.checked} good events:", err=True)
     for problem in problems:
         typer.echo(f"  - {problem}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @audit_app.command("checkpoint")
@@ -141,7 +155,7 @@ def audit_checkpoint() -> None:
     if created:
         typer.echo(f"generated the audit signing key {settings.key_file()}: back it up, away from the database",
                    err=True)
-    database = Database(settings.resolved_database_url())
+    database = Database(existing_database(settings))
     try:
         with database.reader() as session:
             verdict = checkpoints.verify(session, checkpoints=checkpoints.read(settings.checkpoint_file()).checkpoints,
@@ -170,7 +184,12 @@ def playbook_lint(
     from playbooks.lint import STRICT
     from playbooks.lint import main as lint_main
 
-    args = [str(p) for p in (paths or [Settings().playbook_dir])]
+    targets = paths or [Settings().playbook_dir]
+    for path in targets:
+        if not path.exists():
+            fail_missing(f"no such playbook file or directory: {path}",
+                         "check the path (default: WAREROOM_PLAYBOOK_DIR)")
+    args = [str(p) for p in targets]
     raise typer.Exit(lint_main([*args, STRICT] if strict else args))
 
 
@@ -186,21 +205,18 @@ def playbook_simulate(
     from playbooks.loader import answers_file, load_library
     from playbooks.simulate import ScriptError, load_script, simulate
 
-    library = load_library(Settings().playbook_dir)
+    library = load_library(need_path(Settings().playbook_dir, "playbook directory", "WAREROOM_PLAYBOOK_DIR",
+                                     directory=True))
     if playbook_id not in library:
         raise typer.BadParameter(f"no playbook {playbook_id!r}; known: {', '.join(sorted(library))}")
-    answers = answers or answers_file(library[playbook_id])
-    if not answers.is_file():
-        typer.echo(f"{answers}: no such answers file; write one (see the README) and pass it with --answers",
-                   err=True)
-        raise typer.Exit(2)
+    answers = need_path(answers or answers_file(library[playbook_id]), "answers file (see the README; pass --answers)")
     try:
         script = load_script(answers)
         result = simulate(library[playbook_id], script["events"], start=datetime(2026, 1, 1, tzinfo=UTC),
                           context=script.get("context"))
     except ScriptError as exc:
         typer.echo(f"{answers}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
     for line in result.lines():
         typer.echo(line)
     typer.echo("finished" if result.finished else "not finished: steps are still open")
@@ -229,7 +245,7 @@ def people_shift(
             directory.add_shift(session, person_id=person, starts_at=starts, ends_at=ends)
     except ValueError as exc:
         typer.echo(f"shift refused: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
     typer.echo(f"person #{person} on shift {starts:%Y-%m-%d %H:%M} – {ends:%Y-%m-%d %H:%M} ({settings.site_timezone})")
 
 
@@ -241,7 +257,7 @@ def people_list() -> None:
     from incidents.database import Database
     from incidents.tables import ChatIdentity, Person
 
-    with Database(Settings().resolved_database_url()).reader() as session:
+    with Database(existing_database(Settings())).reader() as session:
         for person in session.exec(select(Person).order_by(Person.id)):  # type: ignore[arg-type]
             ids = session.exec(select(ChatIdentity).where(ChatIdentity.person_id == person.id)).all()
             links = ", ".join(f"{i.platform}:{i.platform_user_id}" for i in ids) or "-"
@@ -259,6 +275,7 @@ def playbook_schema(out: Annotated[Path | None, typer.Option(help="write here in
     if out is None:
         typer.echo(text)
     else:
+        need_path(out.parent, "folder for --out", directory=True)
         out.write_text(text + "\n", encoding="utf-8")
 
 
@@ -407,7 +424,7 @@ def people_unlink(identity: Annotated[str, typer.Argument(help="platform:user_id
     from incidents.tables import ChatIdentity
 
     [(platform, user_id)] = _identities([identity])
-    with Database(Settings().resolved_database_url()).unit_of_work() as session:
+    with Database(existing_database(Settings())).unit_of_work() as session:
         row = session.exec(select(ChatIdentity).where(ChatIdentity.platform == platform,
                                                       ChatIdentity.platform_user_id == user_id)).first()
         if row is None or row.id is None:
@@ -425,7 +442,7 @@ def people_signin_link(person: Annotated[int, typer.Argument()]) -> None:
     from incidents.tables import Person
 
     settings = Settings()
-    with Database(settings.resolved_database_url()).unit_of_work() as session:
+    with Database(existing_database(settings)).unit_of_work() as session:
         found = session.get(Person, person)
         if found is None or not found.active:
             _refused(LookupError(f"there is no active person #{person}"))
@@ -475,7 +492,7 @@ def tokens_list() -> None:
     from incidents.database import Database
     from incidents.identity import tokens
 
-    with Database(Settings().resolved_database_url()).reader() as session:
+    with Database(existing_database(Settings())).reader() as session:
         for row in tokens.listing(session):
             owner = f"person #{row.person_id}" if row.person_id else "service"
             state = "revoked" if row.revoked_at else (f"expires {row.expires_at:%Y-%m-%d}" if row.expires_at
@@ -491,7 +508,7 @@ def tokens_revoke(token: Annotated[int, typer.Argument()]) -> None:
     from incidents.identity import tokens
 
     try:
-        with Database(Settings().resolved_database_url()).unit_of_work() as session:
+        with Database(existing_database(Settings())).unit_of_work() as session:
             tokens.revoke(session, token_id=token, by=_cli_actor(), now=utcnow())
     except LookupError as exc:
         _refused(exc)
@@ -507,13 +524,16 @@ def rules_lint(
     from incidents.rules.lint import lint_files
 
     settings = Settings()
-    files = paths or [settings.rules_file]
-    problems = lint_files(files, devices or settings.devices_file)
+    files = [need_path(path, "rules file", None if paths else "WAREROOM_RULES_FILE")
+             for path in paths or [settings.rules_file]]
+    registry = need_path(devices or settings.devices_file, "device registry",
+                         None if devices else "WAREROOM_DEVICES_FILE")
+    problems = lint_files(files, registry)
     for problem in problems:
         typer.echo(str(problem))
     if problems:
         typer.echo(f"{len(problems)} problem(s) found", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
     typer.echo(f"{len(files)} rules file(s) OK")
 
 
@@ -533,11 +553,12 @@ def stock_import(file: Annotated[Path, typer.Argument(help="CSV in the format of
     from incidents.database import Database
     from incidents.inventory.csv_import import ImportRefused, import_stock
 
+    need_path(file, "stock file")
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         typer.echo(f"{file}: cannot read it as UTF-8 text: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
     url = Settings().resolved_database_url()
     db.upgrade(url)
     database = Database(url)
@@ -549,7 +570,7 @@ def stock_import(file: Annotated[Path, typer.Argument(help="CSV in the format of
         for error in refused.errors:
             typer.echo(f"{file}: {error}", err=True)
         typer.echo(f"nothing imported: {len(refused.errors)} problem(s)", err=True)
-        raise typer.Exit(2) from refused
+        raise typer.Exit(EXIT_BAD_INPUT) from refused
     finally:
         database.dispose()
     typer.echo(f"imported {result.rows} rows: {result.items} items, {result.moves} ledger moves")
@@ -559,36 +580,100 @@ def stock_import(file: Annotated[Path, typer.Argument(help="CSV in the format of
 def review_export(
     incident_id: Annotated[int, typer.Argument(help="the incident number")],
     format: Annotated[str, typer.Option("--format", help="md, html, pdf, json or csv")] = "md",
+    lang: Annotated[str, typer.Option(help="zh, en or both (Chinese first)")] = "both",
+    mkt_period: Annotated[str | None, typer.Option(help="MKT period, e.g. 7d (default: WAREROOM_REVIEW_MKT_PERIOD)")]
+    = None,
     out: Annotated[Path | None, typer.Option(help="write here; default: stdout (pdf: incident-ID-review.pdf)")] = None,
 ) -> None:
-    """Render the post-incident review of one incident."""
+    """Render the post-incident review of one incident (the PDF as PDF/A-2b, sealed with the site's certificate)."""
+    from bot.reviews import review_exporter
     from incidents.clock import utcnow
     from incidents.database import Database
+    from incidents.rules.config import load_registry
     from incidents.service import IncidentNotFound
-    from integrations.export.render import ReviewFormat
-    from integrations.export.routes import export_review
+    from integrations.export.formats import ReviewFormat
+    from integrations.export.language import LANGS
+    from integrations.export.seal import SealUnavailable
+    from playbooks.durations import parse_duration
     from playbooks.loader import load_library
 
     try:
         fmt = ReviewFormat(format)
     except ValueError as exc:
         raise typer.BadParameter(f"{format!r}: choose md, html, pdf, json or csv") from exc
-    settings = Settings()
-    database = Database(settings.resolved_database_url())
+    if lang not in LANGS:
+        raise typer.BadParameter(f"{lang!r}: choose zh, en or both")
     try:
-        body = export_review(database, incident_id=incident_id, fmt=fmt, library=load_library(settings.playbook_dir),
-                             timezone=settings.site_timezone, now=utcnow())
+        period = parse_duration(mkt_period) if mkt_period else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--mkt-period: {exc}") from exc
+    settings = Settings()
+    target = out or (Path(f"incident-{incident_id}-review.pdf") if fmt is ReviewFormat.PDF else None)
+    if target is not None:
+        need_path(target.resolve().parent, "folder for --out", directory=True)
+    database = Database(existing_database(settings))
+    exporter = review_exporter(settings, database, load_library(need_path(
+        settings.playbook_dir, "playbook directory", "WAREROOM_PLAYBOOK_DIR", directory=True)),
+        load_registry(need_path(settings.devices_file, "device registry", "WAREROOM_DEVICES_FILE")))
+    try:
+        body = exporter.export(incident_id=incident_id, fmt=fmt, now=utcnow(), lang=lang, mkt_period=period)
     except IncidentNotFound as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    except SealUnavailable as exc:
+        fail_missing(str(exc), "set WAREROOM_REVIEW_SEAL_P12 and WAREROOM_REVIEW_SEAL_PASSWORD, or unset them "
+                               "to seal with the generated certificate")
     finally:
         database.dispose()
-    target = out or (Path(f"incident-{incident_id}-review.pdf") if fmt is ReviewFormat.PDF else None)
     if target is None:
         typer.echo(body.decode("utf-8"), nl=False)
     else:
         target.write_bytes(body)
         typer.echo(f"wrote {target}")
+
+
+@review_app.command("verify")
+def review_verify(
+    file: Annotated[Path, typer.Argument(help="a review PDF")],
+    certificate: Annotated[Path | None, typer.Option(help="PEM or DER certificate to trust (default: the site's)")]
+    = None,
+) -> None:
+    """Check a review PDF: its seal (pyHanko: intact, valid, trusted, whole file) and the PDF/A-2 rules it
+    could break. Exit 1 when either fails."""
+    from asn1crypto import pem, x509
+
+    from bot.reviews import site_seal
+    from integrations.export.pdfa import check_pdfa
+    from integrations.export.seal import SealUnavailable, check_seal
+
+    pdf = need_path(file, "review PDF").read_bytes()
+    if certificate is not None:
+        der = need_path(certificate, "certificate").read_bytes()
+        trusted = [x509.Certificate.load(pem.unarmor(der)[2] if pem.detect(der) else der)]
+    else:
+        try:
+            trusted = [site_seal(Settings(), "WareRoom").certificate]
+        except SealUnavailable as exc:
+            fail_missing(str(exc), "pass --certificate or set WAREROOM_REVIEW_SEAL_P12")
+    seal = check_seal(pdf, trust=trusted)
+    problems = check_pdfa(pdf)
+    sealed = seal.intact and seal.valid and seal.trusted and seal.whole_file
+    if sealed:
+        typer.echo(f"seal: intact, valid and trusted, covers the whole file; signed by {seal.signer} "
+                   f"at {seal.signed_at:%Y-%m-%d %H:%M:%S %Z}")
+    else:
+        typer.echo(f"seal: NOT VALID: {seal.problem or _seal_words(seal)}", err=True)
+    for problem in problems:
+        typer.echo(f"PDF/A: {problem}", err=True)
+    if not problems:
+        typer.echo("PDF/A-2: the checked clauses hold")
+    if problems or not sealed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _seal_words(seal: object) -> str:
+    found = {name: getattr(seal, name) for name in ("found", "intact", "valid", "trusted", "whole_file")}
+    return ", ".join(f"{name}={value}" for name, value in found.items())
 
 
 @review_app.command("stats")
@@ -609,11 +694,13 @@ def review_stats_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     settings = Settings()
-    database = Database(settings.resolved_database_url())
+    library = load_library(need_path(settings.playbook_dir, "playbook directory", "WAREROOM_PLAYBOOK_DIR",
+                                     directory=True))
+    database = Database(existing_database(settings))
     now = utcnow()
     try:
         with database.reader() as session:
-            stats = review_stats(session, since=now - window, now=now, library=load_library(settings.playbook_dir))
+            stats = review_stats(session, since=now - window, now=now, library=library)
     finally:
         database.dispose()
     typer.echo(stats_table(stats))

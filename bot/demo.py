@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot import db
 from bot.app import DEMO_PASSWORD, create_app
 from bot.settings import PROJECT_ROOT, Settings
+from handlers.text import say
 from incidents import directory
 from incidents.actors import SYSTEM
 from incidents.clock import utcnow
@@ -48,6 +49,8 @@ def demo_settings() -> Settings:
         overrides["escalation_file"] = PROJECT_ROOT / "config" / "demo" / "escalation.yaml"
     if "http_port" not in settings.model_fields_set:
         overrides["http_port"] = pick_port(settings.http_host, 8000)
+    if "webchat_notice" not in settings.model_fields_set:
+        overrides["webchat_notice"] = say("demo_notice")
     overrides["rules_tick_seconds"] = 1.0
     overrides["auth_mode"] = "demo"  # pick-a-person, said plainly on screen
     return settings.model_copy(update=overrides)
@@ -75,7 +78,8 @@ async def _serve(settings: Settings, play_scenario: bool) -> None:
             await serving
             return
         await asyncio.sleep(0.1)
-    print(f"\n  WareRoom demo: open http://{settings.http_host}:{settings.http_port}/  (Ctrl+C stops)\n", flush=True)
+    print(f"\n  WareRoom demo: open http://{settings.http_host}:{settings.http_port}/  (Ctrl+C stops)\n\n"
+          f"  {settings.webchat_notice.replace(chr(10), chr(10) + '  ')}\n", flush=True)
     simulation = None
     if play_scenario:
         registry = load_registry(settings.devices_file)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     public_url: str = ""
+    webchat_notice: str = Field(default="", description="a notice shown above the web chat (the demo's story)")
     devices_file: Path = PROJECT_ROOT / "config" / "devices.yaml"
     rules_file: Path = PROJECT_ROOT / "config" / "rules.yaml"
     escalation_file: Path = PROJECT_ROOT / "config" / "escalation.yaml"
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = 300.0
     rules_tick_seconds: float = 5.0
     dispatcher_poll_seconds: float = 1.0
+    review_mkt_activation_energy: float = Field(default=83.144, gt=0,
+                                                description="ΔH in kJ/mol for the mean kinetic temperature")
+    review_mkt_period: str = Field(default="24h", description="how far back the period MKT reaches: 24h, 30d…")
+    review_seal_p12: Path | None = Field(default=None, description="PKCS#12 file of the site's sealing certificate")
+    review_seal_password: SecretStr | None = None
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -84,6 +90,15 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where people reach this app: public_url, else the listening address."""
         return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    @field_validator("review_mkt_period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        from playbooks.durations import parse_duration
+
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"WAREROOM_REVIEW_MKT_PERIOD must be a positive duration such as 24h, got {value!r}")
+        return value
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file under ``var_dir``."""

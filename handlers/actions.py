@@ -8,6 +8,7 @@ cannot send a command twice.
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -177,13 +178,18 @@ class ActionFlow:
 
 def describe(run: ActionRun) -> str:
     """A short, readable name of what the run does."""
-    if run.kind == "mqtt.publish":
-        return f"MQTT {run.spec.get('topic')}"
-    if run.kind == "webhook":
-        return f"webhook {run.spec.get('url')}"
-    if run.kind == "start_playbook":
-        return f"playbook {run.spec.get('playbook')}"
-    return run.kind
+    return describe_action(run.kind, run.spec)
+
+
+def describe_action(kind: str, spec: dict[str, Any]) -> str:
+    """A short, readable name of a playbook action: ``MQTT <topic>``, ``webhook <url>``, ``playbook <id>``."""
+    if kind == "mqtt.publish":
+        return f"MQTT {spec.get('topic')}"
+    if kind == "webhook":
+        return f"webhook {spec.get('url')}"
+    if kind == "start_playbook":
+        return f"playbook {spec.get('playbook')}"
+    return kind
 
 
 def confirm_card(incident_id: int, run: ActionRun, *, by: str | None = None) -> OutboundMessage:

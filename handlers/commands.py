@@ -13,7 +13,7 @@ from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
-from handlers.review import review_url
+from handlers.review import FORMATS, review_url
 from handlers.stock import StockDesk
 from handlers.text import say
 from incidents import audit, directory, service
@@ -305,7 +305,7 @@ class ChatRouter:
         return self.stock.reply(" ".join(args))
 
     def _review(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
-        """``/review [id]``: a link to the incident's post-incident review."""
+        """``/review [id]``: links to the incident's post-incident review in every format (HTML first)."""
         incident_id = self._target(event, args)
         if incident_id is None:
             return Reply(say("review_usage"), ok=False)
@@ -314,4 +314,5 @@ class ChatRouter:
                 service.get_incident(session, incident_id=incident_id)
             except service.IncidentNotFound as exc:
                 return Reply(str(exc), ok=False)
-        return Reply(say("review_link", incident_id=incident_id, url=review_url(self.public_url, incident_id)))
+        links = [f"{fmt.upper()}: {review_url(self.public_url, incident_id, fmt)}" for fmt in FORMATS]
+        return Reply("\n".join([say("review_links", incident_id=incident_id), *links]))

@@ -1,8 +1,8 @@
 """Post-incident reviews and statistics across incidents: the data, assembled from the record.
 
-Pure of any rendering library: ``integrations.export`` turns a ``Review`` into Markdown, HTML, PDF,
-JSON or CSV. Every fact comes from the database: the audit trail, step runs, alerts, stored sensor
-samples and the stock held in the incident's zone.
+Pure of any rendering library: ``integrations.export`` turns a ``Review`` (``handlers.review_model``) into
+Markdown, HTML, PDF, JSON or CSV. Every fact comes from the database: the audit trail, step runs,
+alerts, stored sensor samples of the zone's probes and the move ledger of the zone's stock.
 """
 
 from collections import Counter, defaultdict
@@ -13,24 +13,48 @@ from statistics import mean
 
 from sqlmodel import Session, col, select
 
-from handlers.review_identity import Accountability, accountability
-from handlers.review_sources import StepSource, sources_of_steps
-from handlers.text import CATALOGUE, role_name
+from handlers.review_exposure import EXPOSURE_METRICS, exposure, limits, zone_series
+from handlers.review_identity import accountability
+from handlers.review_model import (
+    AffectedStock,
+    Bi,
+    ChainResult,
+    EscalationLine,
+    Milestone,
+    Review,
+    StepLine,
+    TimelineEntry,
+)
+from handlers.review_sources import sources_of_steps
+from handlers.review_story import (
+    CAUSE_INPUTS,
+    DISPOSITION_INPUTS,
+    Facts,
+    Narrator,
+    answer_of,
+    answer_words,
+    summary,
+    words,
+)
+from handlers.text import CATALOGUE
 from incidents import audit, directory, service
-from incidents.inventory.samples import samples_between
-from incidents.inventory.tables import Item, Location, Lot, StockQuant, Zone
+from incidents.inventory.as_of import zone_stock_during
+from incidents.kinetics import DEFAULT_ACTIVATION_ENERGY_KJ
+from incidents.rules.config import DeviceRegistry
 from incidents.tables import Alert, AuditEvent, Incident, StepRun
 from playbooks.durations import parse_duration
 from playbooks.loader import LoadedPlaybook
+from playbooks.schema import ROLES
 
 CHART_BEFORE = timedelta(hours=1)
 CHART_AFTER = timedelta(minutes=30)
 SIGN_OFF_ROLES = ("SL", "WM", "QA")
+FORMATS = ("html", "pdf", "md", "json", "csv")
 
 
-def review_url(public_url: str, incident_id: int) -> str:
-    """Where the HTML review of an incident is served."""
-    return f"{public_url.rstrip('/')}/api/v1/incidents/{incident_id}/review.html"
+def review_url(public_url: str, incident_id: int, fmt: str = "html") -> str:
+    """Where the review of an incident is served in ``fmt`` (one of ``FORMATS``)."""
+    return f"{public_url.rstrip('/')}/api/v1/incidents/{incident_id}/review.{fmt}"
 
 
 def action_text(action: str) -> tuple[str, str]:
@@ -38,116 +62,19 @@ def action_text(action: str) -> tuple[str, str]:
     return CATALOGUE.get(f"action_{action}", (action, action))
 
 
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    at: datetime
-    who: str
-    action: str
-    text_zh: str
-    text_en: str
-    object_id: str | None
-    detail: str
-    reason: str | None
+@dataclass(frozen=True)
+class ReviewSetup:
+    """What a review is built with besides the record: playbooks, the device registry and the MKT settings.
 
+    ``activation_energy_kj`` is ΔH of USP <1079.2> (83.144 kJ/mol by default); ``mkt_period`` is how far
+    back from the resolution (or now) the period MKT reaches.
+    """
 
-@dataclass(frozen=True, slots=True)
-class StepLine:
-    step_id: str
-    title_zh: str
-    title_en: str
-    role: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    by: str | None
-    seconds: float
-    due_seconds: float | None
-    overdue: bool
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EscalationLine:
-    at: datetime
-    level: int | None
-    role: str | None
-    target: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    sensor: str
-    metric: str
-    points: tuple[tuple[datetime, float], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    rule: str
-    value: float
-
-
-@dataclass(frozen=True, slots=True)
-class Milestone:
-    key: str
-    name_zh: str
-    name_en: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AffectedStock:
-    sku: str
-    name_zh: str
-    name_en: str
-    location: str
-    lot: str | None
-    expiry: str | None
-    status: str
-    qty: float
-
-
-@dataclass(frozen=True, slots=True)
-class ChainResult:
-    ok: bool
-    checked: int
-    first_bad_id: int | None
-    problem: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    incident_id: int
-    title_zh: str
-    title_en: str
-    severity: str
-    status: str
-    site: str | None
-    zone: str | None
-    playbook: str | None
-    opened_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    mitigating_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    tta_seconds: float | None
-    ttm_seconds: float | None
-    ttr_seconds: float | None
-    alerts: int
-    timeline: tuple[TimelineEntry, ...]
-    steps: tuple[StepLine, ...]
-    escalations: tuple[EscalationLine, ...]
-    series: tuple[Series, ...]
-    thresholds: tuple[Threshold, ...]
-    milestones: tuple[Milestone, ...]
-    stock: tuple[AffectedStock, ...]
-    chain: ChainResult
-    sign_off_roles: tuple[str, ...]
+    library: Mapping[str, LoadedPlaybook]
     timezone: str
-    generated_at: datetime
-    accountability: Accountability  # acknowledgements, signatures, overrides (handlers.review_identity)
-    sources: tuple[StepSource, ...] = ()
+    registry: DeviceRegistry | None = None
+    activation_energy_kj: float = DEFAULT_ACTIVATION_ENERGY_KJ
+    mkt_period: timedelta = timedelta(hours=24)
 
 
 def _seconds(start: datetime, end: datetime | None) -> float | None:
@@ -162,51 +89,101 @@ def _detail(event: AuditEvent) -> str:
     return " → ".join(p for p in parts if p)
 
 
-def build_review(session: Session, *, incident_id: int, library: Mapping[str, LoadedPlaybook], timezone: str,
-                 now: datetime) -> Review:
+def build_review(session: Session, *, incident_id: int, setup: ReviewSetup, now: datetime) -> Review:
     """Everything a review shows about one incident (IncidentNotFound if there is none)."""
     incident = service.get_incident(session, incident_id=incident_id)
     events = audit.trail(session, incident_id=incident_id)
-    people = directory.names(session, [p for p in {incident.acknowledged_by} if p is not None])
-    timeline = tuple(TimelineEntry(e.at, e.actor_name, e.action, *action_text(e.action), e.object_id, _detail(e),
-                                   e.reason) for e in events)
     alerts = list(session.exec(select(Alert).where(Alert.incident_id == incident_id).order_by(col(Alert.id))))
+    loaded = setup.library.get(incident.playbook_id or "")
+    playbook = loaded.playbook if loaded else None
+    narrator = Narrator(setup.registry, playbook, alerts, setup.timezone)
+    timeline = tuple(TimelineEntry(e.at, e.actor_name, e.action, narrator.sentence(e), e.object_id, _detail(e),
+                                   e.reason) for e in events)
     end = incident.resolved_at or now
-    series = _series(session, alerts, start=incident.opened_at - CHART_BEFORE, end=end + CHART_AFTER)
+    metric = next((a.metric for a in alerts if a.metric), None)
+    thresholds = limits(setup.registry, incident.zone, metric, alerts) if metric else ()
+    alert_sensors = {a.sensor for a in alerts if a.sensor}
+    series = zone_series(session, registry=setup.registry, zone=incident.zone, metric=metric,
+                         alert_sensors=alert_sensors, start=incident.opened_at - CHART_BEFORE,
+                         end=end + CHART_AFTER) if metric else ()
+    found = None
+    if metric in EXPOSURE_METRICS:
+        period = zone_series(session, registry=setup.registry, zone=incident.zone, metric=metric,
+                             alert_sensors=alert_sensors, start=end - setup.mkt_period, end=end) if metric else ()
+        found = exposure(chart=series, period=period, thresholds=thresholds, registry=setup.registry,
+                         fallback=(incident.opened_at, end), period_window=(end - setup.mkt_period, end),
+                         activation_energy_kj=setup.activation_energy_kj)
+    people = directory.names(session, [p for p in {incident.acknowledged_by} if p is not None])
+    acknowledged_by = people.get(incident.acknowledged_by) if incident.acknowledged_by else None
+    resolved_by = next((e.actor_name for e in reversed(events) if e.action == "incident.resolve"), None)
+    answers = (incident.playbook_state or {}).get("answers") or {}
+    steps = steps_of(session, incident, setup.library, now=now)
+    cause, disposition = answer_of(playbook, answers, CAUSE_INPUTS), answer_of(playbook, answers, DISPOSITION_INPUTS)
+    zone_name = _zone_name(setup.registry, incident.zone)
+    title = Bi(incident.title_zh, incident.title_en)
     chain = audit.verify_chain(session)
-    steps = steps_of(session, incident, library, now=now)
+    who = accountability(session, incident_id=incident_id)
+    signed_by = tuple(dict.fromkeys(line.printed_name for line in who.signatures))
     done = [line.step_id for line in sorted(steps, key=lambda s: s.finished_at or now) if line.status == "done"]
     return Review(
-        incident_id=incident_id, title_zh=incident.title_zh, title_en=incident.title_en, severity=incident.severity,
-        status=incident.status, site=incident.site, zone=incident.zone,
+        incident_id=incident_id, title=title, severity=incident.severity, status=incident.status,
+        status_text=words(f"status_{incident.status}"), site=incident.site, zone=incident.zone, zone_name=zone_name,
         playbook=f"{incident.playbook_id} v{incident.playbook_version}" if incident.playbook_id else None,
-        opened_at=incident.opened_at, acknowledged_at=incident.acknowledged_at,
-        acknowledged_by=people.get(incident.acknowledged_by) if incident.acknowledged_by else None,
-        mitigating_at=incident.mitigating_at, resolved_at=incident.resolved_at, closed_at=incident.closed_at,
+        summary=summary(Facts(
+            title=title, severity=incident.severity, zone_name=zone_name or Bi.same("-"),
+            opened_at=incident.opened_at, exposure=found, thresholds=thresholds, cause=cause, disposition=disposition,
+            steps=steps, acknowledged=(acknowledged_by, incident.acknowledged_at)
+            if acknowledged_by and incident.acknowledged_at else None,
+            resolved=(resolved_by, incident.resolved_at) if resolved_by and incident.resolved_at else None,
+            signed_by=signed_by), setup.timezone),
+        cause=cause, disposition=disposition,
+        opened_at=incident.opened_at, acknowledged_at=incident.acknowledged_at, acknowledged_by=acknowledged_by,
+        mitigating_at=incident.mitigating_at, resolved_at=incident.resolved_at, resolved_by=resolved_by,
+        closed_at=incident.closed_at,
         tta_seconds=_seconds(incident.opened_at, incident.acknowledged_at),
         ttm_seconds=_seconds(incident.opened_at, incident.mitigating_at),
         ttr_seconds=_seconds(incident.opened_at, incident.resolved_at),
         alerts=len(alerts), timeline=timeline, steps=steps,
-        escalations=tuple(EscalationLine(e.at, (e.after or {}).get("level"), (e.after or {}).get("role"),
-                                         e.object_id if e.object_type == "step" else None)
-                          for e in events if e.action.endswith(".escalated")),
-        series=series,
-        thresholds=tuple(sorted({Threshold(a.rule_id, a.threshold) for a in alerts if a.threshold is not None},
-                                key=lambda t: t.value)),
-        milestones=_milestones(incident), stock=affected_stock(session, zone=incident.zone),
-        chain=ChainResult(chain.ok, chain.checked, chain.first_bad_id, chain.problem),
-        sign_off_roles=tuple(role_name(code) for code in SIGN_OFF_ROLES), timezone=timezone, generated_at=now,
-        accountability=accountability(session, incident_id=incident_id),
-        sources=sources_of_steps(library.get(incident.playbook_id or ""), done),
+        escalations=tuple(_escalation(e) for e in events if e.action.endswith(".escalated")),
+        series=series, thresholds=thresholds, milestones=_milestones(incident), exposure=found,
+        stock=affected_stock(session, zone=incident.zone, start=incident.opened_at, end=end),
+        stock_window=(incident.opened_at, end),
+        chain=ChainResult(chain.ok, chain.checked, chain.first_bad_id, chain.problem, len(events)),
+        sign_off_roles=tuple((code, role_words(code)) for code in SIGN_OFF_ROLES), signed_by=signed_by,
+        timezone=setup.timezone, generated_at=now,
+        accountability=who, sources=sources_of_steps(loaded, done),
     )
+
+
+def role_words(code: str) -> Bi:
+    """A role's name, ``Bi("仓库经理", "Warehouse manager")``; unknown codes as they are."""
+    return Bi(*ROLES.get(code, (code, code)))
+
+
+def _escalation(event: AuditEvent) -> EscalationLine:
+    after = event.after or {}
+    role = after.get("role")
+    return EscalationLine(event.at, after.get("level"), role, role_words(role) if role else None,
+                          event.object_id if event.object_type == "step" else None)
+
+
+def _zone_name(registry: DeviceRegistry | None, zone: str | None) -> Bi | None:
+    if zone is None:
+        return None
+    known = registry.zones.get(zone) if registry else None
+    return Bi(known.name_zh, known.name_en) if known else Bi.same(zone)
 
 
 def steps_of(session: Session, incident: Incident, library: Mapping[str, LoadedPlaybook], *,
              now: datetime) -> tuple[StepLine, ...]:
-    """Every step run of the incident: who, when, how long, against the playbook's completion timeout."""
+    """Every step run of the incident: who, when, how long, against the playbook's completion timeout.
+
+    A step still open when the incident was resolved is timed up to the resolution, not up to now.
+    """
     runs = list(session.exec(select(StepRun).where(StepRun.incident_id == incident.id).order_by(col(StepRun.id))))
     names = directory.names(session, [r.actor_person_id for r in runs if r.actor_person_id is not None])
     loaded = library.get(incident.playbook_id or "")
+    answers = (incident.playbook_state or {}).get("answers") or {}
     lines = []
     for run in runs:
         step = None
@@ -214,49 +191,44 @@ def steps_of(session: Session, incident: Incident, library: Mapping[str, LoadedP
             step = next((s for s in loaded.playbook.all_steps() if s.id == run.step_id), None)
         due = parse_duration(step.timeouts.complete).total_seconds() if step and step.timeouts and \
             step.timeouts.complete else None
-        took = ((run.finished_at or now) - run.started_at).total_seconds()
+        stopped = run.finished_at or incident.resolved_at or now
+        took = max(0.0, (stopped - run.started_at).total_seconds())
+        open_at_end = run.finished_at is None and incident.resolved_at is not None
+        answer = answer_words(step.input, answers.get(step.input.id)) if step and step.input and \
+            run.status == "done" else None
         lines.append(StepLine(
-            step_id=run.step_id, title_zh=step.title.zh if step else run.step_id,
-            title_en=step.title.en if step else run.step_id, role=(step.role or "anyone") if step else "-",
-            status=run.status, started_at=run.started_at, finished_at=run.finished_at,
+            step_id=run.step_id, title=Bi(step.title.zh, step.title.en) if step else Bi.same(run.step_id),
+            role=(step.role or "anyone") if step else "-", status=run.status,
+            status_text=words("step_open_at_resolution" if open_at_end else f"step_{run.status}"),
+            started_at=run.started_at, finished_at=run.finished_at,
             by=names.get(run.actor_person_id) if run.actor_person_id else None, seconds=took, due_seconds=due,
-            overdue=due is not None and run.status != "skipped" and took > due, reason=run.reason))
+            overdue=due is not None and run.status != "skipped" and took > due, reason=run.reason, answer=answer))
     return tuple(lines)
-
-
-def _series(session: Session, alerts: list[Alert], *, start: datetime, end: datetime) -> tuple[Series, ...]:
-    pairs = sorted({(a.sensor, a.metric) for a in alerts if a.sensor and a.metric})
-    found: list[Series] = []
-    for sensor, metric in pairs:
-        assert sensor is not None and metric is not None
-        rows = samples_between(session, sensors=[sensor], metric=metric, start=start, end=end)
-        if rows:
-            found.append(Series(sensor, metric, tuple((r.at, r.value) for r in rows)))
-    return tuple(found)
 
 
 def _milestones(incident: Incident) -> tuple[Milestone, ...]:
     marks = (("opened", incident.opened_at), ("acknowledged", incident.acknowledged_at),
-             ("mitigating", incident.mitigating_at), ("resolved", incident.resolved_at))
-    return tuple(Milestone(key, *CATALOGUE[f"milestone_{key}"], at) for key, at in marks if at is not None)
+             ("mitigating", incident.mitigating_at), ("cleared", incident.cleared_at),
+             ("resolved", incident.resolved_at))
+    return tuple(Milestone(key, words(f"milestone_{key}"), at) for key, at in sorted(
+        ((k, a) for k, a in marks if a is not None), key=lambda mark: mark[1]))
 
 
-def affected_stock(session: Session, *, zone: str | None) -> tuple[AffectedStock, ...]:
-    """Stock in the incident's zone, held and quarantined lines first."""
+def affected_stock(session: Session, *, zone: str | None, start: datetime, end: datetime) -> tuple[
+        AffectedStock, ...]:
+    """Stock that was in the incident's zone from ``start`` to ``end`` (replayed from the ledger), with the
+    most held; expired lots (expiry before ``start``) are flagged, then held lines, then the rest."""
     if zone is None:
         return ()
-    rows = session.exec(
-        select(StockQuant, Item, Location.code, Lot)
-        .join(Item, col(Item.id) == StockQuant.item_id)
-        .join(Location, col(Location.id) == StockQuant.location_id)
-        .join(Zone, col(Zone.id) == Location.zone_id)
-        .outerjoin(Lot, col(Lot.id) == StockQuant.lot_id)
-        .where(Zone.code == zone, StockQuant.qty_on_hand != 0)
-    ).all()
-    lines = [AffectedStock(item.sku, item.name_zh, item.name_en, code, lot.lot_no if lot else None,
-                           lot.expiry_date.isoformat() if lot and lot.expiry_date else None, quant.status,
-                           quant.qty_on_hand) for quant, item, code, lot in rows]
-    return tuple(sorted(lines, key=lambda s: (s.status == "available", s.sku, s.location)))
+    lines = []
+    for held in zone_stock_during(session, zone=zone, start=start, end=end):
+        expired = held.expiry is not None and held.expiry < start.date()
+        lines.append(AffectedStock(
+            sku=held.sku, name=Bi(held.name_zh, held.name_en or held.name_zh), location=held.location, lot=held.lot,
+            expiry=held.expiry.isoformat() if held.expiry else None, expired=expired, status=held.status,
+            status_text=words("stock_status_expired" if expired else f"stock_status_{held.status}"),
+            qty=held.qty_most))
+    return tuple(sorted(lines, key=lambda s: (not s.expired, s.status == "available", s.sku, s.location)))
 
 
 @dataclass(frozen=True, slots=True)

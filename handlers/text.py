@@ -306,9 +306,115 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "move_reserve": ("预占", "reserve"),
     "move_unreserve": ("释放预占", "unreserve"),
     # /review (handlers.review)
-    "review_link": ("事件 #{incident_id} 的复盘报告：{url}", "Post-incident review of #{incident_id}: {url}"),
+    "review_links": ("事件 #{incident_id} 的复盘报告（网页、签章 PDF/A、Markdown、JSON、CSV）：",
+                     "Post-incident review of #{incident_id} (web page, sealed PDF/A, Markdown, JSON, CSV):"),
     "review_usage": ("请在事件的对话中使用 /review，或写明事件编号，例如 /review 12。",
                      "Use /review in an incident thread or give the incident number, e.g. /review 12."),
+    # review: incident, step and stock statuses in words
+    "status_triggered": ("待确认", "Triggered"),
+    "status_acknowledged": ("已确认", "Acknowledged"),
+    "status_mitigating": ("处置中", "Mitigating"),
+    "status_resolved": ("已解决", "Resolved"),
+    "status_in_review": ("复盘中", "In review"),
+    "status_closed": ("已关闭", "Closed"),
+    "step_pending": ("待开始", "Pending"),
+    "step_active": ("进行中", "In progress"),
+    "step_done": ("已完成", "Done"),
+    "step_skipped": ("已跳过", "Skipped"),
+    "step_overdue": ("已超时", "Overdue"),
+    "step_open_at_resolution": ("事件解决时未完成", "Still open when the incident was resolved"),
+    "stock_status_available": ("可用", "Available"),
+    "stock_status_hold": ("冻结", "On hold"),
+    "stock_status_quarantine": ("隔离待验", "Quarantined"),
+    "stock_status_damaged": ("破损", "Damaged"),
+    "stock_status_expired": ("已过期", "Expired"),
+    "timer_ack": ("认领", "claim"),
+    "timer_complete": ("完成", "completion"),
+    "timer_repeat": ("重复", "repeat"),
+    "timer_reminder": ("提醒", "reminder"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "photos": ("{count} 张照片", "{count} photo(s)"),
+    "metric_temperature": ("温度", "Temperature"),
+    "time": ("时间", "Time"),
+    "limit_upper": ("上限", "upper limit"),
+    "limit_lower": ("下限", "lower limit"),
+    "limit_alarm": ("告警阈值", "alarm threshold"),
+    "metric_humidity": ("湿度", "Humidity"),
+    "calibration_ok": ("有效期至 {due}", "valid until {due}"),
+    "calibration_overdue": ("已过期（{due}），读数不能作为证据", "overdue since {due}: readings are not evidence"),
+    "calibration_unknown": ("未记录", "not recorded"),
+    # review: the timeline in plain words (who is in its own column)
+    "tl_opened_above": ("事件开启：{sensor_zh}读数 {value}，高于上限 {limit}。",
+                        "Incident opened: {sensor_en} read {value}, above the {limit} limit."),
+    "tl_opened_below": ("事件开启：{sensor_zh}读数 {value}，低于下限 {limit}。",
+                        "Incident opened: {sensor_en} read {value}, below the {limit} limit."),
+    "tl_opened": ("事件开启：{title_zh}（{severity}）。", "Incident opened: {title_en} ({severity})."),
+    "tl_declared": ("手动发起事件（{playbook}，区域 {zone}）。",
+                    "Incident declared by hand ({playbook}, zone {zone})."),
+    "tl_joined": ("又一条告警并入：{sensor_zh}读数 {value}。", "Another alert joined: {sensor_en} read {value}."),
+    "tl_joined_plain": ("又一条告警并入。", "Another alert joined."),
+    "tl_warning": ("预警：{sensor_zh}读数 {value}，正趋向限值。",
+                   "Warning: {sensor_en} read {value}, heading for its limit."),
+    "tl_cleared": ("读数恢复到范围内：{sensor_zh} {value}。", "Reading back in range: {sensor_en} at {value}."),
+    "tl_cleared_plain": ("告警恢复。", "The alert cleared."),
+    "tl_escalated": ("无人确认，第 {level} 级升级：通知{role_zh}。",
+                     "Not acknowledged: escalation level {level}, {role_en} paged."),
+    "tl_status": ("事件状态由「{before_zh}」改为「{after_zh}」。",
+                  "Incident status changed from {before_en} to {after_en}."),
+    "tl_severity": ("级别由 {before} 调整为 {after}。", "Severity changed from {before} to {after}."),
+    "tl_playbook": ("启动预案「{title_zh}」第 {version} 版。", "Playbook \"{title_en}\" version {version} started."),
+    "tl_step_active": ("步骤开始：「{step_zh}」。", "Step started: \"{step_en}\"."),
+    "tl_step_claimed": ("认领步骤「{step_zh}」。", "Claimed \"{step_en}\"."),
+    "tl_step_done": ("完成步骤「{step_zh}」。", "Completed \"{step_en}\"."),
+    "tl_step_answered": ("完成步骤「{step_zh}」：{label_zh} {answer_zh}。",
+                         "Completed \"{step_en}\": {label_en} {answer_en}."),
+    "tl_step_skipped": ("跳过步骤「{step_zh}」。", "Skipped \"{step_en}\"."),
+    "tl_step_status": ("步骤「{step_zh}」：{status_zh}。", "Step \"{step_en}\": {status_en}."),
+    "tl_step_timer": ("步骤「{step_zh}」的{kind_zh}时限已到。", "Step \"{step_en}\": {kind_en} time limit reached."),
+    "tl_action_requested": ("预案自动动作待执行：{what}。", "Playbook action queued: {what}."),
+    "tl_action_confirmed": ("确认执行自动动作。", "Confirmed the playbook action."),
+    "tl_action_executed": ("自动动作已执行。", "The playbook action ran."),
+    "tl_action_failed": ("自动动作失败：{error}", "The playbook action failed: {error}"),
+    "tl_access_refused": ("拒绝了未登记用户的操作。", "Refused an action by someone not in the directory."),
+    "tl_flapping": ("告警反复变化，暂停逐次通知。", "The alert was flapping; messages per change were paused."),
+    "tl_inhibited": ("本事件引起的下游告警暂不单独通知（{scope}）。",
+                     "Alerts this incident causes were muted ({scope})."),
+    # review: the summary paragraph, one sentence per fact that is known
+    "sum_opened": ("{opened}，{zone_zh} 开启 {severity} 事件「{title_zh}」。",
+                   "At {opened}, a {severity} incident opened in {zone_en}: {title_en}."),
+    "sum_excursion": ("{probe_zh}自 {start} 起高于上限 {limit}，峰值 {peak}（{peak_at}），超限共 {duration}，"
+                      "超限累计 {degree_minutes}。",
+                      "{probe_en} was above the {limit} limit from {start}, peaking at {peak} at {peak_at}: "
+                      "{duration} above it, {degree_minutes} in total."),
+    "sum_excursion_below": ("{probe_zh}自 {start} 起低于下限 {limit}，最低 {low}（{low_at}），超限共 {duration}。",
+                            "{probe_en} was below the {limit} limit from {start}, down to {low} at {low_at}: "
+                            "{duration} below it."),
+    "sum_in_range": ("区域内探头读数未超出限值（最高 {peak}）。",
+                     "The zone's probes stayed within their limits (highest {peak})."),
+    "sum_cause": ("预案中选定的原因：{cause_zh}。", "Cause chosen in the playbook: {cause_en}."),
+    "sum_no_cause": ("预案中未记录原因。", "No cause was recorded in the playbook."),
+    "sum_actions": ("已完成：{steps_zh}。", "Actions taken: {steps_en}."),
+    "sum_no_actions": ("没有完成任何步骤。", "No step was completed."),
+    "sum_skipped": ("已跳过：{steps_zh}。", "Skipped: {steps_en}."),
+    "sum_disposition": ("产品处置：{disposition_zh}。", "Product disposition: {disposition_en}."),
+    "sum_no_disposition": ("尚未记录产品处置决定。", "No product disposition has been recorded."),
+    "sum_acked": ("{who} 于 {at} 确认", "Acknowledged by {who} at {at}"),
+    "sum_not_acked": ("无人确认", "Nobody acknowledged it"),
+    "sum_resolved": ("{who} 于 {at} 解决", "resolved by {who} at {at}"),
+    "sum_not_resolved": ("尚未解决", "not resolved yet"),
+    "sum_signed": ("{who} 已签署", "signed by {who}"),
+    "sum_not_signed": ("尚无人签署", "not signed by anyone yet"),
+    "sum_people": ("{acked}，{resolved}；{signed}。", "{acked}, {resolved}; {signed}."),
+    # scripts/demo.sh and `wareroom demo`: what is about to happen
+    "demo_notice": ("演示：几秒后冷库 D1 的压缩机开始故障，门侧探头升温；启动约 20 秒后开启第一个事件（SEV2），"
+                    "无人确认则 90 秒后升级，约 2.5 分钟后修复、读数回到范围内。右上角选择身份（如王伟 班组长），"
+                    "点“确认”并按步骤处置；在事件中输入 /review 查看复盘报告。",
+                    "Demo: in a few seconds the compressor of cold room D1 starts failing and its door-side probe "
+                    "warms; the first incident (SEV2) opens about 20 s after start, escalates after 90 s if nobody "
+                    "acknowledges, and the room is repaired and back in range after about 2.5 min. Pick who you are "
+                    "at the top right (e.g. Wang Wei, shift lead), press Acknowledge and work through the steps; "
+                    "type /review in the incident to see its post-incident review."),
     "action_incident.opened": ("事件开启", "Incident opened"),
     "action_incident.declared": ("人工发起事件", "Incident declared by hand"),
     "action_incident.acknowledge": ("确认事件", "Acknowledged"),
@@ -337,6 +443,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "milestone_opened": ("开启", "Opened"),
     "milestone_acknowledged": ("确认", "Acknowledged"),
     "milestone_mitigating": ("处置", "Mitigating"),
+    "milestone_cleared": ("读数恢复", "Back in range"),
     "milestone_resolved": ("解决", "Resolved"),
     "grouped_msg": ("本组共 {count} 条告警：{names}", "{count} alerts in this group: {names}"),
     "inhibiting_msg": ("本事件期间，{scope} 内由它引起的告警（{targets}）暂不单独通知；"
@@ -374,6 +481,12 @@ def say(key: str, **values: object) -> str:
     return f"{zh.format(**values)}\n{en.format(**values)}"
 
 
+def pair(key: str, **values: object) -> tuple[str, str]:
+    """The sentence in each language apart: ``(zh, en)``, for documents that show one language or both."""
+    zh, en = CATALOGUE[key]
+    return zh.format(**values), en.format(**values)
+
+
 def role_name(code: str) -> str:
     """``仓库经理 Warehouse manager (WM)``; unknown codes are shown as they are."""
     zh, en = ROLES.get(code, (code, code))
@@ -384,6 +497,20 @@ def roles_text(codes: list[str], language: int) -> str:
     """Role names in one language (0 = zh, 1 = en), e.g. ``班组长 (SL)、质量负责人 (QA)``."""
     names = [f"{ROLES.get(code, (code, code))[language]} ({code})" for code in codes]
     return ("、" if language == 0 else ", ").join(names)
+
+
+def duration_text(seconds: float | None) -> str:
+    """``1 h 05 min``, ``4 min 30 s``, ``13 min``, ``12 s``; ``-`` for nothing. The same in Chinese and English."""
+    if seconds is None:
+        return "-"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s" if secs else f"{minutes} min"
+    return f"{secs} s"
 
 
 def local_time(moment: datetime, timezone: str) -> str:

@@ -33,14 +33,10 @@ if ! port_open 1883; then
   for _ in $(seq 20); do port_open 1883 && break; sleep 0.5; done
 fi
 
-# Chromium for the web chat test (Debian's package; no browser download), and CJK fonts so that
-# Chinese text renders in screenshots and review PDFs
+# Chromium for the web chat test (Debian's package; no browser download); the fonts Chinese and emoji
+# need in screenshots, charts and review PDFs, WeasyPrint's libraries and poppler's pdftoppm
 need_pkg chromium chromium
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_pkg "(install)" fonts-noto-cjk fontconfig
-
-# Review PDFs: WeasyPrint's Pango/HarfBuzz libraries, and poppler's pdftoppm for the PDF test
-ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need_pkg "(install)" libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-need_pkg pdftoppm poppler-utils
+bash "$(dirname "$0")/fonts.sh"
 
 # The single sign-on test's OpenID Connect provider: panva/node-oidc-provider on Node.js (npm registry)
 need_pkg node nodejs

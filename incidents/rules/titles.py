@@ -144,8 +144,9 @@ def render_stock_titles(
 
 
 def minutes(seconds: float) -> str:
-    """Whole minutes, rounded, as text."""
-    return str(round(max(seconds, 0.0) / 60))
+    """Whole minutes, rounded, as text; ``<1`` under half a minute (never "for 0 min")."""
+    whole = round(max(seconds, 0.0) / 60)
+    return str(whole) if whole else "<1"
 
 
 def _variant(b: Binding, state: AlertState, change: Change, t: float) -> str:

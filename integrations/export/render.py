@@ -1,41 +1,38 @@
-"""A ``Review`` rendered as Markdown, HTML, PDF (WeasyPrint), JSON or CSV, from the templates beside this file."""
+"""A ``Review`` rendered as Markdown, HTML, PDF/A-2b (WeasyPrint, sealed with pyHanko), JSON or CSV.
+
+The templates beside this file show Chinese, English or both (``lang``); the JSON and CSV keep both and
+the raw audit values for machines.
+"""
 
 import base64
 import csv
 import io
 import json
 from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from handlers.review import Review
+from handlers.review_model import Bi, Review
+from handlers.review_story import local_minute, value_text
+from handlers.text import duration_text
 from integrations.export.chart import readings_chart
-from integrations.export.formatting import duration, local, local_seconds
+from integrations.export.formats import ReviewFormat
+from integrations.export.formatting import local, local_seconds
+from integrations.export.language import Lang, pick
+from integrations.export.seal import Seal, seal_pdf
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+PDF_VARIANT = "pdf/a-2b"  # ISO 19005-2 level B: archived as it looks, transparency allowed (the chart has some)
 
-
-class ReviewFormat(StrEnum):
-    MD = "md"
-    HTML = "html"
-    PDF = "pdf"
-    JSON = "json"
-    CSV = "csv"
-
-
-MEDIA_TYPES = {ReviewFormat.MD: "text/markdown; charset=utf-8", ReviewFormat.HTML: "text/html; charset=utf-8",
-               ReviewFormat.PDF: "application/pdf", ReviewFormat.JSON: "application/json",
-               ReviewFormat.CSV: "text/csv; charset=utf-8"}
 CSV_COLUMNS = ("at_utc", "at_local", "who", "action", "text_zh", "text_en", "object", "detail", "reason")
 
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html.j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["duration"] = duration
+    env.filters["duration"] = duration_text
     return env
 
 
@@ -45,41 +42,58 @@ _ENV = _environment()
 PRINT_TIMELINE_ROWS = 400  # a printed review keeps the first and last 200 events; the rest is in the other formats
 
 
-def _context(review: Review, *, for_print: bool) -> dict[str, Any]:
-    chart = readings_chart(review, fmt="svg")
+def _context(review: Review, *, lang: Lang, for_print: bool, seal: Seal | None = None) -> dict[str, Any]:
+    chart = readings_chart(review, lang=lang, fmt="svg")
     events = review.timeline
     half = PRINT_TIMELINE_ROWS // 2
     cut = for_print and len(events) > PRINT_TIMELINE_ROWS
+    metric = review.exposure.metric if review.exposure else (review.series[0].metric if review.series else None)
     return {
         "timeline_head": events[:half] if cut else events,
         "timeline_tail": events[-half:] if cut else [],
         "omitted": len(events) - PRINT_TIMELINE_ROWS if cut else 0,
         "r": review,
+        "lang": lang,
+        "L": lambda zh, en: pick(Bi(zh, en), lang),
+        "B": lambda text: pick(text, lang) if text is not None else "-",
+        "v": lambda value: value_text(value, metric) if value is not None else "-",
         "t": lambda moment: local(moment, review.timezone),
         "ts": lambda moment: local_seconds(moment, review.timezone),
+        "tm": lambda moment: local_minute(moment, review.timezone) if moment else "-",
         "chart": base64.b64encode(chart).decode() if chart else None,
         "overdue": sum(step.overdue for step in review.steps),
         "skipped": sum(step.status == "skipped" for step in review.steps),
         "for_print": for_print,
+        "seal": seal,
     }
 
 
-def render_markdown(review: Review) -> str:
+def render_markdown(review: Review, *, lang: Lang = "both") -> str:
     """The review as Markdown (the chart is left to the HTML and PDF)."""
-    return _ENV.get_template("review.md.j2").render(_context(review, for_print=False) | {"chart": None})
+    return _ENV.get_template("review.md.j2").render(_context(review, lang=lang, for_print=False) | {"chart": None})
 
 
-def render_html(review: Review, *, for_print: bool = False) -> str:
+def render_html(review: Review, *, lang: Lang = "both", for_print: bool = False, seal: Seal | None = None) -> str:
     """The review as one self-contained HTML page (the chart embedded as SVG)."""
-    return _ENV.get_template("review.html.j2").render(_context(review, for_print=for_print))
+    return _ENV.get_template("review.html.j2").render(_context(review, lang=lang, for_print=for_print, seal=seal))
 
 
-def render_pdf(review: Review) -> bytes:
-    """The review as a printable PDF (A4)."""
+def _without_producer(_document: Any, pdf: Any) -> None:
+    """WeasyPrint's finisher: drop the Info /Producer so that the seal's incremental update writes one
+    Producer to both the Info dictionary and the XMP (they must agree for PDF/A readers)."""
+    pdf.info.pop("Producer", None)
+
+
+def render_pdf(review: Review, *, lang: Lang = "both", seal: Seal | None = None) -> bytes:
+    """The review as an A4 PDF/A-2b file, sealed with ``seal`` (pyHanko) when one is given."""
     from weasyprint import HTML
 
-    pdf: bytes = HTML(string=render_html(review, for_print=True), base_url=str(TEMPLATES)).write_pdf()
-    return pdf
+    html = render_html(review, lang=lang, for_print=True, seal=seal)
+    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(pdf_variant=PDF_VARIANT,
+                                                                       finisher=_without_producer)
+    if seal is None:
+        return pdf
+    return seal_pdf(pdf, seal, reason=f"WareRoom post-incident review #{review.incident_id}")
 
 
 def render_json(review: Review) -> str:
@@ -94,14 +108,16 @@ def render_csv(review: Review) -> str:
     writer.writerow(CSV_COLUMNS)
     for entry in review.timeline:
         writer.writerow([entry.at.isoformat(), local(entry.at, review.timezone), entry.who, entry.action,
-                         entry.text_zh, entry.text_en, entry.object_id or "", entry.detail, entry.reason or ""])
+                         entry.text.zh, entry.text.en, entry.object_id or "", entry.detail, entry.reason or ""])
     return buffer.getvalue()
 
 
-def render(review: Review, fmt: ReviewFormat) -> bytes:
-    """The review in ``fmt`` as bytes."""
+def render(review: Review, fmt: ReviewFormat, *, lang: Lang = "both", seal: Seal | None = None) -> bytes:
+    """The review in ``fmt`` as bytes; ``lang`` picks the language of MD, HTML and PDF."""
     if fmt is ReviewFormat.PDF:
-        return render_pdf(review)
-    text = {ReviewFormat.MD: render_markdown, ReviewFormat.HTML: render_html, ReviewFormat.JSON: render_json,
-            ReviewFormat.CSV: render_csv}[fmt](review)
-    return text.encode("utf-8")
+        return render_pdf(review, lang=lang, seal=seal)
+    if fmt is ReviewFormat.MD:
+        return render_markdown(review, lang=lang).encode("utf-8")
+    if fmt is ReviewFormat.HTML:
+        return render_html(review, lang=lang).encode("utf-8")
+    return (render_json(review) if fmt is ReviewFormat.JSON else render_csv(review)).encode("utf-8")

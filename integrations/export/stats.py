@@ -5,8 +5,8 @@ import io
 from pathlib import Path
 
 from handlers.review import ReviewStats
+from handlers.text import duration_text
 from integrations.export.chart import stats_chart
-from integrations.export.formatting import duration
 
 STATS_COLUMNS = ("incident_type", "site", "count", "mtta_seconds", "mttr_seconds", "overdue_steps")
 
@@ -14,7 +14,7 @@ STATS_COLUMNS = ("incident_type", "site", "count", "mtta_seconds", "mttr_seconds
 def stats_table(stats: ReviewStats) -> str:
     """A plain-text table for the terminal, then the noisiest rules."""
     header = ("类型 Type", "站点 Site", "数量 Count", "MTTA", "MTTR", "超时步骤 Overdue")
-    rows = [(g.incident_type, g.site, str(g.count), duration(g.mtta_seconds), duration(g.mttr_seconds),
+    rows = [(g.incident_type, g.site, str(g.count), duration_text(g.mtta_seconds), duration_text(g.mttr_seconds),
              str(g.overdue_steps)) for g in stats.groups]
     widths = [max(_width(cell) for cell in column) for column in zip(header, *rows, strict=False)]
     lines = [f"事件统计 Incidents {stats.since:%Y-%m-%d} – {stats.until:%Y-%m-%d}: {stats.total}"]

@@ -42,8 +42,9 @@ class CommandBody(BaseModel):
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
 
-def build_router(chat: WebChat, router: ChatRouter, auth: WebAuth) -> APIRouter:
-    """The web chat's routes, each behind the caller check of ``auth``."""
+def build_router(chat: WebChat, router: ChatRouter, auth: WebAuth, *, notice: str = "") -> APIRouter:
+    """The web chat's routes, each behind the caller check of ``auth``; ``notice`` is shown above the chat
+    (empty: nothing)."""
     api = APIRouter()
     reader = Depends(auth.needs(Scope.READ, anonymous_in_demo=True))
     actor = Depends(auth.needs(Scope.ACT, anonymous_in_demo=True))
@@ -67,6 +68,10 @@ def build_router(chat: WebChat, router: ChatRouter, auth: WebAuth) -> APIRouter:
             return to_signin("/")
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
                             headers={"Cache-Control": "no-store"})
+
+    @api.get("/webchat/notice", include_in_schema=False)
+    async def banner() -> dict[str, str]:
+        return {"text": notice}
 
     @api.get("/webchat/people")
     async def people(caller: Caller = reader) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from sqlmodel import select
 
 from handlers.ports import ButtonClicked, CommandInvoked, Reply, UserRef
-from handlers.review import build_review
+from handlers.review import ReviewSetup, build_review
 from handlers.signing import Signing
 from incidents import directory, signatures
 from incidents.actors import SYSTEM, Actor
@@ -108,8 +108,8 @@ def test_a_cold_chain_incident_cannot_be_closed_early_and_its_review_shows_who_d
     assert override.after == {"transition": "resolve", "open_steps": open_steps}
 
     with database.reader() as session:
-        review = build_review(session, incident_id=incident_id, library=LIBRARY, timezone="Asia/Shanghai",
-                              now=FakeClock.start)
+        review = build_review(session, incident_id=incident_id,
+                              setup=ReviewSetup(library=LIBRARY, timezone="Asia/Shanghai"), now=FakeClock.start)
         [row] = signatures.of_incident(session, incident_id=incident_id)
         assert signatures.bound(session, row)
     shown = review.accountability
