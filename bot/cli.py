@@ -209,7 +209,7 @@ def playbook_simulate(
                                      directory=True))
     if playbook_id not in library:
         raise typer.BadParameter(f"no playbook {playbook_id!r}; known: {', '.join(sorted(library))}")
-    answers = need_path(answers or answers_file(library[playbook_id]), "answers file (see the README; pass --answers)")
+    answers = need_path(answers or answers_file(library[playbook_id]), "answers file")
     try:
         script = load_script(answers)
         result = simulate(library[playbook_id], script["events"], start=datetime(2026, 1, 1, tzinfo=UTC),

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.cli_errors import EXIT_MISSING
 from incidents import audit, checkpoints
 from incidents.actors import SYSTEM
 from incidents.database import Database
@@ -95,7 +96,7 @@ def test_a_removed_checkpoint_is_named_and_an_inspector_can_bring_their_own_copy
     (tmp_path / "var" / "audit-checkpoints.jsonl").unlink()  # even the file is gone: the inspector's copy tells
     code, output = _verify("--checkpoint", str(exported))
     assert code == 1 and "removed checkpoint: checkpoint #1" in output
-    assert _verify("--checkpoint", str(tmp_path / "nowhere.jsonl"))[0] == 2
+    assert _verify("--checkpoint", str(tmp_path / "nowhere.jsonl"))[0] == EXIT_MISSING
 
 
 def test_a_forged_checkpoint_line_does_not_verify(env: Database, tmp_path: Path) -> None:

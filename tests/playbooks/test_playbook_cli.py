@@ -5,6 +5,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.cli_errors import EXIT_MISSING
 from tests.playbooks.guarded import write_guarded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,5 @@ def test_simulate_plays_the_example_answers_that_ship_with_the_playbook(tmp_path
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == "finished"
     missing = runner.invoke(app, ["playbook", "simulate", "fire-evacuation", "--answers", str(tmp_path / "no.yaml")])
-    assert missing.exit_code == 2
-    assert missing.output.strip() == (f"{tmp_path / 'no.yaml'}: no such answers file; write one (see the README) "
-                                      "and pass it with --answers")
+    assert missing.exit_code == EXIT_MISSING
+    assert missing.output.strip() == f"answers file: no such file {tmp_path / 'no.yaml'}; check the path"
