@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import Cookie, FastAPI, Header, HTTPException
 
-from bot import api, db
+from bot import api, db, health
 from bot.bootstrap import Runtime, build
 from bot.settings import Settings
+from incidents import retention
 from integrations.action_executor import ActionExecutor
 from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
@@ -18,6 +19,7 @@ from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.client import MqttSubscriber, RawMessage
 from integrations.mqtt.ingest import batch_handler
+from integrations.scheduler import NightlyAt
 from integrations.webchat.routes import build_router
 from integrations.webhooks import routes as webhooks
 
@@ -64,8 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await broker.start()
             mqtt_url = broker.url
         app.state.mqtt_url = mqtt_url
-        runtime.timers.start(on_escalation=runtime.flow.escalation_due, on_step=runtime.playbooks.timer_due)
-        log.info("re-armed %d pending escalations and step timers", runtime.flow.rearm_all())
+        # Timers run where the scheduler lease is; it re-arms them from the database when taken.
+        runtime.timers.start(on_escalation=runtime.flow.escalation_due, on_step=runtime.playbooks.timer_due,
+                             rearm=runtime.flow.rearm_all, on_retention=lambda: retention.nightly(
+                                 runtime.db, settings.retention_policy()),
+                             nightly=NightlyAt(settings.retention_time.hour, settings.retention_time.minute,
+                                               settings.site_timezone))
         executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, mqtt_url=mqtt_url)
         runtime.ctx.wake_actions = executor.wake
         sensors = batch_handler(runtime.intake)
@@ -81,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await subscriber.start()
         for platform in runtime.chat:
             await platform.start()
-        tasks = [asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
+        tasks = [asyncio.create_task(runtime.scheduler_lease.run(), name="scheduler-lease"),
+                 asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick")]
         try:
@@ -89,18 +96,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # a held lease is released on the way out
             await subscriber.stop()
             for platform in runtime.chat:
                 await platform.stop()
             runtime.timers.shutdown()
             if broker is not None:
                 await broker.stop()
+            runtime.leases.dispose()
             runtime.db.dispose()
 
     app = FastAPI(title="WareRoom", version="0.1.0", lifespan=lifespan,
                   description="Warehouse incidents: alerts in, playbook-driven chat threads out, audited.")
     app.state.runtime = runtime
     app.include_router(api.build_router(runtime, guard))
+    app.include_router(health.build_router(runtime, broker_connected=lambda: health.subscriber_connected(app)))
     app.include_router(webhooks.build_router(runtime.intake, guard))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))

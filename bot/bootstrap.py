@@ -18,12 +18,14 @@ from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
 from incidents.database import Database
 from incidents.escalation import load_escalation
+from incidents.leases import LeaseBackend, backend_for, holder_id
 from incidents.rules.config import load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from integrations.inventory.sink import StockEventSink
+from integrations.lease_loop import LeaseLoop
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
-from integrations.scheduler import PersistentTimers
+from integrations.scheduler import SCHEDULER_LEASE, PersistentTimers
 from integrations.slack import inbound as slack_inbound
 from integrations.slack import routes as slack_routes
 from integrations.slack.adapter import SlackChat
@@ -127,6 +129,8 @@ class Runtime:
     dispatcher: OutboxDispatcher
     timers: PersistentTimers
     stock_events: StockEventSink
+    leases: LeaseBackend
+    scheduler_lease: LeaseLoop
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -136,7 +140,8 @@ def build(settings: Settings) -> Runtime:
     library = load_library(settings.playbook_dir)
     registry = load_registry(settings.devices_file)
     rules = load_rules_file(settings.rules_file, registry)
-    timers = PersistentTimers(db.engine)
+    timers = PersistentTimers(db.engine, poll_seconds=settings.scheduler_poll_seconds)
+    leases = backend_for(db.url)
     broadcaster = Broadcaster()
     webchat = WebChat(db, broadcaster)
     ports: dict[str, ChatPort] = {webchat.platform: webchat}
@@ -156,4 +161,6 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
-                   stock_events=StockEventSink(db, intake, now=ctx.now), chat=chat)
+                   stock_events=StockEventSink(db, intake, now=ctx.now), chat=chat, leases=leases,
+                   scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder_id(),
+                                             ttl_seconds=settings.lease_ttl_seconds, work=timers.hold))

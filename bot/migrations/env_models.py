@@ -1,6 +1,8 @@
 """Every module that defines tables, imported so that SQLModel.metadata knows them all."""
 
 import incidents.inventory.tables
+import incidents.leases
+import incidents.retention
 import incidents.silences
 import incidents.tables
 import integrations.webchat.store
