@@ -67,6 +67,7 @@ class LeaseState:
     holder: str
     token: int
     acquired_at: datetime
+    renewed_at: datetime
     expires_in: float
 
 
@@ -106,7 +107,7 @@ _RELEASE = text("""
 UPDATE lease SET expires_at = clock_timestamp() WHERE name = :name AND holder = :holder AND token = :token
 """)
 _STATE = text("""
-SELECT holder, token, acquired_at, EXTRACT(EPOCH FROM expires_at - clock_timestamp()) AS expires_in
+SELECT holder, token, acquired_at, renewed_at, EXTRACT(EPOCH FROM expires_at - clock_timestamp()) AS expires_in
   FROM lease WHERE name = :name
 """)
 _FENCE = text("SELECT token FROM lease WHERE name = :name FOR SHARE")
@@ -153,9 +154,10 @@ class PostgresLeases:
         rows = self._execute(_STATE, {"name": name})
         if not rows:
             return None
-        holder, token, acquired_at, expires_in = rows[0]
-        assert isinstance(holder, str) and isinstance(token, int) and isinstance(acquired_at, datetime)
-        return LeaseState(name, holder, token, acquired_at, float(expires_in))  # type: ignore[arg-type]
+        holder, token, acquired_at, renewed_at, expires_in = rows[0]
+        assert isinstance(holder, str) and isinstance(token, int)
+        assert isinstance(acquired_at, datetime) and isinstance(renewed_at, datetime)
+        return LeaseState(name, holder, token, acquired_at, renewed_at, float(expires_in))  # type: ignore[arg-type]
 
     def dispose(self) -> None:
         self.engine.dispose()
