@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from bot import db
+from bot.cli_retention import retention_app
 from bot.settings import Settings
 
 app = typer.Typer(help="WareRoom: warehouse incidents in chat.", no_args_is_help=True, add_completion=False)
@@ -25,6 +26,7 @@ stock_app = typer.Typer(help="The stock database: import a snapshot.", no_args_i
 review_app = typer.Typer(help="Post-incident reviews: export one, statistics across many.", no_args_is_help=True)
 app.add_typer(stock_app, name="stock")
 app.add_typer(review_app, name="review")
+app.add_typer(retention_app, name="retention")
 
 
 def _logging(level: str = "INFO") -> None:

@@ -21,6 +21,7 @@ A mark remembers up to where readings were thinned, so a nightly run reads one n
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,7 @@ AROUND_INCIDENT_BEFORE = timedelta(hours=1)
 AROUND_INCIDENT_AFTER = timedelta(minutes=30)
 SAMPLES_MARK = "sensorsample"
 _BATCH = 10_000
+_RUN_LOCK_KEY = 7_202_613  # pg_try_advisory_lock: one applying run at a time
 
 
 class RetentionMark(SQLModel, table=True):
@@ -77,8 +79,41 @@ class Outcome:
     rows: int
 
 
+class RetentionBusy(RuntimeError):
+    """Another retention run (the nightly job, or a person at the command line) is going on now."""
+
+    def __init__(self) -> None:
+        super().__init__("另一次数据保留清理正在进行，请稍后再试 / Another retention run is going on; try again later")
+
+
+@contextmanager
+def _one_run_at_a_time(db: Database) -> Iterator[None]:
+    """Two runs would delete the same rows in different orders (and may deadlock): let one run at a time."""
+    if not db.is_postgres:
+        yield  # SQLite's write lock already serialises every transaction
+        return
+    with db.engine.connect() as conn:
+        taken = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _RUN_LOCK_KEY}).scalar()
+        conn.commit()
+        if not taken:
+            raise RetentionBusy
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _RUN_LOCK_KEY})
+            conn.commit()
+
+
 def run(db: Database, policy: RetentionPolicy, *, now: datetime, apply: bool) -> list[Outcome]:
-    """Count (``apply=False``) or remove what the policy lets go, table by table."""
+    """Count (``apply=False``) or remove what the policy lets go, table by table; RetentionBusy if another
+    run applies right now."""
+    if not apply:
+        return _outcomes(db, policy, now=now, apply=False)
+    with _one_run_at_a_time(db):
+        return _outcomes(db, policy, now=now, apply=True)
+
+
+def _outcomes(db: Database, policy: RetentionPolicy, *, now: datetime, apply: bool) -> list[Outcome]:
     return [
         Outcome("sensorsample", f"thin to one reading per {_minutes(policy.samples_every)} min after "
                 f"{policy.samples_full.days} days (alert and incident readings kept)",
@@ -97,7 +132,11 @@ def run(db: Database, policy: RetentionPolicy, *, now: datetime, apply: bool) ->
 
 def nightly(db: Database, policy: RetentionPolicy) -> list[Outcome]:
     """The scheduler's nightly run: apply the policy now and log what went."""
-    outcomes = run(db, policy, now=utcnow(), apply=True)
+    try:
+        outcomes = run(db, policy, now=utcnow(), apply=True)
+    except RetentionBusy:
+        log.warning("retention: another run is going on (someone at the command line?); skipped tonight")
+        return []
     log.info("retention: %s", ", ".join(f"{o.table} -{o.rows}" for o in outcomes))
     return outcomes
 

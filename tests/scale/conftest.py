@@ -1,5 +1,6 @@
 """Fixtures for the several-process tests: an empty PostgreSQL schema, and processes run as the user would."""
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -59,10 +60,8 @@ class Process:
             if self.popen.poll() is not None and self._queue.empty():
                 raise AssertionError(f"process exited ({self.popen.returncode}) before {prefix!r}; output:\n" +
                                      "\n".join(self.lines[-40:]))
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._queue.get(timeout=0.1)
-            except queue.Empty:
-                pass
 
     def stop(self) -> None:
         if self.popen.poll() is None:

@@ -115,11 +115,10 @@ def _waiting_on_a_lock(url: str) -> bool:
 
 async def test_the_loop_runs_work_while_held_and_cancels_it_when_lost(pg_url: str) -> None:
     leases = PostgresLeases(pg_url)
-    started: list[int] = []
-    cancelled = asyncio.Event()
+    started, cancelled = asyncio.Event(), asyncio.Event()
 
     async def work(lease: HeldLease) -> None:
-        started.append(lease.token)
+        started.set()
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -128,8 +127,7 @@ async def test_the_loop_runs_work_while_held_and_cancels_it_when_lost(pg_url: st
 
     loop = LeaseLoop(leases, name="scheduler", holder="a", ttl_seconds=1.5, work=work)
     task = asyncio.create_task(loop.run())
-    while not started:
-        await asyncio.sleep(0.05)
+    await asyncio.wait_for(started.wait(), timeout=10)
     assert loop.held == HeldLease("scheduler", "a", 1) and loop.alive()
     # another process steals the lease (an operator, or a holder that ignores expiry): the renewal fails
     engine = sa.create_engine(pg_url)
@@ -147,24 +145,23 @@ async def test_the_loop_runs_work_while_held_and_cancels_it_when_lost(pg_url: st
 
 async def test_a_clean_stop_releases_the_lease_for_the_next_process(pg_url: str) -> None:
     leases = PostgresLeases(pg_url)
+    holding: dict[str, asyncio.Event] = {"a": asyncio.Event(), "b": asyncio.Event()}
 
-    async def idle(_lease: HeldLease) -> None:
+    async def idle(lease: HeldLease) -> None:
+        holding[lease.holder].set()
         await asyncio.Event().wait()
 
     first = LeaseLoop(leases, name="scheduler", holder="a", ttl_seconds=30, work=idle)
     second = LeaseLoop(leases, name="scheduler", holder="b", ttl_seconds=30, work=idle)
     tasks = [asyncio.create_task(first.run())]
-    while first.held is None:
-        await asyncio.sleep(0.05)
+    await asyncio.wait_for(holding["a"].wait(), timeout=10)
     tasks.append(asyncio.create_task(second.run()))
     await asyncio.sleep(0.2)
     assert second.held is None
     tasks[0].cancel()
     await asyncio.gather(tasks[0], return_exceptions=True)
-    for _ in range(200):  # the next try comes within ttl / 5 = 6 s, not after the 30 s expiry
-        if second.held is not None:
-            break
-        await asyncio.sleep(0.05)
+    # the next try comes within ttl / 5 = 6 s, long before the 30 s expiry
+    await asyncio.wait_for(holding["b"].wait(), timeout=15)
     assert second.held == HeldLease("scheduler", "b", 2)
     tasks[1].cancel()
     await asyncio.gather(tasks[1], return_exceptions=True)
