@@ -11,7 +11,7 @@ import httpx
 
 from incidents.leases import PostgresLeases
 from tests.e2e.server import free_port
-from tests.scale.conftest import Process
+from tests.scale.processes import Process
 
 WAREROOM = str(Path(sys.executable).parent / "wareroom")
 ESCALATION = """

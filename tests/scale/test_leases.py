@@ -16,8 +16,8 @@ from incidents.leases import HeldLease, LeaseLost, PostgresLeases, SoleLeases, c
 from incidents.tables import DeadLetter
 from integrations.lease_loop import LeaseLoop
 from tests.e2e.server import wait_for
-from tests.scale.conftest import Process, python
 from tests.scale.lease_worker import SOURCE
+from tests.scale.processes import Process, python
 
 pytestmark = pytest.mark.postgres
 

@@ -1,5 +1,6 @@
 """Retention on SQLite and PostgreSQL: a dry run counts what an applied run removes, the record stays whole."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def test_a_dry_run_counts_what_apply_removes_and_the_record_stays(database: Data
     assert keys == {"i1:webchat:open", "i1:webchat:step:s:1", "i1:webchat:post:dd", "i1:webchat:post:ee"}
     assert mark is not None and mark.done_until == THINNED_UNTIL
     # GSP: a thinned probe keeps one real reading per half hour, on the half hour
-    assert {b - a for a, b in zip(p1, p1[1:], strict=False)} == {timedelta(minutes=30)}
+    assert {b - a for a, b in itertools.pairwise(p1)} == {timedelta(minutes=30)}
     after = _counts(database)
     assert {k: after[k] for k in ("Incident", "Alert", "StepRun", "AuditEvent")} == \
         {k: before[k] for k in ("Incident", "Alert", "StepRun", "AuditEvent")}

@@ -13,7 +13,7 @@ from incidents.leases import PostgresLeases
 from incidents.tables import AuditEvent, OutboxMessage
 from tests.e2e.server import wait_for
 from tests.factories import seed_people
-from tests.scale.conftest import Process
+from tests.scale.processes import Process
 from tests.scale.serve import alert, holder_pid, start_replica
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto]
