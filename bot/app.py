@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for platform in runtime.chat:
             await platform.start()
         tasks = [asyncio.create_task(runtime.scheduler_lease.run(), name="scheduler-lease"),
-                 asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
+                 asyncio.create_task(runtime.outbox_lease.run(), name="outbox-lease"),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick")]
         try:

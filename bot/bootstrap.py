@@ -18,7 +18,7 @@ from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
 from incidents.database import Database
 from incidents.escalation import load_escalation
-from incidents.leases import LeaseBackend, backend_for, holder_id
+from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from integrations.inventory.sink import StockEventSink
@@ -39,6 +39,8 @@ from integrations.wecom import routes as wecom_routes
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
 from playbooks.loader import load_library
+
+OUTBOX_LEASE = "outbox"
 
 
 async def _nothing() -> None:
@@ -131,6 +133,7 @@ class Runtime:
     stock_events: StockEventSink
     leases: LeaseBackend
     scheduler_lease: LeaseLoop
+    outbox_lease: LeaseLoop
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -142,6 +145,7 @@ def build(settings: Settings) -> Runtime:
     rules = load_rules_file(settings.rules_file, registry)
     timers = PersistentTimers(db.engine, poll_seconds=settings.scheduler_poll_seconds)
     leases = backend_for(db.url)
+    holder = holder_id()
     broadcaster = Broadcaster()
     webchat = WebChat(db, broadcaster)
     ports: dict[str, ChatPort] = {webchat.platform: webchat}
@@ -158,9 +162,16 @@ def build(settings: Settings) -> Runtime:
                         public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}")
     for name, command in intake.commands().items():
         router.register(name, command)
+    ttl = settings.lease_ttl_seconds
+
+    async def deliver(_lease: HeldLease) -> None:
+        await dispatcher.run()
+
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now), chat=chat, leases=leases,
-                   scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder_id(),
-                                             ttl_seconds=settings.lease_ttl_seconds, work=timers.hold))
+                   scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
+                                             work=timers.hold),
+                   # one delivering process for every platform until delivery has per-platform leases
+                   outbox_lease=LeaseLoop(leases, name=OUTBOX_LEASE, holder=holder, ttl_seconds=ttl, work=deliver))

@@ -42,12 +42,13 @@ def build_router(runtime: Runtime, *, broker_connected: Callable[[], bool]) -> A
 
     @probes.get("/livez")
     async def livez() -> JSONResponse:
-        """200 while the event loop answers and the scheduler lease loop goes round; 503 when it stopped."""
-        loop = runtime.scheduler_lease
-        held = loop.held
-        body = {"status": "alive" if loop.alive() else "stalled",
-                "scheduler_lease": {"holder": loop.holder, "held": held is not None,
-                                    "token": held.token if held else None, "taken": loop.acquired}}
-        return JSONResponse(body, status_code=200 if loop.alive() else 503)
+        """200 while the event loop answers and every lease loop goes round; 503 when one stopped."""
+        loops = {"scheduler": runtime.scheduler_lease, "outbox": runtime.outbox_lease}
+        alive = all(loop.alive() for loop in loops.values())
+        body: dict[str, Any] = {"status": "alive" if alive else "stalled", "holder": runtime.scheduler_lease.holder}
+        for name, loop in loops.items():
+            body[f"{name}_lease"] = {"held": loop.held is not None, "token": loop.held.token if loop.held else None,
+                                     "alive": loop.alive(), "taken": loop.acquired}
+        return JSONResponse(body, status_code=200 if alive else 503)
 
     return probes

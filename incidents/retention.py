@@ -174,8 +174,8 @@ _S = _SAMPLES.c
 
 def _bucket(dialect: str, every_s: int) -> ColumnElement[Any]:
     """The clock-aligned bucket of a reading: whole ``every_s`` periods since the Unix epoch."""
-    if dialect == "postgresql":
-        return func.floor(func.extract("epoch", _S.at) / every_s)
+    if dialect == "postgresql":  # date_part is double precision: much cheaper to sort on than numeric
+        return func.floor(func.date_part("epoch", _S.at) / float(every_s))
     return cast(func.strftime("%s", _S.at), Integer) // every_s
 
 
@@ -231,7 +231,10 @@ def _thin_chunk(session: Session, lo: datetime, hi: datetime, every: timedelta, 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("SET LOCAL work_mem = '64MB'"))  # the chunk's sort stays in memory
-    rank = func.row_number().over(partition_by=(_S.sensor, _S.metric, _bucket(dialect, int(every.total_seconds()))),
+    # byte order ("C") is all the grouping needs, and much cheaper than the database's text collation
+    sensor, metric = (_S.sensor.collate("C"), _S.metric.collate("C")) if dialect == "postgresql" else (_S.sensor,
+                                                                                                      _S.metric)
+    rank = func.row_number().over(partition_by=(sensor, metric, _bucket(dialect, int(every.total_seconds()))),
                                   order_by=(_S.at, _S.id))
     ranked = (select(_S.id, _S.sensor, _S.metric, _S.at, _S.alert_live, rank.label("rank"))
               .where(_S.at >= lo, _S.at < hi).subquery())
@@ -244,8 +247,8 @@ def _thin_chunk(session: Session, lo: datetime, hi: datetime, every: timedelta, 
         if not any(a <= at <= b for a, b in windows.get((sensor, metric), ()))] if near else []
     if not apply:
         return int(session.execute(select(func.count()).select_from(plain.subquery())).scalar_one()) + len(close)
-    table = _SAMPLES
-    removed: int = session.execute(delete(table).where(_S.id.in_(plain.scalar_subquery()))).rowcount  # type: ignore[attr-defined]
+    table, in_chunk = _SAMPLES, (_S.at >= lo, _S.at < hi)  # the range lets PostgreSQL find the rows by index
+    removed: int = session.execute(delete(table).where(*in_chunk, _S.id.in_(plain.scalar_subquery()))).rowcount  # type: ignore[attr-defined]
     for start in range(0, len(close), _BATCH):
         removed += session.execute(delete(table).where(_S.id.in_(close[start:start + _BATCH]))).rowcount  # type: ignore[attr-defined]
     return removed
