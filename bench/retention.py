@@ -109,6 +109,7 @@ def _compact(database: Database, path: Path | None) -> None:
     if path is not None:
         with sqlite3.connect(path) as conn:  # outside SQLAlchemy: our SQLite engine always opens a transaction
             conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # VACUUM in WAL mode leaves the copy in the WAL
         return
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM FULL sensorsample"))
