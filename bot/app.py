@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from bot import api, db
+from bot import api, db, health
 from bot.bootstrap import Runtime, build
 from bot.settings import Settings
 from handlers.audit_watch import AuditWatch
-from incidents import checkpoints
+from incidents import checkpoints, retention
 from incidents.identity.sessions import Timeouts
 from incidents.identity.tokens import Scope
 from incidents.permissions import Permission
@@ -23,6 +23,7 @@ from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.client import MqttSubscriber, RawMessage
 from integrations.mqtt.ingest import batch_handler
+from integrations.scheduler import NightlyAt
 from integrations.webauth.admin import AdminPages
 from integrations.webauth.caller import AuthConfig, WebAuth
 from integrations.webauth.oidc import SingleSignOn, state_secret
@@ -74,6 +75,20 @@ async def _tick_rules(runtime: Runtime) -> None:
             log.exception("rules tick failed; the next tick runs as usual")
 
 
+def _subscriber(runtime: Runtime, mqtt_url: str) -> MqttSubscriber:
+    """The MQTT intake: stock events to the stock sink, everything else to the sensor intake."""
+    settings = runtime.settings
+    sensors = batch_handler(runtime.intake)
+
+    def handle(batch: list[RawMessage]) -> None:
+        runtime.stock_events.messages((m.topic, m.payload) for m in batch if m.topic.startswith(STOCK_TOPIC_PREFIX))
+        sensors([m for m in batch if not m.topic.startswith(STOCK_TOPIC_PREFIX)])
+
+    topics = [*settings.mqtt_topics, *([] if STOCK_TOPIC_PREFIX + "#" in settings.mqtt_topics
+                                         else [STOCK_TOPIC_PREFIX + "#"])]
+    return MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=topics, handle=handle)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole bot as one ASGI app."""
     settings = settings or Settings()
@@ -94,24 +109,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await broker.start()
             mqtt_url = broker.url
         app.state.mqtt_url = mqtt_url
-        runtime.timers.start(on_escalation=runtime.flow.escalation_due, on_step=runtime.playbooks.timer_due)
-        log.info("re-armed %d pending escalations and step timers", runtime.flow.rearm_all())
+        # Timers run where the scheduler lease is; it re-arms them from the database when taken.
+        runtime.timers.start(on_escalation=runtime.flow.escalation_due, on_step=runtime.playbooks.timer_due,
+                             rearm=runtime.flow.rearm_all, on_retention=lambda: retention.nightly(
+                                 runtime.db, settings.retention_policy()),
+                             nightly=NightlyAt(settings.retention_time.hour, settings.retention_time.minute,
+                                               settings.site_timezone))
         executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, mqtt_url=mqtt_url)
         runtime.ctx.wake_actions = executor.wake
-        sensors = batch_handler(runtime.intake)
-
-        def handle(batch: list[RawMessage]) -> None:
-            runtime.stock_events.messages((m.topic, m.payload) for m in batch if m.topic.startswith(STOCK_TOPIC_PREFIX))
-            sensors([m for m in batch if not m.topic.startswith(STOCK_TOPIC_PREFIX)])
-
-        topics = [*settings.mqtt_topics, *([] if STOCK_TOPIC_PREFIX + "#" in settings.mqtt_topics
-                                             else [STOCK_TOPIC_PREFIX + "#"])]
-        subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=topics, handle=handle)
+        subscriber = _subscriber(runtime, mqtt_url)
         app.state.subscriber = subscriber
         await subscriber.start()
         for platform in runtime.chat:
             await platform.start()
-        tasks = [asyncio.create_task(runtime.dispatcher.run(), name="outbox"),
+        tasks = [asyncio.create_task(runtime.scheduler_lease.run(), name="scheduler-lease"),
+                 asyncio.create_task(runtime.outbox_lease.run(), name="outbox-lease"),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick"),
                  asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit")]
@@ -120,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # a held lease is released on the way out
             await subscriber.stop()
             for platform in runtime.chat:
                 await platform.stop()
@@ -130,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await asyncio.to_thread(watch.tick)  # a last checkpoint at shutdown
             except Exception:
                 log.exception("audit checkpoint at shutdown failed")
+            runtime.leases.dispose()
             runtime.db.dispose()
 
     app = FastAPI(title="WareRoom", version="0.1.0", lifespan=lifespan,
@@ -157,6 +171,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
                            if settings.oidc_client_secret else "")
         sso.install(app, secret=state_secret(settings.var_dir / "sso-state.key"))
     app.include_router(api.build_router(runtime, auth))
+    app.include_router(health.build_router(runtime, broker_connected=lambda: health.subscriber_connected(app)))
     app.include_router(webhooks.build_router(runtime.intake, ingest))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))

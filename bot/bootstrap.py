@@ -19,13 +19,15 @@ from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
 from incidents.database import Database
 from incidents.escalation import load_escalation
+from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from integrations.export.routes import ReviewExporter
 from integrations.inventory.sink import StockEventSink
+from integrations.lease_loop import LeaseLoop
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
-from integrations.scheduler import PersistentTimers
+from integrations.scheduler import SCHEDULER_LEASE, PersistentTimers
 from integrations.slack import inbound as slack_inbound
 from integrations.slack import routes as slack_routes
 from integrations.slack.adapter import SlackChat
@@ -39,6 +41,8 @@ from integrations.wecom import routes as wecom_routes
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
 from playbooks.loader import load_library
+
+OUTBOX_LEASE = "outbox"
 
 
 async def _nothing() -> None:
@@ -130,6 +134,9 @@ class Runtime:
     timers: PersistentTimers
     stock_events: StockEventSink
     review: ReviewExporter
+    leases: LeaseBackend
+    scheduler_lease: LeaseLoop
+    outbox_lease: LeaseLoop
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -139,7 +146,9 @@ def build(settings: Settings) -> Runtime:
     library = load_library(settings.playbook_dir)
     registry = load_registry(settings.devices_file)
     rules = load_rules_file(settings.rules_file, registry)
-    timers = PersistentTimers(db.engine)
+    timers = PersistentTimers(db.engine, poll_seconds=settings.scheduler_poll_seconds)
+    leases = backend_for(db.url)
+    holder = holder_id()
     broadcaster = Broadcaster()
     webchat = WebChat(db, broadcaster)
     ports: dict[str, ChatPort] = {webchat.platform: webchat}
@@ -155,8 +164,17 @@ def build(settings: Settings) -> Runtime:
     router = ChatRouter(ctx, flow, playbooks, public_url=settings.base_url())
     for name, command in intake.commands().items():
         router.register(name, command)
+    ttl = settings.lease_ttl_seconds
+
+    async def deliver(_lease: HeldLease) -> None:
+        await dispatcher.run()
+
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now),
-                   review=review_exporter(settings, db, library, registry), chat=chat)
+                   review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
+                   scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
+                                             work=timers.hold),
+                   # one delivering process for every platform until delivery has per-platform leases
+                   outbox_lease=LeaseLoop(leases, name=OUTBOX_LEASE, holder=holder, ttl_seconds=ttl, work=deliver))

@@ -17,6 +17,7 @@ from bot.cli_errors import (
     need_path,
     unreachable,
 )
+from bot.cli_retention import retention_app
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ app.add_typer(stock_app, name="stock")
 app.add_typer(review_app, name="review")
 tokens_app = typer.Typer(help="API tokens: personal and service, scoped, shown once.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(retention_app, name="retention")
 
 
 def _logging(level: str = "INFO") -> None:

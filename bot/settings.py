@@ -1,10 +1,13 @@
 """All configuration, from ``WAREROOM_*`` environment variables (and an optional ``.env``)."""
 
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from incidents.retention import RetentionPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +53,15 @@ class Settings(BaseSettings):
     review_mkt_period: str = Field(default="24h", description="how far back the period MKT reaches: 24h, 30d…")
     review_seal_p12: Path | None = Field(default=None, description="PKCS#12 file of the site's sealing certificate")
     review_seal_password: SecretStr | None = None
+    lease_ttl_seconds: float = Field(default=10.0, ge=1.0, description="a dead holder's lease moves on within ~1.2×")
+    scheduler_poll_seconds: float = Field(default=1.0, gt=0, description="how often the holder looks for new jobs")
+    retention_time: time = Field(default=time(3, 30), description="when the nightly retention runs, site time")
+    retention_samples_full_days: int = Field(default=7, ge=1)
+    retention_samples_every_minutes: int = Field(default=30, ge=1, le=1440)
+    retention_dead_letter_days: int = Field(default=30, ge=1)
+    retention_outbox_days: int = Field(default=30, ge=1)
+    retention_inbound_days: int = Field(default=30, ge=1)
+    archive_key: Path | None = Field(default=None, description="Ed25519 private key (PEM) that signs archives")
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -99,6 +111,14 @@ class Settings(BaseSettings):
         if parse_duration(value).total_seconds() <= 0:
             raise ValueError(f"WAREROOM_REVIEW_MKT_PERIOD must be a positive duration such as 24h, got {value!r}")
         return value
+
+    def retention_policy(self) -> RetentionPolicy:
+        """The retention periods from the ``WAREROOM_RETENTION_*`` settings."""
+        return RetentionPolicy(samples_full=timedelta(days=self.retention_samples_full_days),
+                               samples_every=timedelta(minutes=self.retention_samples_every_minutes),
+                               dead_letters=timedelta(days=self.retention_dead_letter_days),
+                               delivered_outbox=timedelta(days=self.retention_outbox_days),
+                               inbound_events=timedelta(days=self.retention_inbound_days))
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file under ``var_dir``."""

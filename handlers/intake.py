@@ -87,7 +87,7 @@ class Intake:
         kept = self.samples.keep(known)
         if kept:
             with self.db.unit_of_work() as session:
-                record_samples(session, kept)
+                record_samples(session, kept, live=self.samples.watched)
         return touched
 
     def stock(self, level: StockLevel) -> list[int]:

@@ -34,7 +34,7 @@ class Notifier:
 
     def post(self, session: Session, incident_id: int, message: OutboundMessage, *, suffix: str | None = None) -> None:
         """Post into the thread everywhere; a stable ``suffix`` lets the message be edited later."""
-        suffix = suffix or f"post:{uuid.uuid4().hex}"
+        suffix = suffix or f"{outbox.ONE_OFF_POST}{uuid.uuid4().hex}"
         for platform in self.platforms:
             outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_POST,
                            payload={"message": message.to_json()}, key=self.key(incident_id, platform, suffix))

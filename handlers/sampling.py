@@ -31,6 +31,11 @@ class SampleKeeper:
         else:
             alerts.add(signal.fingerprint)
 
+    @property
+    def watched(self) -> frozenset[str]:
+        """Sensors with an alert firing or warning now (their readings are all kept)."""
+        return frozenset(self._watched)
+
     def keep(self, readings: Iterable[Reading]) -> list[Reading]:
         """The readings to store: numeric or boolean values, thinned to one a minute unless watched."""
         kept: list[Reading] = []

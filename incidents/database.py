@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from incidents.leases import check_fence
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -58,10 +60,15 @@ class Database:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: the state change, its audit events and its outbox rows."""
+        """One transaction: the state change, its audit events and its outbox rows.
+
+        Inside ``incidents.leases.fenced(lease)`` the commit first checks that the lease is still
+        this process's (LeaseLost otherwise, and nothing is written).
+        """
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
+                check_fence(session)
                 session.commit()
             except BaseException:
                 session.rollback()

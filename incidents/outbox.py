@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from incidents.clock import utcnow
@@ -12,6 +13,9 @@ OP_OPEN_THREAD = "open_thread"
 OP_POST = "post"
 OP_UPDATE_HEADER = "update_header"
 OP_EDIT = "edit"
+# The key suffix of a post that is never edited later (the notifier's default); with header updates
+# and edits, such rows are never looked up again once delivered, so retention may delete them.
+ONE_OFF_POST = "post:"
 
 
 def enqueue(
@@ -69,3 +73,12 @@ def sent_ref(session: Session, *, key: str) -> str | None:
     """The platform ref of a delivered outbox row, for edits."""
     row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
     return row.message_native if row else None
+
+
+def delivered_one_off(*, sent_before: datetime) -> ColumnElement[bool]:
+    """Rows delivered before ``sent_before`` that nothing refers to any more: header updates, edits and
+    one-off posts. Opened threads and posts that may be edited (step and action cards) are not among them."""
+    one_off = or_(col(OutboxMessage.op).in_([OP_UPDATE_HEADER, OP_EDIT]),
+                  and_(col(OutboxMessage.op) == OP_POST,
+                       col(OutboxMessage.idempotency_key).contains(f":{ONE_OFF_POST}")))
+    return and_(col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) < sent_before, one_off)

@@ -88,7 +88,10 @@ class ActionExecutor:
     async def _mqtt(self) -> mqtt.Client:
         if self._client is None:
             parsed = urlparse(self.mqtt_url)
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="wareroom-actions")
+            # a publisher without a session: paho's random id, so that several processes never knock each other off
+            client = mqtt.Client(CallbackAPIVersion.VERSION2)
+            if parsed.username:  # a broker with accounts (the compose file's) needs them for publishing too
+                client.username_pw_set(parsed.username, parsed.password)
             await asyncio.to_thread(client.connect, parsed.hostname or "127.0.0.1", parsed.port or 1883)
             client.loop_start()
             self._client = client

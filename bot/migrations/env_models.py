@@ -3,6 +3,8 @@
 import incidents.checkpoints
 import incidents.identity.tables
 import incidents.inventory.tables
+import incidents.leases
+import incidents.retention
 import incidents.signatures
 import incidents.silences
 import incidents.tables

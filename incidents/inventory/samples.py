@@ -1,6 +1,6 @@
 """Sensor readings kept for reviews: the intake stores the readings of alerting sensors around incidents."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -11,9 +11,13 @@ from incidents.inventory.tables import SensorSample
 from incidents.readings import Reading
 
 
-def record_samples(session: Session, readings: Iterable[Reading]) -> int:
-    """Store numeric readings (states such as door open are stored as 1/0); returns how many."""
-    rows = [{"sensor": r.sensor, "metric": r.metric, "value": float(r.value), "at": as_utc(r.ts)} for r in readings]
+def record_samples(session: Session, readings: Iterable[Reading], *, live: Collection[str] = ()) -> int:
+    """Store numeric readings (states such as door open are stored as 1/0); returns how many.
+
+    ``live``: sensors with an alert firing or warning now; their readings are marked to be kept for good.
+    """
+    rows = [{"sensor": r.sensor, "metric": r.metric, "value": float(r.value), "at": as_utc(r.ts),
+             "alert_live": r.sensor in live} for r in readings]
     if rows:
         session.execute(insert(SensorSample), rows)
     return len(rows)

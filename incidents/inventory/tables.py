@@ -6,7 +6,7 @@ Datetimes are aware UTC; quantities are in the item's unit of measure.
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from incidents.clock import utcnow
@@ -119,11 +119,16 @@ class CountTask(SQLModel, table=True):
 
 
 class SensorSample(SQLModel, table=True):
-    """A stored reading of a sensor, kept around incidents so that reviews can chart them."""
+    """A stored reading of a sensor, for review charts and the GSP record (``incidents.retention`` thins old ones).
 
-    __table_args__ = (Index("ix_sensorsample_sensor_at", "sensor", "metric", "at"),)
+    ``alert_live``: an alert of this sensor was firing or warning when the reading came in, so the
+    reading is kept however old it gets (GSP: every reading while out of range).
+    """
+
+    __table_args__ = (Index("ix_sensorsample_sensor_at", "sensor", "metric", "at"), Index("ix_sensorsample_at", "at"))
     id: int | None = Field(default=None, primary_key=True)
     sensor: str
     metric: str
     value: float
     at: datetime
+    alert_live: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

@@ -1,0 +1,54 @@
+"""Probes for load balancers and Kubernetes: ``/readyz`` (may this process take traffic?) and ``/livez``
+(is it still working, or should it be restarted?)."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot.bootstrap import Runtime
+
+DATABASE_TIMEOUT_S = 2.0
+
+
+def subscriber_connected(app: FastAPI) -> bool:
+    """True once the app's MQTT subscriber is connected to the broker (and while it stays so)."""
+    subscriber = getattr(app.state, "subscriber", None)
+    return subscriber is not None and bool(subscriber.connected.is_set())
+
+
+def build_router(runtime: Runtime, *, broker_connected: Callable[[], bool]) -> APIRouter:
+    probes = APIRouter()
+
+    def ping_database() -> None:
+        with runtime.db.reader() as session:
+            session.execute(text("SELECT 1"))
+
+    @probes.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """200 when the database answers within 2 s and the MQTT broker is connected; 503 with the reasons."""
+        problems: list[str] = []
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping_database), timeout=DATABASE_TIMEOUT_S)
+        except Exception as exc:  # any failure, timeouts included, means "not ready"
+            problems.append(f"database: {type(exc).__name__}: {exc}"[:300])
+        if not broker_connected():
+            problems.append("broker: not connected")
+        body: dict[str, Any] = {"status": "ready" if not problems else "not ready", "problems": problems}
+        return JSONResponse(body, status_code=200 if not problems else 503)
+
+    @probes.get("/livez")
+    async def livez() -> JSONResponse:
+        """200 while the event loop answers and every lease loop goes round; 503 when one stopped."""
+        loops = {"scheduler": runtime.scheduler_lease, "outbox": runtime.outbox_lease}
+        alive = all(loop.alive() for loop in loops.values())
+        body: dict[str, Any] = {"status": "alive" if alive else "stalled", "holder": runtime.scheduler_lease.holder}
+        for name, loop in loops.items():
+            body[f"{name}_lease"] = {"held": loop.held is not None, "token": loop.held.token if loop.held else None,
+                                     "alive": loop.alive(), "taken": loop.acquired}
+        return JSONResponse(body, status_code=200 if alive else 503)
+
+    return probes
