@@ -56,7 +56,7 @@ class ChatPlatform:
 def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
     """Slack, Telegram and WeCom, each switched on when its credentials are set."""
     found: list[ChatPlatform] = []
-    public = settings.public_url.rstrip("/")
+    public = settings.resolved_public_url()
     inbound_slack = settings.slack_signing_secret or settings.slack_app_token
     if settings.slack_bot_token and settings.slack_channel and inbound_slack:
         slack = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
@@ -82,7 +82,7 @@ def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
 
         async def start_telegram() -> None:
             await bot.initialize()  # getMe: the bot's username, for ``/cmd@bot`` in groups
-            if public:
+            if settings.public_url:  # Telegram calls only a public HTTPS address
                 await bot.set_webhook(f"{public}/telegram/webhook", secret_token=webhook_secret,
                                       allowed_updates=["message", "callback_query"])
 
@@ -149,8 +149,7 @@ def build(settings: Settings) -> Runtime:
     playbooks = PlaybookFlow(ctx, library)
     flow = IncidentFlow(ctx, playbooks)
     intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit)
-    router = ChatRouter(ctx, flow, playbooks,
-                        public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}")
+    router = ChatRouter(ctx, flow, playbooks, public_url=settings.resolved_public_url())
     for name, command in intake.commands().items():
         router.register(name, command)
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
             raise ValueError(f"WAREROOM_MQTT_URL must look like mqtt://host:port, got {value!r}")
         return value
 
+    def resolved_public_url(self) -> str:
+        """Where people reach the web app (links in chat): ``public_url``, else the local listening address."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file under ``var_dir``."""
         if self.database_url:

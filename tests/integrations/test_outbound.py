@@ -1,11 +1,12 @@
 """RateLimitedChat over a recording port: token buckets on a fake clock, back-off, splitting and trimming."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 
 from handlers.ports import Button, Capabilities, MessageRef, OutboundMessage, RateLimited, ThreadRef
-from integrations.outbound import DeliveryLimits, Rate, RateLimitedChat
+from integrations.outbound import DeliveryLimits, Rate, RateLimitedChat, Unit
 
 CAPABILITIES = Capabilities(can_edit=True, max_buttons=5, max_text_bytes=100, has_threads=True)
 
@@ -22,6 +23,12 @@ class RecordingPort:
 
     def destination(self, native: str | None) -> str:
         return (native or "home").split(":")[0]
+
+    def measure(self, message: OutboundMessage) -> int:
+        return self.limits.size(message.plain_text())
+
+    async def find(self, key: str, thread: ThreadRef | None, *, since: datetime) -> tuple[ThreadRef, MessageRef] | None:
+        return None
 
     def _record(self, op: str, message: OutboundMessage, key: str) -> MessageRef:
         if key in self.refuse:
@@ -105,25 +112,25 @@ async def test_a_long_post_is_split_and_a_retry_resends_only_the_missing_parts()
     button = Button("Done", "v1:done:1:s")
     message = OutboundMessage(title="Report", body=body, buttons=(button,), fields=(("Zone", "D1"),), incident_id=1)
     parts = chat.split(message)
-    assert [p.buttons for p in parts] == [(button,), (), ()]
+    assert [p.buttons for p in parts] == [(button,), ()]
     assert "\n".join(p.body.split("\n", 2)[2] if n else p.body for n, p in enumerate(parts)) == body
-    assert parts[1].body.startswith("（续 2/3）\n(continued 2/3)\n")
+    assert parts[1].body.startswith("（续 2/2）\n(continued 2/2)\n")
     assert all(len(p.plain_text()) <= 100 for p in parts)
     await chat.post(THREAD, message, key="long")
-    assert [key for _, _, key in port.sent] == ["long", "long:part2", "long:part3"]
+    assert [key for _, _, key in port.sent] == ["long", "long:part2"]
     port.sent.clear()
-    port.refuse = {"again:part3": 5.0}  # the third part is refused: the row is retried later
+    port.refuse = {"again:part2": 5.0}  # the second part is refused: the row is retried later
     with pytest.raises(RateLimited):
         await chat.post(THREAD, message, key="again")
     clock.now += 5.0
     second = await chat.post(THREAD, message, key="again")
-    assert [key for _, _, key in port.sent] == ["again", "again:part2", "again:part3"]
+    assert [key for _, _, key in port.sent] == ["again", "again:part2"]
     assert second == MessageRef("test", "chan:1")  # the first part, sent by the earlier attempt
 
 
 async def test_an_edit_over_the_limit_is_trimmed_with_a_link_to_the_full_text() -> None:
     clock = Clock()
-    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=1.0),), max_size=250, size_in_bytes=True))
+    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=1.0),), max_size=250, unit=Unit.BYTES))
     chat = _chat(port, clock, public_url="https://wareroom.example/")
     message = OutboundMessage(title="冷库 D1", body="温度" * 100)
     await chat.update(MessageRef("test", "chan:1"), message, key="e1")
@@ -135,7 +142,7 @@ async def test_an_edit_over_the_limit_is_trimmed_with_a_link_to_the_full_text() 
 
 
 async def test_when_not_even_the_note_fits_the_body_is_cut_alone() -> None:
-    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=1.0),), max_size=60, size_in_bytes=True))
+    port = RecordingPort(DeliveryLimits(rates=(Rate(burst=10, per_seconds=1.0),), max_size=60, unit=Unit.BYTES))
     chat = _chat(port, Clock(), public_url="https://wareroom.example")
     await chat.open_thread(1, OutboundMessage(title="冷库 D1", body="温度" * 100), key="o1")
     [(_, sent, _)] = port.sent
