@@ -18,6 +18,7 @@ from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.client import MqttSubscriber, RawMessage
 from integrations.mqtt.ingest import batch_handler
+from integrations.outbox_routes import build_router as outbox_router
 from integrations.webchat.routes import build_router
 from integrations.webhooks import routes as webhooks
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
     app.include_router(build_router(runtime.webchat, runtime.router, guard))
+    app.include_router(outbox_router(runtime.db, guard, runtime.dispatcher.wake))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, guard))
     app.include_router(review_routes.build_router(runtime.db, runtime.playbooks.library, settings.site_timezone,
                                                   runtime.ctx.now, guard))
