@@ -36,8 +36,8 @@ class FakeSlack:
     socket_envelopes: list[dict[str, Any]] = field(default_factory=list)  # sent after ``hello`` on each connection
     socket_acks: list[dict[str, Any]] = field(default_factory=list)  # what the client sent back, in order
     storm: Storm | None = None
-    slow_posts: set[int] = field(default_factory=set)  # numbers (1-based) of posts answered only after a pause
-    pause_seconds: float = 3.0
+    slow_posts: set[int] = field(default_factory=set)  # numbers (1-based) of posts whose answer is held back
+    pause_seconds: float = 30.0  # at most; clearing ``paused`` answers at once
     paused: list[int] = field(default_factory=list)  # posts kept, whose answer is being held back now
     _next_ts: int = 1_700_000_000_000_100
 
@@ -82,8 +82,11 @@ class FakeSlack:
         number = len(self.called("chat.postMessage"))
         if method == "chat.postMessage" and number in self.slow_posts:  # kept, but the answer is late:
             self.paused.append(number)  # a client killed now never learns that the post went through
-            await asyncio.sleep(self.pause_seconds)
-            self.paused.remove(number)
+            deadline = asyncio.get_running_loop().time() + self.pause_seconds
+            while number in self.paused and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            if number in self.paused:
+                self.paused.remove(number)
         return JSONResponse(answer)
 
     def _auth_test(self, _params: dict[str, Any]) -> dict[str, Any]:
