@@ -1,5 +1,6 @@
 """The Slack adapter: slack_sdk and slack-bolt against the fake Slack on loopback, through the real core."""
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -196,3 +197,20 @@ async def test_a_429_backs_off_for_retry_after_and_the_message_is_delivered_late
         session.add(fresh)
     assert await rig.dispatcher.drain_once() == 0  # our own budget still holds it back
     assert [c.method for c in rig.fake.calls] == ["chat.postMessage"]
+
+
+async def test_a_reply_also_sent_to_the_channel_is_a_command_and_edits_are_not(rig: Rig) -> None:
+    incident_id, channel = await _open(rig)
+    edited = json.loads(thread_message_body(event_id="Ev-edit", user="U-lina", channel=channel,
+                                            thread_ts=_root_ts(rig), text="认领"))
+    edited["event"] = {"type": "message", "subtype": "message_changed", "channel": channel, "hidden": True,
+                       "message": edited["event"] | {"edited": {"user": "U-lina", "ts": "1700001000.000100"}},
+                       "ts": "1700001000.000200"}
+    assert (await rig.post(json.dumps(edited), "application/json")).status_code == 200
+    assert _status(rig.db, incident_id) == "triggered"
+    broadcast = json.loads(thread_message_body(event_id="Ev-broadcast", user="U-lina", channel=channel,
+                                               thread_ts=_root_ts(rig), text="认领"))
+    broadcast["event"]["subtype"] = "thread_broadcast"
+    assert (await rig.post(json.dumps(broadcast), "application/json")).status_code == 200
+    assert _status(rig.db, incident_id) == "acknowledged"
+    assert [e["text"].split("\n")[0] for e in rig.fake.called("chat.postEphemeral")] == ["李娜 Li Na 已确认事件。"]

@@ -1,6 +1,7 @@
 """The WeCom adapter: wechatpy against the fake qyapi, callbacks encrypted by our own implementation of the spec."""
 
 import base64
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -202,3 +203,36 @@ async def test_an_unchanged_card_is_not_updated_and_keeps_its_one_use_code(rig: 
     resolved = OutboundMessage(title="冷库 D1 / Cold room D1", fields=(("状态 Status", "已解决 Resolved"),))
     assert await rig.chat.update(ref, resolved, key="e3") == ref  # no code left and no buttons: nothing to send
     assert len(rig.fake.called("message/update_template_card")) == 1
+
+
+async def test_a_callback_signed_ten_minutes_ago_is_refused_like_slack(rig: Rig) -> None:
+    incident_id, task_id = await _open(rig)
+    click = card_click(user="wangwei", key=f"v1:ack:{incident_id}", task_id=task_id, response_code="rc-1",
+                       corp_id=CORP, at=1_700_000_000)
+    old = str(int(time.time()) - 600)
+    params, body = rig.server.callback(click, timestamp=old)  # validly signed, but with the old timestamp
+    answer = await rig.http.post("/wecom/callback", params=params, content=body)
+    assert answer.status_code == 403 and "签名" in answer.json()["detail"]
+    verify = await rig.http.get("/wecom/callback", params=rig.server.verification("echo-1") | {"timestamp": old})
+    assert verify.status_code == 403
+    assert _status(rig.db, incident_id) == "triggered"
+    fresh = await rig.callback(click)  # the same click, signed now: it acts
+    assert fresh.status_code == 200 and _status(rig.db, incident_id) == "acknowledged"
+
+
+async def test_events_wareroom_does_not_act_on_are_ignored_quietly(rig: Rig) -> None:
+    incident_id, _ = await _open(rig)
+    for event in ("enter_agent", "subscribe", "location", "click", "view", "change_contact"):
+        xml = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[wangwei]]></FromUserName>"
+               f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+               f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[k]]></EventKey><AgentID>1000002</AgentID></xml>")
+        answer = await rig.callback(xml)
+        assert (answer.status_code, answer.text) == (200, ""), event
+    image = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[wangwei]]></FromUserName>"
+             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+             f"<PicUrl><![CDATA[http://127.0.0.1/p.png]]></PicUrl><MediaId><![CDATA[m1]]></MediaId>"
+             f"<MsgId>77</MsgId><AgentID>1000002</AgentID></xml>")
+    assert (await rig.callback(image)).status_code == 200
+    assert _status(rig.db, incident_id) == "triggered"
+    with rig.db.reader() as session:
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).all() == []
