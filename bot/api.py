@@ -11,6 +11,7 @@ from bot.bootstrap import Runtime
 from bot.metrics import RuntimeCollector
 from incidents import audit, service
 from incidents.tables import Alert, Incident, StepRun
+from integrations.api_types import IncidentId, Limit
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -36,12 +37,12 @@ def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
         return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     @api.get("/api/v1/incidents", dependencies=guarded)
-    async def incidents(open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    async def incidents(open_only: bool = False, limit: Limit = 100) -> list[dict[str, Any]]:
         with runtime.db.reader() as session:
             return [incident_json(i) for i in service.list_incidents(session, open_only=open_only, limit=limit)]
 
     @api.get("/api/v1/incidents/{incident_id}", dependencies=guarded)
-    async def incident(incident_id: int) -> dict[str, Any]:
+    async def incident(incident_id: IncidentId) -> dict[str, Any]:
         with runtime.db.reader() as session:
             try:
                 row = service.get_incident(session, incident_id=incident_id)

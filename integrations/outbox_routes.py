@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
@@ -11,9 +11,9 @@ from incidents import outbox
 from incidents.actors import Actor
 from incidents.database import Database
 from incidents.tables import OutboxMessage
+from integrations.api_types import ID_MAX, Limit
 
 PAGE = Path(__file__).resolve().parent / "webchat" / "static" / "outbox.html"
-ROW_ID_MAX = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 API_ADMIN = Actor(person_id=None, name="API (admin)", platform="api")
 
 
@@ -34,13 +34,13 @@ def build_router(db: Database, require_token: Any, wake: Any) -> APIRouter:
         return FileResponse(PAGE, media_type="text/html; charset=utf-8")
 
     @api.get("/api/v1/outbox/dead-letters")
-    async def dead_letters(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    async def dead_letters(limit: Limit = 100) -> list[dict[str, Any]]:
         """Chat messages parked after a refusal or the retry budget, newest first."""
         with db.reader() as session:
             return [dead_letter_json(row) for row in outbox.dead_letters(session, limit=limit)]
 
     @api.post("/api/v1/outbox/dead-letters/{row_id}/retry")
-    async def retry(row_id: Annotated[int, PathParam(ge=1, le=ROW_ID_MAX)]) -> dict[str, Any]:
+    async def retry(row_id: Annotated[int, PathParam(ge=1, le=ID_MAX)]) -> dict[str, Any]:
         """Send a parked message again now, with a fresh retry budget (audited)."""
         try:
             with db.unit_of_work() as session:

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from handlers.review import build_review
 from incidents import service
 from incidents.database import Database
+from integrations.api_types import IncidentId
 from integrations.export.render import MEDIA_TYPES, ReviewFormat, render
 from playbooks.loader import LoadedPlaybook
 
@@ -28,7 +29,7 @@ def build_router(db: Database, library: Mapping[str, LoadedPlaybook], timezone: 
     api = APIRouter(prefix="/api/v1/incidents", tags=["reviews"], dependencies=[Depends(require_token)])
 
     @api.get("/{incident_id}/review.{fmt}")
-    async def review(incident_id: int, fmt: ReviewFormat) -> Response:
+    async def review(incident_id: IncidentId, fmt: ReviewFormat) -> Response:
         """The post-incident review in Markdown, HTML, PDF, JSON or CSV."""
         try:
             body = await run_in_threadpool(export_review, db, incident_id=incident_id, fmt=fmt, library=library,

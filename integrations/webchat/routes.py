@@ -16,22 +16,23 @@ from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply, Thre
 from handlers.text import say
 from incidents.clock import utcnow
 from incidents.tables import ChatIdentity, Person
+from integrations.api_types import ID_MAX, IncidentId, Text
 from integrations.webchat.adapter import PLATFORM, WebChat
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 class ClickBody(BaseModel):
-    user: str = Field(min_length=1, max_length=64)
-    token: str = Field(min_length=1, max_length=64)
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    user: Text = Field(min_length=1, max_length=64)
+    token: Text = Field(min_length=1, max_length=64)
+    event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
 
 
 class CommandBody(BaseModel):
-    user: str = Field(min_length=1, max_length=64)
-    text: str = Field(min_length=1, max_length=2000)
-    incident_id: int | None = None
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    user: Text = Field(min_length=1, max_length=64)
+    text: Text = Field(min_length=1, max_length=2000)
+    incident_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
 
 
 def build_router(chat: WebChat, router: ChatRouter, require_token: Any) -> APIRouter:
@@ -53,7 +54,7 @@ def build_router(chat: WebChat, router: ChatRouter, require_token: Any) -> APIRo
                 for p, ident in rows]
 
     @api.get("/webchat/incidents/{incident_id}/messages", dependencies=guarded)
-    async def thread(incident_id: int) -> list[dict[str, Any]]:
+    async def thread(incident_id: IncidentId) -> list[dict[str, Any]]:
         return chat.thread(incident_id)
 
     @api.get("/webchat/events", dependencies=guarded)
