@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.ports import Capabilities, MessageRef, MessageRefused, OutboundMessage, RateLimited, ThreadRef
+from incidents.clock import as_utc
 from integrations.outbound import DeliveryLimits, Rate, Unit
 from integrations.slack import render
 
@@ -105,7 +106,7 @@ class SlackChat:
                 else:
                     page = await self.client.conversations_history(
                         channel=channel, cursor=cursor, include_all_metadata=True, limit=200,
-                        oldest=f"{since.timestamp() - 60:.6f}")
+                        oldest=f"{as_utc(since).timestamp() - 60:.6f}")
             for message in page.get("messages") or []:
                 if _carries(message, key):
                     ref = native(channel, str(message["ts"]))

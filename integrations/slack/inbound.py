@@ -23,13 +23,13 @@ IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "message_rep
 
 
 def request_key(request: AsyncBoltRequest) -> str:
-    """A slash command's or click's identity: the digest of the signed request (timestamp and body).
+    """A slash command's or click's identity: the SHA-256 of the signed body.
 
-    Slack gives these no event id; a replay carries the same signed bytes, and one older than the
-    5-minute window is refused before this point. Over Socket Mode (no signature) the body alone.
+    Slack gives these no event id, but each body carries a ``trigger_id`` (and a click its ``action_ts``)
+    unique to one invocation; a replay carries the same body, and one older than the 5-minute window is
+    refused by the signature check before this point. Over Socket Mode (no signature) the same body.
     """
-    stamp = "".join(request.headers.get("x-slack-request-timestamp", []))
-    return "slack:request:" + hashlib.sha256(f"{stamp}:{request.raw_body}".encode()).hexdigest()
+    return "slack:request:" + hashlib.sha256(request.raw_body.encode()).hexdigest()
 
 
 class SlackInbound:

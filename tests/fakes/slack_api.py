@@ -39,7 +39,7 @@ class FakeSlack:
     slow_posts: set[int] = field(default_factory=set)  # numbers (1-based) of posts whose answer is held back
     pause_seconds: float = 30.0  # at most; clearing ``paused`` answers at once
     paused: list[int] = field(default_factory=list)  # posts kept, whose answer is being held back now
-    _next_ts: int = 1_700_000_000_000_100
+    _next_ts: int = field(default_factory=lambda: int(time.time() * 1_000_000))  # message ts are times, as Slack's
 
     def __post_init__(self) -> None:
         self.app = Starlette(routes=[Route("/api/{method}", self._api, methods=["GET", "POST"]),

@@ -238,3 +238,24 @@ async def test_a_refused_message_is_parked_later_ones_go_out_and_an_admin_can_se
         [audited] = session.exec(select(AuditEvent).where(AuditEvent.action == "outbox.retried")).all()
         assert session.exec(select(ChatBinding)).all()
     assert audited.object_id == str(bad.id)
+
+
+async def test_a_slack_root_posted_just_before_a_crash_is_found_not_posted_again(rig: Rig) -> None:
+    rig.fakes.slack.slow_posts = {1}  # the thread's root is kept, its answer held back
+    incident_id = rig.core.flow.on_signal(make_signal())
+    assert incident_id is not None
+    first = await rig.dispatcher()
+    first.ports = {"slack": first.ports["slack"]}
+    crashed = asyncio.create_task(_drain(first))
+    await until(lambda: bool(rig.fakes.slack.paused))
+    crashed.cancel()
+    rig.fakes.slack.paused.clear()
+    restarted = await rig.dispatcher()
+    restarted.ports = {"slack": restarted.ports["slack"]}
+    await _drain(restarted)
+    roots = [p for p in rig.fakes.slack.called("chat.postMessage") if "thread_ts" not in p]
+    assert len(roots) == 1 and (restarted.stats.in_doubt, restarted.stats.recovered) == (1, 1)
+    with rig.db.reader() as session:
+        binding = outbox.binding(session, incident_id=incident_id, platform="slack")
+    assert binding is not None and rig.fakes.slack.messages[("C-OPS", binding.thread_native.split(":")[1])]
+    assert [r.status for r in rig.rows(platform="slack")] == ["sent"] * len(rig.rows(platform="slack"))
