@@ -259,3 +259,23 @@ async def test_a_slack_root_posted_just_before_a_crash_is_found_not_posted_again
         binding = outbox.binding(session, incident_id=incident_id, platform="slack")
     assert binding is not None and rig.fakes.slack.messages[("C-OPS", binding.thread_native.split(":")[1])]
     assert [r.status for r in rig.rows(platform="slack")] == ["sent"] * len(rig.rows(platform="slack"))
+
+
+async def test_a_platform_that_hangs_does_not_hold_up_the_others(rig: Rig) -> None:
+    """WeCom stops answering in the middle of the opening; Slack and Telegram deliver everything meanwhile."""
+    rig.fakes.wecom.stalled.add("appchat/send")
+    incident_id = rig.core.flow.on_signal(make_signal())
+    assert incident_id is not None
+    with rig.db.unit_of_work() as session:
+        for n in range(5):
+            rig.core.ctx.notifier.post(session, incident_id, messages.notice(incident_id, f"进展 {n} / update {n}"))
+    dispatcher = await rig.dispatcher()
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await until(lambda: all(r.status == "sent" for r in rig.rows() if r.platform != "wecom"))
+        assert rig.fakes.wecom.held == ["appchat/send"]  # still hanging
+        for platform in ("slack", "telegram"):
+            assert "update 4" in _delivered_texts(rig.fakes)[platform]
+    finally:
+        running.cancel()
+        rig.fakes.wecom.release()
