@@ -107,11 +107,26 @@ def build_app(client: AsyncWebClient, signing_secret: str, router: ChatRouter, *
     """The bolt app: signature and replay window checked by bolt, then our listeners.
 
     Slack's retries (``X-Slack-Retry-Num``, for any reason) are processed like first deliveries: an event
-    whose first delivery acted is recognised by its id and acts not again (ChatRouter.handle).
+    whose first delivery acted is recognised by its id and acts not again (ChatRouter.handle). Events and
+    interactions WareRoom does not act on are acknowledged and ignored: bolt would answer them 404, which
+    Slack retries and, repeated, takes as a broken app.
     """
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=process_before_response)
     inbound = SlackInbound(router)
     app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(inbound.on_click)
     app.command(re.compile(r"^/"))(inbound.on_command)
     app.event("message")(inbound.on_message)
+    everything = re.compile(".*")
+    app.event(everything)(_ignored_event)
+    for kind in (app.action, app.shortcut, app.view, app.options):
+        kind(everything)(_ignored_interaction)
     return app
+
+
+async def _ignored_event() -> None:
+    """An event WareRoom does not act on (a mention, a reaction, a member joining…): answered 200, nothing done."""
+
+
+async def _ignored_interaction(ack: AsyncAck) -> None:
+    """An interaction WareRoom does not act on: acknowledged, nothing done."""
+    await ack()

@@ -4,6 +4,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -214,3 +215,21 @@ async def test_a_reply_also_sent_to_the_channel_is_a_command_and_edits_are_not(r
     assert (await rig.post(json.dumps(broadcast), "application/json")).status_code == 200
     assert _status(rig.db, incident_id) == "acknowledged"
     assert [e["text"].split("\n")[0] for e in rig.fake.called("chat.postEphemeral")] == ["李娜 Li Na 已确认事件。"]
+
+
+async def test_events_and_interactions_wareroom_does_not_act_on_are_answered_200_and_ignored(rig: Rig) -> None:
+    incident_id, channel = await _open(rig)
+    root = _root_ts(rig)
+    for number, event in enumerate([
+            {"type": "app_mention", "user": "U-lina", "text": "<@UBOT> 认领", "channel": channel, "ts": root},
+            {"type": "reaction_added", "user": "U-lina", "reaction": "eyes",
+             "item": {"type": "message", "channel": channel, "ts": root}},
+            {"type": "member_joined_channel", "user": "U-lina", "channel": channel}]):
+        body = json.loads(thread_message_body(event_id=f"Ev-other-{number}", user="U-lina", channel=channel,
+                                              thread_ts=root, text=""))
+        body["event"] = event
+        assert (await rig.post(json.dumps(body), "application/json")).status_code == 200, event["type"]
+    shortcut = {"type": "shortcut", "callback_id": "someone_elses", "trigger_id": "t", "team": {"id": "T1"},
+                "user": {"id": "U-lina"}, "token": "legacy"}
+    assert (await rig.post(urlencode({"payload": json.dumps(shortcut)}))).status_code == 200
+    assert _status(rig.db, incident_id) == "triggered" and rig.fake.called("chat.postEphemeral") == []
