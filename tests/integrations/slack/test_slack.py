@@ -4,6 +4,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -220,11 +221,12 @@ async def test_a_reply_also_sent_to_the_channel_is_a_command_and_edits_are_not(r
 async def test_events_and_interactions_wareroom_does_not_act_on_are_answered_200_and_ignored(rig: Rig) -> None:
     incident_id, channel = await _open(rig)
     root = _root_ts(rig)
-    for number, event in enumerate([
-            {"type": "app_mention", "user": "U-lina", "text": "<@UBOT> 认领", "channel": channel, "ts": root},
-            {"type": "reaction_added", "user": "U-lina", "reaction": "eyes",
-             "item": {"type": "message", "channel": channel, "ts": root}},
-            {"type": "member_joined_channel", "user": "U-lina", "channel": channel}]):
+    events: list[dict[str, Any]] = [
+        {"type": "app_mention", "user": "U-lina", "text": "<@UBOT> 认领", "channel": channel, "ts": root},
+        {"type": "reaction_added", "user": "U-lina", "reaction": "eyes",
+         "item": {"type": "message", "channel": channel, "ts": root}},
+        {"type": "member_joined_channel", "user": "U-lina", "channel": channel}]
+    for number, event in enumerate(events):
         body = json.loads(thread_message_body(event_id=f"Ev-other-{number}", user="U-lina", channel=channel,
                                               thread_ts=root, text=""))
         body["event"] = event
