@@ -185,13 +185,23 @@ class WeComChat:
             log.info("card %s has no unused response code; sending a new card", task_id)
             return await self._send_card(card.chat_id, message, card.userids, key=key) if message.buttons else ref
         change = {"template_card": wanted} if message.buttons else {"button": wanted}
-        await self._call(self.client.post, "message/update_template_card", data={
-            "userids": card.userids, "agentid": self.agent_id, "response_code": card.response_code, **change})
+        try:
+            await self._call(self.client.post, "message/update_template_card", data={
+                "userids": card.userids, "agentid": self.agent_id, "response_code": card.response_code, **change})
+        except MessageRefused as exc:  # e.g. the code was used by an update interrupted by a crash
+            log.info("card %s could not be updated (%s); sending a new card", task_id, exc)
+            self._used(task_id, card.response_code, shown=None)
+            return await self._send_card(card.chat_id, message, card.userids, key=key) if message.buttons else ref
+        self._used(task_id, card.response_code, shown=wanted)
+        return ref
+
+    def _used(self, task_id: str, code: str | None, *, shown: dict[str, Any] | None) -> None:
+        """The card's response code is spent (one use per code); ``shown`` is what the card now shows."""
         with self.db.unit_of_work() as session:
             fresh = session.get(WeComCard, task_id)
             if fresh is not None:
-                fresh.shown = wanted
-                if fresh.response_code == card.response_code:
-                    fresh.response_code = None  # one use per code
+                if shown is not None:
+                    fresh.shown = shown
+                if fresh.response_code == code:
+                    fresh.response_code = None
                 session.add(fresh)
-        return ref

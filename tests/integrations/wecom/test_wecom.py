@@ -12,8 +12,10 @@ from sqlmodel import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from handlers.ports import Button, MessageRef, OutboundMessage, RateLimited, ThreadRef
+from incidents.actors import Actor
 from incidents.database import Database
-from incidents.tables import AuditEvent, Incident
+from incidents.lifecycle import Transition
+from incidents.tables import AuditEvent, Incident, OutboxMessage
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
@@ -27,6 +29,7 @@ SECRET = "wecom-app-secret"
 TOKEN = "wecomtoken"
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
 AGENT = 1000002
+WANG = Actor(person_id=1, name="王伟 Wang Wei", roles=("SL",), platform="wecom", platform_user_id="wangwei")
 
 
 @dataclass
@@ -236,3 +239,16 @@ async def test_events_wareroom_does_not_act_on_are_ignored_quietly(rig: Rig) -> 
     assert _status(rig.db, incident_id) == "triggered"
     with rig.db.reader() as session:
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).all() == []
+
+
+async def test_a_card_whose_code_was_spent_elsewhere_is_sent_anew_not_parked(rig: Rig) -> None:
+    """An edit interrupted by a crash may have used the card's one-use code: the next edit sends a new card."""
+    incident_id, _ = await _open(rig)
+    before = len(rig.fake.cards)  # the header's card and the first step's
+    rig.fake._codes.clear()  # the codes are spent at WeCom, though our records still have them
+    rig.core.flow.change(incident_id=incident_id, change=Transition.ACKNOWLEDGE, actor=WANG)
+    await rig.deliver()
+    with rig.db.reader() as session:
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.status != "sent")).all() == []
+    newest = list(rig.fake.cards.values())[-1]
+    assert len(rig.fake.cards) == before + 1 and newest["button_list"][0]["key"] == f"v1:resolve:{incident_id}"
