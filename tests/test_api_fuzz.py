@@ -29,7 +29,7 @@ def test_no_request_gets_a_server_error(tmp_path: Path, database_url: str) -> No
              "--checks", "not_a_server_error", "--max-examples", "30", "--seed", "20261125", "--workers", "1",
              "--phases", "examples,coverage,fuzzing", "--generation-allow-x00", "true", "--exclude-path", STREAMS,
              "--request-timeout", "30", "--warnings", "off"],
-            capture_output=True, text=True, timeout=900, check=False)
+            capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path)  # its cache stays there
     summary = run.stdout.split("Test cases:")[-1].strip().splitlines()[0] if "Test cases:" in run.stdout else "?"
     print(f"\nschemathesis: {summary}")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
