@@ -24,6 +24,7 @@ from incidents import audit, directory, service
 from incidents.clock import utcnow
 from incidents.identity.tokens import Scope
 from incidents.tables import Alert, Incident, Person, StepRun
+from integrations.api_types import ID_MAX, IncidentId, Limit, Text
 from integrations.webauth.caller import Caller, WebAuth
 
 PLATFORM = "api"
@@ -32,16 +33,16 @@ PLATFORM = "api"
 class CommandIn(BaseModel):
     """A chat command as text (``/ack 12 door closed``), optionally in an incident's thread."""
 
-    text: str = Field(min_length=1, max_length=2000)
-    incident_id: int | None = None
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    text: Text = Field(min_length=1, max_length=2000)
+    incident_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
 
 class ClickIn(BaseModel):
     """A button's token (``v1:ack:12``) as a chat card would send it."""
 
-    token: str = Field(min_length=1, max_length=64)
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    token: Text = Field(min_length=1, max_length=64)
+    event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -68,12 +69,12 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
         return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     @api.get("/api/v1/incidents", dependencies=reader)
-    async def incidents(open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    async def incidents(open_only: bool = False, limit: Limit = 100) -> list[dict[str, Any]]:
         with runtime.db.reader() as session:
             return [incident_json(i) for i in service.list_incidents(session, open_only=open_only, limit=limit)]
 
     @api.get("/api/v1/incidents/{incident_id}", dependencies=reader)
-    async def incident(incident_id: int) -> dict[str, Any]:
+    async def incident(incident_id: IncidentId) -> dict[str, Any]:
         with runtime.db.reader() as session:
             try:
                 row = service.get_incident(session, incident_id=incident_id)

@@ -23,6 +23,7 @@ from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.client import MqttSubscriber, RawMessage
 from integrations.mqtt.ingest import batch_handler
+from integrations.outbox_routes import build_router as outbox_router
 from integrations.scheduler import NightlyAt
 from integrations.webauth.admin import AdminPages
 from integrations.webauth.caller import AuthConfig, WebAuth
@@ -176,6 +177,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
     app.include_router(build_router(runtime.webchat, runtime.router, auth, notice=settings.webchat_notice))
+    app.include_router(outbox_router(runtime.db, auth.needs(Scope.ADMIN), runtime.dispatcher.wake))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,
                                                  ingest))
     app.include_router(review_routes.build_router(

@@ -62,7 +62,7 @@ class ChatPlatform:
 def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
     """Slack, Telegram and WeCom, each switched on when its credentials are set."""
     found: list[ChatPlatform] = []
-    public = settings.public_url.rstrip("/")
+    public = settings.base_url()
     inbound_slack = settings.slack_signing_secret or settings.slack_app_token
     if settings.slack_bot_token and settings.slack_channel and inbound_slack:
         slack = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
@@ -88,7 +88,7 @@ def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
 
         async def start_telegram() -> None:
             await bot.initialize()  # getMe: the bot's username, for ``/cmd@bot`` in groups
-            if public:
+            if settings.public_url:  # Telegram calls only a public HTTPS address
                 await bot.set_webhook(f"{public}/telegram/webhook", secret_token=webhook_secret,
                                       allowed_updates=["message", "callback_query"])
 

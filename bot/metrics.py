@@ -42,3 +42,17 @@ class RuntimeCollector(Collector):
             outbox.add_metric([platform, status], count)
         yield outbox
         yield GaugeMetricFamily("wareroom_dead_letters", "Rows in the dead-letter table", value=letters)
+        parked = GaugeMetricFamily("wareroom_outbox_dead_letters",
+                                   "Chat messages parked after a refusal or the retry budget (see /outbox)",
+                                   labels=["platform"])
+        for platform, status, count in by_status:
+            if status == "dead":
+                parked.add_metric([platform], count)
+        yield parked
+        delivery = self.runtime.dispatcher.stats
+        yield CounterMetricFamily("wareroom_outbox_in_doubt", "Rows found mid-send after a restart",
+                                  value=delivery.in_doubt)
+        yield CounterMetricFamily("wareroom_outbox_recovered", "Rows in doubt found at the platform: not resent",
+                                  value=delivery.recovered)
+        yield CounterMetricFamily("wareroom_outbox_resent", "Rows in doubt sent again (at-least-once window)",
+                                  value=delivery.resent)

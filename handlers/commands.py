@@ -3,11 +3,11 @@
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import callbacks
+from handlers import callbacks, dedupe
 from handlers.authz import authorize
 from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
@@ -108,7 +108,20 @@ class ChatRouter:
         self._commands[name] = command
 
     def handle(self, event: ChatEvent) -> Reply:
-        """The single entry point for every adapter: who is it, may they, then the use case."""
+        """The single entry point for every adapter: the request's identity is recorded before it acts."""
+        if not event.dedupe_key:
+            return self._handle(event)
+        if not dedupe.claim(self.ctx.db, event.dedupe_key, platform=event.platform):
+            log.info("ignored a repeated %s request %s", event.platform, event.dedupe_key)
+            return Reply(say("duplicate"))
+        try:
+            return self._handle(replace(event, dedupe_key=""))  # recorded here: the use cases need not
+        except Exception:
+            dedupe.release(self.ctx.db, event.dedupe_key)
+            raise
+
+    def _handle(self, event: ChatEvent) -> Reply:
+        """Who is it, may they, then the use case."""
         if isinstance(event, CommandInvoked) and ALIASES.get(event.name, event.name) == "link":
             return self._link(event)
         actor = self._identify(event)

@@ -1,9 +1,15 @@
-"""Inbound dedup: a platform's retry of an event has no second effect."""
+"""Inbound dedup: a platform's retry, or a replay, of a request has no second effect."""
 
+import logging
+
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from incidents.actors import Actor
+from incidents.database import Database
 from incidents.tables import ProcessedEvent
+
+log = logging.getLogger(__name__)
 
 
 class DuplicateEvent(Exception):
@@ -22,3 +28,28 @@ def remember(session: Session, dedupe_key: str | None, actor: Actor) -> None:
         raise DuplicateEvent(dedupe_key)
     session.add(ProcessedEvent(dedupe_key=dedupe_key, platform=actor.platform or "api"))
     session.flush()
+
+
+def claim(db: Database, dedupe_key: str, *, platform: str) -> bool:
+    """Record an inbound request by its platform identity, committed before it acts; False when seen before.
+
+    The identity is the platform's own (Slack ``event_id`` or the signed request's digest, Telegram
+    ``update_id`` per bot, WeCom ``MsgId``…), so a retry or a replay finds the row and acts not again.
+    A request interrupted by a crash after this point is not acted on when redelivered (at most once).
+    """
+    try:
+        with db.unit_of_work() as session:
+            if session.get(ProcessedEvent, dedupe_key) is not None:
+                return False
+            session.add(ProcessedEvent(dedupe_key=dedupe_key, platform=platform))
+    except IntegrityError:  # the same request, delivered twice at once: the other delivery acts
+        return False
+    return True
+
+
+def release(db: Database, dedupe_key: str) -> None:
+    """Forget a claimed request whose handling failed before any effect, so that the platform's retry acts."""
+    with db.unit_of_work() as session:
+        row = session.get(ProcessedEvent, dedupe_key)
+        if row is not None:
+            session.delete(row)

@@ -12,9 +12,11 @@ _SEVERITY_MARK = {"SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"
 
 
 def incident_title(incident: Incident) -> str:
-    """``🟠 SEV2 #12 冷库… / Cold room…``."""
+    """``🟠 SEV2 #12 冷库… / Cold room…``; a title given in one language only (a PagerDuty summary) once."""
     mark = _SEVERITY_MARK.get(incident.severity, "⚪")
-    return f"{mark} {incident.severity} #{incident.id} {incident.title_zh} / {incident.title_en}"
+    both = incident.title_zh if incident.title_zh.strip() == incident.title_en.strip() else \
+        f"{incident.title_zh} / {incident.title_en}"
+    return f"{mark} {incident.severity} #{incident.id} {both}"
 
 
 def incident_header(

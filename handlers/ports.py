@@ -81,9 +81,15 @@ class ChatUnavailable(Exception):
 
 
 class RateLimited(ChatUnavailable):
+    """The platform (or our own send budget) asks to wait ``retry_after`` seconds: a wait, not a failure."""
+
     def __init__(self, retry_after: float, detail: str = "") -> None:
         super().__init__(f"rate limited, retry after {retry_after:.1f}s {detail}".strip())
         self.retry_after = retry_after
+
+
+class MessageRefused(Exception):
+    """The platform answered and refused this request; sending the same again cannot help (an admin may)."""
 
 
 class ChatPort(Protocol):

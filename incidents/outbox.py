@@ -1,11 +1,18 @@
-"""The transactional outbox: chat effects are rows written with the change, delivered after commit."""
+"""The transactional outbox: chat effects are rows written with the change, delivered after commit.
+
+A row is ``pending`` until its turn, ``sending`` while (or, after a crash, *maybe*) at the platform,
+then ``sent``; a row the platform refused, or that failed more often than the retry budget allows,
+is parked as ``dead`` (a dead letter an admin can send again). Rate-limit waits are not failures.
+"""
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
+from incidents import audit
+from incidents.actors import Actor
 from incidents.clock import utcnow
 from incidents.tables import ChatBinding, OutboxMessage
 
@@ -17,6 +24,12 @@ OP_EDIT = "edit"
 # and edits, such rows are never looked up again once delivered, so retention may delete them.
 ONE_OFF_POST = "post:"
 
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+DEAD = "dead"
+_LIVE = (PENDING, SENDING)
+
 
 def enqueue(
     session: Session, *, incident_id: int, platform: str, op: str, payload: dict[str, Any], key: str
@@ -27,34 +40,78 @@ def enqueue(
     return row
 
 
-def due(session: Session, *, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-    """Pending rows whose time has come, oldest first.
+def due(session: Session, *, now: datetime, platform: str, limit: int = 100) -> list[OutboxMessage]:
+    """The head row of each of ``platform``'s threads whose time has come, oldest first.
 
-    Only the oldest pending row of each (incident, platform) stream is due, so a thread never
-    receives a message before the one written ahead of it.
+    Only the oldest live row of each (incident, platform) stream is due, so a thread never receives
+    a message before the one written ahead of it; a row parked as dead no longer holds its stream.
     """
-    pending = session.exec(
-        select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(col(OutboxMessage.id)).limit(limit * 5)
-    ).all()
-    heads: dict[tuple[int, str], OutboxMessage] = {}
-    for row in pending:
-        heads.setdefault((row.incident_id, row.platform), row)
-    return [row for row in heads.values() if row.next_attempt_at <= now][:limit]
+    heads = (select(func.min(OutboxMessage.id))
+             .where(OutboxMessage.platform == platform, col(OutboxMessage.status).in_(_LIVE))
+             .group_by(col(OutboxMessage.incident_id)))
+    return list(session.exec(select(OutboxMessage)
+                             .where(col(OutboxMessage.id).in_(heads), OutboxMessage.next_attempt_at <= now)
+                             .order_by(col(OutboxMessage.id)).limit(limit)).all())
 
 
-def mark_sent(session: Session, row: OutboxMessage) -> None:
-    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+def mark_sending(session: Session, row: OutboxMessage) -> None:
+    """Committed before the platform call: a row still ``sending`` after a crash may have been delivered."""
+    row.status = SENDING
     session.add(row)
 
 
-def mark_failed(session: Session, row: OutboxMessage, *, error: str, retry_in: float, max_attempts: int) -> None:
-    """Back off and retry later; after ``max_attempts`` the row is parked as dead for an operator."""
+def mark_sent(session: Session, row: OutboxMessage, *, native: str, note: str | None = None) -> None:
+    """Delivered; ``note`` says how, when it was not the plain way (an edit sent as a post, a recovery)."""
+    row.status, row.sent_at, row.message_native, row.last_error = SENT, utcnow(), native, note
+    session.add(row)
+
+
+def mark_waiting(session: Session, row: OutboxMessage, *, reason: str, retry_in: float, now: datetime) -> None:
+    """The platform asked to wait (a rate limit): retried then, without counting a failure."""
+    row.status, row.last_error = PENDING, reason[:2000]
+    row.next_attempt_at = now + timedelta(seconds=retry_in)
+    session.add(row)
+
+
+def mark_failed(
+    session: Session, row: OutboxMessage, *, error: str, retry_in: float, max_attempts: int, now: datetime
+) -> None:
+    """Back off and retry later; after ``max_attempts`` failures the row is parked as dead for an operator."""
     row.attempts += 1
     row.last_error = error[:2000]
-    if row.attempts >= max_attempts:
-        row.status = "dead"
-    row.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+    row.status = DEAD if row.attempts >= max_attempts else PENDING
+    row.next_attempt_at = now + timedelta(seconds=retry_in)
     session.add(row)
+
+
+def park(session: Session, row: OutboxMessage, *, error: str) -> None:
+    """The platform refused the row: retrying the same request cannot help, so later rows go on without it."""
+    row.attempts += 1
+    row.status, row.last_error = DEAD, error[:2000]
+    session.add(row)
+
+
+def dead_letters(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
+    """Parked rows, newest first."""
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.status == DEAD)
+                             .order_by(col(OutboxMessage.id).desc()).limit(limit)).all())
+
+
+class NotParked(LookupError):
+    """The row does not exist or is not a dead letter."""
+
+
+def retry(session: Session, *, row_id: int, actor: Actor) -> OutboxMessage:
+    """Send a dead letter again now, with a fresh retry budget; audited. Raises NotParked."""
+    row = session.get(OutboxMessage, row_id)
+    if row is None or row.status != DEAD:
+        raise NotParked(f"outbox row {row_id} is not a dead letter")
+    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+    row.status, row.attempts, row.next_attempt_at = PENDING, 0, utcnow()
+    session.add(row)
+    audit.record(session, action="outbox.retried", actor=actor, incident_id=row.incident_id, object_type="outbox",
+                 object_id=str(row_id), before=before, after={"status": PENDING, "platform": row.platform})
+    return row
 
 
 def binding(session: Session, *, incident_id: int, platform: str) -> ChatBinding | None:
@@ -69,12 +126,6 @@ def binding_for_thread(session: Session, *, platform: str, thread_native: str) -
     ).first()
 
 
-def sent_ref(session: Session, *, key: str) -> str | None:
-    """The platform ref of a delivered outbox row, for edits."""
-    row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
-    return row.message_native if row else None
-
-
 def delivered_one_off(*, sent_before: datetime) -> ColumnElement[bool]:
     """Rows delivered before ``sent_before`` that nothing refers to any more: header updates, edits and
     one-off posts. Opened threads and posts that may be edited (step and action cards) are not among them."""
@@ -82,3 +133,15 @@ def delivered_one_off(*, sent_before: datetime) -> ColumnElement[bool]:
                   and_(col(OutboxMessage.op) == OP_POST,
                        col(OutboxMessage.idempotency_key).contains(f":{ONE_OFF_POST}")))
     return and_(col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) < sent_before, one_off)
+
+
+def by_key(session: Session, *, key: str) -> OutboxMessage | None:
+    """The row enqueued with idempotency key ``key``."""
+    return session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
+
+
+def opening(session: Session, *, incident_id: int, platform: str) -> OutboxMessage | None:
+    """The row that opens the incident's thread on ``platform``."""
+    return session.exec(select(OutboxMessage).where(
+        OutboxMessage.incident_id == incident_id, OutboxMessage.platform == platform,
+        OutboxMessage.op == OP_OPEN_THREAD).order_by(col(OutboxMessage.id))).first()

@@ -6,6 +6,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from functools import partial
 from typing import Protocol, TypeVar
 
 from handlers.ports import Capabilities, ChatPort, MessageRef, OutboundMessage, RateLimited, ThreadRef
@@ -26,27 +29,59 @@ class Rate:
     per_destination: bool = True
 
 
+class Unit(StrEnum):
+    """How a platform counts the size of a text."""
+
+    BYTES = "bytes"  # UTF-8 bytes (WeCom text and markdown)
+    UTF16 = "utf16"  # UTF-16 code units, as Telegram counts (its entity offsets do): an emoji counts 2
+    CHARS = "chars"  # Unicode characters (Slack)
+
+    def size(self, text: str) -> int:
+        """The size of ``text`` in this unit."""
+        if self is Unit.BYTES:
+            return len(text.encode())
+        if self is Unit.UTF16:
+            return len(text.encode("utf-16-le")) // 2
+        return len(text)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryLimits:
-    """A platform's published limits: send rates and how much one message may carry."""
+    """A platform's published limits: send rates, and how much one message may carry in the platform's unit."""
 
     rates: tuple[Rate, ...]
     max_size: int
-    size_in_bytes: bool = False  # WeCom counts UTF-8 bytes, Slack and Telegram count characters
+    unit: Unit = Unit.CHARS
 
     def size(self, text: str) -> int:
         """The size of ``text`` as the platform counts it."""
-        return len(text.encode()) if self.size_in_bytes else len(text)
+        return self.unit.size(text)
 
 
 class LimitedPort(ChatPort, Protocol):
-    """A ChatPort that publishes its limits and says which destination a send counts against."""
+    """A ChatPort that publishes its limits, measures what it renders, and may find what it sent."""
 
     limits: DeliveryLimits
 
     def destination(self, native: str | None) -> str:
         """The scope of a thread or message ref (a channel, chat or group); None: where new threads open."""
         ...
+
+    def measure(self, message: OutboundMessage) -> int:
+        """The size of the message's limited part as rendered for the platform, in ``limits.unit``."""
+        ...
+
+    async def find(self, key: str, thread: ThreadRef | None, *, since: datetime) -> tuple[ThreadRef, MessageRef] | None:
+        """The message sent with idempotency ``key`` (in ``thread``, or opening a thread) when the platform
+        can tell; None when it is not there or the platform cannot tell."""
+        ...
+
+
+def fit_text(text: str, max_size: int, unit: Unit) -> str:
+    """``text`` cut to ``max_size`` in ``unit``, ending with "…" when cut (for replies and names)."""
+    if unit.size(text) <= max_size:
+        return text
+    return _cut(text, max_size - unit.size("…"), unit.size) + "…"
 
 
 class TokenBucket:
@@ -76,7 +111,8 @@ class RateLimitedChat:
     """Wraps an adapter: throttles proactively, honours the platform's back-off, splits or trims long messages.
 
     A wait longer than ``max_wait`` is not slept through: it raises RateLimited so that the outbox
-    dispatcher retries the row later without holding up other streams.
+    dispatcher retries the row later without holding up other streams. Sizes are measured on what
+    the adapter renders, in the platform's own unit.
     """
 
     def __init__(
@@ -96,15 +132,13 @@ class RateLimitedChat:
 
     async def open_thread(self, incident_id: int, first: OutboundMessage, *, key: str) -> tuple[ThreadRef, MessageRef]:
         return await self._send(self.inner.destination(None),
-                                lambda: self.inner.open_thread(incident_id, self._trimmed(first), key=key))
+                                lambda: self.inner.open_thread(incident_id, self.fit(first), key=key))
 
     async def post(self, thread: ThreadRef, message: OutboundMessage, *, key: str) -> MessageRef:
         """Post; a message over the size limit goes out as several, the first one's ref is returned."""
         destination = self.inner.destination(thread.native)
-        parts = self.split(message)
         refs: list[MessageRef] = []
-        for number, part in enumerate(parts):
-            part_key = key if number == 0 else f"{key}:part{number + 1}"
+        for part_key, part in self._parts(message, key):
             if part_key not in self._parts_sent:  # a retry after a rate limit resends only what is missing
                 self._remember(part_key, await self._send(destination, _bind(self.inner.post, thread, part, part_key)))
             refs.append(self._parts_sent[part_key])
@@ -112,7 +146,30 @@ class RateLimitedChat:
 
     async def update(self, ref: MessageRef, message: OutboundMessage, *, key: str) -> MessageRef:
         return await self._send(self.inner.destination(ref.native),
-                                lambda: self.inner.update(ref, self._trimmed(message), key=key))
+                                lambda: self.inner.update(ref, self.fit(message), key=key))
+
+    async def recover(self, thread: ThreadRef | None, message: OutboundMessage, *, key: str,
+                      since: datetime) -> tuple[ThreadRef, MessageRef] | None:
+        """After a crash mid-send: the refs when the platform has the whole message already (nothing to send);
+        otherwise None, and the parts it has are remembered so that ``post`` sends only the rest."""
+        parts = self._parts(message, key) if thread is not None else [(key, message)]
+        first: tuple[ThreadRef, MessageRef] | None = None
+        missing = False
+        for number, (part_key, _) in enumerate(parts):
+            found = await self._send(self.inner.destination(thread.native if thread else None),
+                                     partial(self.inner.find, part_key, thread, since=since))
+            if found is None:
+                missing = True
+                continue
+            if thread is not None:
+                self._remember(part_key, found[1])
+            if number == 0:
+                first = found
+        return None if missing else first
+
+    def _parts(self, message: OutboundMessage, key: str) -> list[tuple[str, OutboundMessage]]:
+        return [(key if number == 0 else f"{key}:part{number + 1}", part)
+                for number, part in enumerate(self.split(message))]
 
     def _remember(self, key: str, ref: MessageRef) -> None:
         self._parts_sent[key] = ref
@@ -152,43 +209,79 @@ class RateLimitedChat:
             self._blocked_until[destination] = self._clock() + exc.retry_after
             raise
 
-    def _budget(self, message: OutboundMessage) -> int:
-        """How much room the body has once the title and fields are counted."""
-        rest = replace(message, body="").plain_text()
-        return self.inner.limits.max_size - self.inner.limits.size(rest) - 1
+    def _fits(self, message: OutboundMessage) -> bool:
+        return self.inner.measure(message) <= self.inner.limits.max_size
 
-    def _trimmed(self, message: OutboundMessage) -> OutboundMessage:
-        """The message cut to the platform's limit, ending with a note and the link to the full text."""
-        limits = self.inner.limits
-        if limits.size(message.plain_text()) <= limits.max_size:
-            return message
+    def _note(self, message: OutboundMessage) -> str:
+        """"Trimmed", with the link to the whole thread in the web app when the public address is known."""
         note = say("trimmed")
         if self.public_url:
-            note += "\n" + say("full_text", url=f"{self.public_url}/")
-        budget = self._budget(message)
-        room = budget - limits.size(note) - 1
-        log.info("trimmed a %s message for incident %s to fit %d", self.platform, message.incident_id, limits.max_size)
-        if room < 0:  # not even the note fits: the body is cut short without it
-            return replace(message, body=_cut(message.body, max(budget, 0), limits.size))
-        body = _cut(message.body, room, limits.size)
-        return replace(message, body=f"{body}\n{note}" if body else note)
+            where = f"{self.public_url}/" + (f"?incident={message.incident_id}" if message.incident_id else "")
+            note += "\n" + say("full_text", url=where)
+        return note
+
+    def _shortened(self, message: OutboundMessage) -> OutboundMessage:
+        """Title and field values cut to a share of the limit each, so that the body keeps room."""
+        limits = self.inner.limits
+        title = fit_text(message.title, limits.max_size // 4, limits.unit)
+        fields = tuple((fit_text(name, limits.max_size // 16, limits.unit),
+                        fit_text(value, limits.max_size // 8, limits.unit)) for name, value in message.fields)
+        return replace(message, title=title, fields=fields)
+
+    def _longest(self, message: OutboundMessage, body: str, suffix: str) -> str:
+        """The longest prefix of ``body`` that fits in ``message`` followed by ``suffix``."""
+        low, high = 0, len(body)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._fits(replace(message, body=_join(body[:middle], suffix))):
+                low = middle
+            else:
+                high = middle - 1
+        return body[:low]
+
+    def fit(self, message: OutboundMessage) -> OutboundMessage:
+        """The message within the platform's limit: title and fields shortened, the body cut, ending with
+        a note and the link to the full text."""
+        if self._fits(message):
+            return message
+        log.info("trimmed a %s message for incident %s to fit %d %s", self.platform, message.incident_id,
+                 self.inner.limits.max_size, self.inner.limits.unit)
+        short = self._shortened(message)
+        note = self._note(message)
+        if not self._fits(replace(short, body=note)):  # not even the note fits: the body is cut short without it
+            return replace(short, body=self._longest(short, message.body, ""))
+        return replace(short, body=_join(self._longest(short, message.body, note), note))
 
     def split(self, message: OutboundMessage) -> list[OutboundMessage]:
         """The message as one or more messages that each fit; the first keeps the fields and buttons."""
-        limits = self.inner.limits
-        if limits.size(message.plain_text()) <= limits.max_size:
+        if self._fits(message):
             return [message]
+        short = self._shortened(message)
         marker = say("continued", part=99, parts=99)
-        room = self._budget(message) - limits.size(marker) - 1
-        chunks = _chunks(message.body, room, limits.size)
-        if room <= 0 or len(chunks) == 1:
-            return [self._trimmed(message)]
+        chunks: list[str] = []
+        rest = message.body
+        while rest:
+            template = short if not chunks else OutboundMessage(title=short.title, incident_id=message.incident_id,
+                                                                tone=message.tone)
+            head = self._longest(template, rest, marker if chunks else "")
+            if not head:
+                break
+            if head != rest and "\n" in head[1:]:
+                head = head[:head.rindex("\n")]
+            chunks.append(head)
+            rest = rest[len(head):].lstrip("\n")
+        if rest or len(chunks) <= 1:
+            return [self.fit(message)]
         parts = len(chunks)
-        first = replace(message, body=chunks[0])
-        rest = [OutboundMessage(title=message.title, body=f"{say('continued', part=n, parts=parts)}\n{chunk}",
-                                incident_id=message.incident_id, tone=message.tone)
-                for n, chunk in enumerate(chunks[1:], start=2)]
-        return [first, *rest]
+        first = replace(short, body=chunks[0])
+        others = [OutboundMessage(title=short.title, body=f"{say('continued', part=n, parts=parts)}\n{chunk}",
+                                  incident_id=message.incident_id, tone=message.tone)
+                  for n, chunk in enumerate(chunks[1:], start=2)]
+        return [first, *others]
+
+
+def _join(body: str, note: str) -> str:
+    return f"{body}\n{note}" if body and note else body or note
 
 
 def _bind(
@@ -207,20 +300,3 @@ def _cut(text: str, room: int, size: Callable[[str], int]) -> str:
         else:
             high = middle - 1
     return text[:low]
-
-
-def _chunks(text: str, room: int, size: Callable[[str], int]) -> list[str]:
-    """``text`` in pieces of at most ``room``, broken at line ends where possible."""
-    if room <= 0:
-        return [text]
-    pieces: list[str] = []
-    rest = text
-    while size(rest) > room:
-        head = _cut(rest, room, size)
-        newline = head.rfind("\n")
-        if newline > 0:
-            head = head[:newline]
-        pieces.append(head)
-        rest = rest[len(head):].lstrip("\n")
-    pieces.append(rest)
-    return pieces

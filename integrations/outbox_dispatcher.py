@@ -1,66 +1,111 @@
-"""Delivers outbox rows to the chat adapters after commit: in order per thread, with retries."""
+"""Delivers outbox rows to the chat adapters after commit: in order per thread, one loop per platform.
+
+- A row is marked ``sending`` (committed) before the platform call; a row found ``sending`` later was
+  interrupted by a crash: the platform is asked first where it can tell (see ``Recovering``), else it is
+  sent again (the at-least-once window, README "Delivery guarantees").
+- A rate-limit wait is not a failure. A refusal parks the row at once; other errors back off and park
+  the row after ``max_attempts``. Either way the thread's later rows go on.
+- An edit of a message that was never delivered is sent as a new message; a thread whose opening was
+  parked is opened when a later message needs it.
+"""
 
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Protocol, runtime_checkable
 
-from handlers.ports import ChatPort, ChatUnavailable, MessageRef, OutboundMessage, RateLimited, ThreadRef
+from sqlmodel import Session
+
+from handlers.ports import (
+    ChatPort,
+    ChatUnavailable,
+    MessageRef,
+    MessageRefused,
+    OutboundMessage,
+    RateLimited,
+    ThreadRef,
+)
 from incidents import outbox
 from incidents.clock import utcnow
 from incidents.database import Database
 from incidents.tables import ChatBinding, OutboxMessage
 
 log = logging.getLogger(__name__)
+BACKOFF_CAP_SECONDS = 300.0
 
 
 class MissingThread(ChatUnavailable):
-    """A post for a thread whose opening has not been delivered."""
+    """A post for a thread that is not open and cannot be opened now."""
+
+
+@runtime_checkable
+class Recovering(Protocol):
+    """A port that can tell whether a message sent with an idempotency key already reached the platform."""
+
+    async def recover(self, thread: ThreadRef | None, message: OutboundMessage, *, key: str,
+                      since: datetime) -> tuple[ThreadRef, MessageRef] | None: ...
+
+
+@dataclass
+class DeliveryStats:
+    """Counters for ``/metrics``: rows found ``sending`` after a crash, and what became of them."""
+
+    in_doubt: int = 0
+    recovered: int = 0  # the platform had it: not sent again
+    resent: int = 0  # no way to tell (or not found): sent again
 
 
 class OutboxDispatcher:
-    """One loop per process; ``wake()`` may be called from any thread."""
+    """One delivery loop per platform, so that one platform never waits for another; ``wake()`` is thread-safe."""
 
     def __init__(
-        self, db: Database, ports: Mapping[str, ChatPort], *, poll_seconds: float = 1.0, max_attempts: int = 25
+        self, db: Database, ports: Mapping[str, ChatPort], *, poll_seconds: float = 1.0, max_attempts: int = 25,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.ports = dict(ports)
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
-        self._event = asyncio.Event()
+        self.now = now
+        self.stats = DeliveryStats()
+        self._events = {platform: asyncio.Event() for platform in self.ports}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
-        """Ask the loop to look at the outbox now instead of at the next poll."""
+        """Ask every platform's loop to look at the outbox now instead of at the next poll."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._event.set)
+            for event in self._events.values():
+                self._loop.call_soon_threadsafe(event.set)
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled: one loop per platform."""
         self._loop = asyncio.get_running_loop()
+        await asyncio.gather(*(self._run_platform(platform) for platform in self.ports))
+
+    async def _run_platform(self, platform: str) -> None:
+        event = self._events[platform]
         while True:
             try:
-                while await self.drain_once():
+                while await self.drain_platform(platform):
                     pass
             except Exception:
-                log.exception("outbox delivery round failed; retrying at the next poll")
+                log.exception("%s delivery round failed; retrying at the next poll", platform)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), timeout=self.poll_seconds)
-            self._event.clear()
+                await asyncio.wait_for(event.wait(), timeout=self.poll_seconds)
+            event.clear()
 
     async def drain_once(self) -> int:
-        """Deliver every due row once (platforms in parallel, each stream in order); returns how many."""
-        with self.db.reader() as session:
-            rows = [r for r in outbox.due(session, now=utcnow()) if r.platform in self.ports]
-        by_platform: dict[str, list[OutboxMessage]] = defaultdict(list)
-        for row in rows:
-            by_platform[row.platform].append(row)
-        results = await asyncio.gather(*(self._deliver_all(batch) for batch in by_platform.values()))
-        return sum(results)
+        """One round on every platform at once; returns how many rows were delivered."""
+        return sum(await asyncio.gather(*(self.drain_platform(platform) for platform in self.ports)))
 
-    async def _deliver_all(self, rows: list[OutboxMessage]) -> int:
+    async def drain_platform(self, platform: str) -> int:
+        """Deliver the due head row of each of ``platform``'s threads once; returns how many were delivered."""
+        with self.db.reader() as session:
+            rows = outbox.due(session, now=self.now(), platform=platform)
         delivered = 0
         for row in rows:
             delivered += await self._deliver(row)
@@ -68,39 +113,44 @@ class OutboxDispatcher:
 
     async def _deliver(self, row: OutboxMessage) -> int:
         port = self.ports[row.platform]
-        message = OutboundMessage.from_json(row.payload["message"])
+        in_doubt = row.status == outbox.SENDING
+        if in_doubt:
+            self.stats.in_doubt += 1
+            log.warning("outbox row %s (%s) was being sent when the process stopped", row.id, row.platform)
+        else:
+            self._update(row, outbox.mark_sending)
         try:
-            native = await self._send(port, row, message)
+            native, note = await self._send(port, row, in_doubt=in_doubt)
         except RateLimited as exc:
-            self._failed(row, str(exc), exc.retry_after)
+            self._update(row, partial(outbox.mark_waiting, reason=str(exc), retry_in=exc.retry_after, now=self.now()))
+            return 0
+        except MessageRefused as exc:
+            log.warning("%s refused outbox row %s; parked as a dead letter: %s", row.platform, row.id, exc)
+            self._update(row, partial(outbox.park, error=f"refused: {exc}"))
             return 0
         except Exception as exc:
             log.warning("delivery of outbox row %s to %s failed: %s", row.id, row.platform, exc)
-            self._failed(row, f"{type(exc).__name__}: {exc}", min(300.0, 2.0 ** min(row.attempts + 1, 8)))
+            self._update(row, partial(outbox.mark_failed, error=f"{type(exc).__name__}: {exc}",
+                                      retry_in=min(BACKOFF_CAP_SECONDS, 2.0 ** min(row.attempts + 1, 9)),
+                                      max_attempts=self.max_attempts, now=self.now()))
             return 0
+        self._update(row, partial(outbox.mark_sent, native=native, note=note))
+        return 1
+
+    def _update(self, row: OutboxMessage, change: Callable[[Session, OutboxMessage], None]) -> None:
+        """Apply ``change`` to the row's current version in its own transaction."""
         with self.db.unit_of_work() as session:
             fresh = session.get(OutboxMessage, row.id)
             assert fresh is not None
-            fresh.message_native = native
-            outbox.mark_sent(session, fresh)
-        return 1
+            change(session, fresh)
 
-    async def _send(self, port: ChatPort, row: OutboxMessage, message: OutboundMessage) -> str:
+    async def _send(self, port: ChatPort, row: OutboxMessage, *, in_doubt: bool) -> tuple[str, str | None]:
+        """Deliver one row; the platform's ref of what it now shows, and a note when it went another way."""
+        message = OutboundMessage.from_json(row.payload["message"])
         key = row.idempotency_key
         if row.op == outbox.OP_OPEN_THREAD:
-            thread, header = await port.open_thread(row.incident_id, message, key=key)
-            with self.db.unit_of_work() as session:
-                session.add(ChatBinding(incident_id=row.incident_id, platform=row.platform,
-                                        thread_native=thread.native, header_native=header.native))
-            return header.native
-        with self.db.reader() as session:
-            bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
-            ref_native = outbox.sent_ref(session, key=row.payload["ref_key"]) if row.op == outbox.OP_EDIT else None
-        if bound is None:
-            raise MissingThread(f"incident {row.incident_id} has no {row.platform} thread yet")
-        if row.op == outbox.OP_POST:
-            posted = await port.post(ThreadRef(row.platform, bound.thread_native), message, key=key)
-            return posted.native
+            return await self._open(port, row, message, in_doubt=in_doubt)
+        bound, note = await self._thread(port, row)
         if row.op == outbox.OP_UPDATE_HEADER:
             updated = await port.update(MessageRef(row.platform, bound.header_native), message, key=key)
             if updated.native != bound.header_native:
@@ -109,15 +159,59 @@ class OutboxDispatcher:
                     assert fresh_binding is not None
                     fresh_binding.header_native = updated.native
                     session.add(fresh_binding)
-            return updated.native
+            return updated.native, note
         if row.op == outbox.OP_EDIT:
-            if ref_native is None:
-                raise MissingThread(f"the message to edit ({row.payload['ref_key']}) is not delivered yet")
-            return (await port.update(MessageRef(row.platform, ref_native), message, key=key)).native
-        raise ValueError(f"unknown outbox op {row.op!r}")
+            with self.db.reader() as session:
+                target = outbox.by_key(session, key=row.payload["ref_key"])
+            if target is not None and target.status == outbox.SENT and target.message_native:
+                updated = await port.update(MessageRef(row.platform, target.message_native), message, key=key)
+                return updated.native, note
+            note = "the message to edit was never delivered: sent as a new message"
+        elif row.op != outbox.OP_POST:
+            raise MessageRefused(f"unknown outbox op {row.op!r}")
+        thread = ThreadRef(row.platform, bound.thread_native)
+        if in_doubt and isinstance(port, Recovering):
+            found = await port.recover(thread, message, key=key, since=row.created_at)
+            if found is not None:
+                self.stats.recovered += 1
+                return found[1].native, "found at the platform after a restart: not sent again"
+        if in_doubt:
+            self.stats.resent += 1
+        posted = await port.post(thread, message, key=key)
+        return posted.native, note
 
-    def _failed(self, row: OutboxMessage, error: str, retry_in: float) -> None:
+    async def _open(self, port: ChatPort, row: OutboxMessage, message: OutboundMessage, *,
+                    in_doubt: bool) -> tuple[str, str | None]:
+        with self.db.reader() as session:
+            bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
+        if bound is not None:  # opened already, when a later message needed the thread
+            return bound.header_native, "the thread was open already"
+        found = None
+        if in_doubt and isinstance(port, Recovering):
+            found = await port.recover(None, message, key=row.idempotency_key, since=row.created_at)
+            self.stats.recovered += found is not None
+        if in_doubt and found is None:
+            self.stats.resent += 1
+        thread, header = found or await port.open_thread(row.incident_id, message, key=row.idempotency_key)
         with self.db.unit_of_work() as session:
-            fresh = session.get(OutboxMessage, row.id)
-            assert fresh is not None
-            outbox.mark_failed(session, fresh, error=error, retry_in=retry_in, max_attempts=self.max_attempts)
+            session.add(ChatBinding(incident_id=row.incident_id, platform=row.platform,
+                                    thread_native=thread.native, header_native=header.native))
+        return header.native, "found at the platform after a restart: not sent again" if found else None
+
+    async def _thread(self, port: ChatPort, row: OutboxMessage) -> tuple[ChatBinding, str | None]:
+        """The row's thread; when its opening was parked, the thread is opened now with that header."""
+        with self.db.reader() as session:
+            bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
+            opening = outbox.opening(session, incident_id=row.incident_id, platform=row.platform)
+        if bound is not None:
+            return bound, None
+        if opening is None or opening.status != outbox.DEAD:
+            raise MissingThread(f"incident {row.incident_id} has no {row.platform} thread")
+        header = OutboundMessage.from_json(opening.payload["message"])
+        native, _ = await self._open(port, opening, header, in_doubt=False)
+        self._update(opening, partial(outbox.mark_sent, native=native,
+                                      note=f"opened when row {row.id} needed the thread"))
+        with self.db.reader() as session:
+            bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
+        assert bound is not None
+        return bound, "the thread was opened for this message (its opening had been parked)"

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from handlers.review import ReviewSetup, build_review
 from incidents import service
 from incidents.database import Database
+from integrations.api_types import IncidentId
 from integrations.export.formats import MEDIA_TYPES, ReviewFormat
 from integrations.export.language import Lang
 from playbooks.durations import parse_duration
@@ -54,7 +55,7 @@ def build_router(exporter: ReviewExporter, now: Callable[[], datetime], require_
     api = APIRouter(prefix="/api/v1/incidents", tags=["reviews"], dependencies=[Depends(require_token)])
 
     @api.get("/{incident_id}/review.{fmt}")
-    async def review(incident_id: int, fmt: ReviewFormat,
+    async def review(incident_id: IncidentId, fmt: ReviewFormat,
                      lang: Annotated[Lang, Query(description="zh, en or both (Chinese first)")] = "both",
                      mkt_period: Annotated[str | None, Query(description="MKT period, e.g. 7d (default: the "
                                                                          "configured one)")] = None) -> Response:

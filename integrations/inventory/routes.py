@@ -1,13 +1,14 @@
 """``GET /api/v1/stock/{sku}`` and ``POST /api/v1/stock/events``."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from handlers.intake import Intake, Rejected
 from handlers.stock import StockDesk
 from incidents.inventory.events import StockEventError
+from integrations.api_types import NO_NUL
 from integrations.inventory.sink import StockEventSink
 
 
@@ -16,7 +17,7 @@ def build_router(desk: StockDesk, sink: StockEventSink, intake: Intake, require_
     api = APIRouter(prefix="/api/v1/stock", tags=["stock"])
 
     @api.get("/{sku}", dependencies=[Depends(require_read)])
-    async def stock(sku: str) -> Any:
+    async def stock(sku: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]) -> Any:
         """One item's stock (the same facts as ``/stock`` in chat); 404 with suggestions when unknown."""
         report, suggestions = desk.json(sku)
         if report is None:

@@ -1,14 +1,13 @@
 """Slack button clicks, slash commands and thread messages → ChatEvents → ChatRouter, answered ephemerally."""
 
 import asyncio
+import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
-from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.commands import ChatRouter, parse_command
@@ -19,6 +18,18 @@ from integrations.slack.adapter import PLATFORM, native
 from integrations.slack.render import ACTION_PREFIX
 
 log = logging.getLogger(__name__)
+IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "message_replied", "bot_message",
+                              "channel_join", "channel_leave", "group_join", "group_leave"})
+
+
+def request_key(request: AsyncBoltRequest) -> str:
+    """A slash command's or click's identity: the SHA-256 of the signed body.
+
+    Slack gives these no event id, but each body carries a ``trigger_id`` (and a click its ``action_ts``)
+    unique to one invocation; a replay carries the same body, and one older than the 5-minute window is
+    refused by the signature check before this point. Over Socket Mode (no signature) the same body.
+    """
+    return "slack:request:" + hashlib.sha256(request.raw_body.encode()).hexdigest()
 
 
 class SlackInbound:
@@ -40,14 +51,14 @@ class SlackInbound:
         return await asyncio.to_thread(self._route, event)
 
     async def on_click(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                       client: AsyncWebClient) -> None:
+                       client: AsyncWebClient, request: AsyncBoltRequest) -> None:
         """A Block Kit button: answered at once, then the ephemeral reply to whoever clicked."""
         await ack()
         channel, message_ts = body["container"]["channel_id"], body["container"]["message_ts"]
         root_ts = body.get("message", {}).get("thread_ts") or message_ts
         user = body["user"]
         event = ButtonClicked(
-            platform=PLATFORM, dedupe_key=f"slack:action:{channel}:{message_ts}:{action['action_ts']}",
+            platform=PLATFORM, dedupe_key=request_key(request),
             actor=UserRef(PLATFORM, user["id"], user.get("name", "")),
             thread=ThreadRef(PLATFORM, native(channel, root_ts)), received_at=utcnow(),
             token=str(action.get("value", "")), interaction_id=body.get("trigger_id", ""),
@@ -55,53 +66,67 @@ class SlackInbound:
         reply = await self.handle(event)
         await client.chat_postEphemeral(channel=channel, user=user["id"], text=reply.text, thread_ts=root_ts)
 
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                         request: AsyncBoltRequest) -> None:
         """A slash command: acknowledged within Slack's 3 s, answered through the response_url."""
         await ack()
         parsed = parse_command(f"{command['command']} {command.get('text', '')}")
         if parsed is None:
             return
-        event = CommandInvoked(platform=PLATFORM, dedupe_key=f"slack:command:{command.get('trigger_id', '')}",
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=request_key(request),
                                actor=UserRef(PLATFORM, command["user_id"], command.get("user_name", "")), thread=None,
                                received_at=utcnow(), name=parsed.name, args=parsed.args)
         reply = await self.handle(event)
         await respond(text=reply.text, response_type="ephemeral")
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
-        """A command typed in an incident thread (``认领``, ``/status``…); other chatter is ignored."""
-        if event.get("bot_id") or event.get("subtype") or not event.get("thread_ts"):
+        """A command typed in an incident thread (``认领``, ``/status``…); other chatter is ignored.
+
+        Any subtype that carries a person's own text in a thread counts (a reply also sent to the
+        channel is ``thread_broadcast``, one with a file ``file_share``); edits and deletions carry the
+        text nested (``message_changed``) and bots' messages carry ``bot_id``: those are not commands.
+        """
+        if event.get("bot_id") or not event.get("user") or not event.get("text") or not event.get("thread_ts"):
+            return
+        if event.get("subtype") in IGNORED_SUBTYPES:
             return
         parsed = parse_command(str(event.get("text", "")))
         if parsed is None:
             return
         channel, root_ts = event["channel"], event["thread_ts"]
         thread = ThreadRef(PLATFORM, native(channel, root_ts))
-        command = CommandInvoked(platform=PLATFORM, dedupe_key=f"slack:{body['event_id']}",
+        command = CommandInvoked(platform=PLATFORM, dedupe_key=f"slack:event:{body['event_id']}",
                                  actor=UserRef(PLATFORM, event["user"]), thread=thread, received_at=utcnow(),
                                  name=parsed.name, args=parsed.args)
         reply = await self.handle(command)
         await client.chat_postEphemeral(channel=channel, user=event["user"], text=reply.text, thread_ts=root_ts)
 
 
-async def _drop_retries(
-    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
-) -> BoltResponse | None:
-    """Slack redelivers events it thinks timed out; the first delivery has had its effect already."""
-    # a count of "0" is a first delivery (Socket Mode's ``retry_attempt: 0``), not a retry
-    if [n for n in req.headers.get("x-slack-retry-num", []) if n not in ("", "0")]:
-        log.info("dropped a Slack retry (%s)", ",".join(req.headers.get("x-slack-retry-reason", [])))
-        return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
-    await next()
-    return None
-
-
 def build_app(client: AsyncWebClient, signing_secret: str, router: ChatRouter, *,
               process_before_response: bool = False) -> AsyncApp:
-    """The bolt app: signature and replay window checked by bolt, then our listeners."""
+    """The bolt app: signature and replay window checked by bolt, then our listeners.
+
+    Slack's retries (``X-Slack-Retry-Num``, for any reason) are processed like first deliveries: an event
+    whose first delivery acted is recognised by its id and acts not again (ChatRouter.handle). Events and
+    interactions WareRoom does not act on are acknowledged and ignored: bolt would answer them 404, which
+    Slack retries and, repeated, takes as a broken app.
+    """
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=process_before_response)
     inbound = SlackInbound(router)
-    app.middleware(_drop_retries)
     app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(inbound.on_click)
     app.command(re.compile(r"^/"))(inbound.on_command)
     app.event("message")(inbound.on_message)
+    everything = re.compile(".*")
+    app.event(everything)(_ignored_event)
+    for kind in (app.action, app.shortcut, app.view, app.options):
+        kind(everything)(_ignored_interaction)
     return app
+
+
+async def _ignored_event() -> None:
+    """An event WareRoom does not act on (a mention, a reaction, a member joining…): answered 200, nothing done."""
+
+
+async def _ignored_interaction(ack: AsyncAck) -> None:
+    """An interaction WareRoom does not act on: acknowledged, nothing done."""
+    await ack()

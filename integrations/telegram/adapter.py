@@ -2,22 +2,24 @@
 
 import contextlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Bot, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 
-from handlers.ports import Capabilities, MessageRef, OutboundMessage, RateLimited, ThreadRef
-from integrations.outbound import DeliveryLimits, Rate
+from handlers.ports import Capabilities, MessageRef, MessageRefused, OutboundMessage, RateLimited, ThreadRef
+from integrations.outbound import DeliveryLimits, Rate, Unit, fit_text
 from integrations.telegram import render
 
 PLATFORM = "telegram"
-TOPIC_NAME_MAX = 128
+TOPIC_NAME_MAX = 128  # createForumTopic: name 1-128 characters
 # About 1 message a second per chat with short bursts, 20 a minute per group, 30 a second overall.
+# Text is at most 4,096 characters after entities are parsed (counted here in UTF-16 code units, as
+# Telegram's entity offsets are, so an emoji counts 2: never over the limit).
 LIMITS = DeliveryLimits(rates=(Rate(burst=3, per_seconds=3.0), Rate(burst=20, per_seconds=60.0),
                                Rate(burst=30, per_seconds=1.0, per_destination=False)),
-                        max_size=4000)  # text is at most 4,096 characters after entities are parsed
+                        max_size=4096, unit=Unit.UTF16)
 
 
 def thread_native(chat_id: str | int, *, topic: int | None = None, root: int | None = None) -> str:
@@ -41,6 +43,8 @@ def _translated() -> Iterator[None]:
     except RetryAfter as exc:
         wait = exc.retry_after
         raise RateLimited(wait.total_seconds() if isinstance(wait, timedelta) else float(wait), "telegram") from exc
+    except (BadRequest, Forbidden, InvalidToken) as exc:  # answered and refused; network errors stay retryable
+        raise MessageRefused(f"telegram: {exc.message}") from exc
 
 
 class TelegramChat:
@@ -59,6 +63,14 @@ class TelegramChat:
         """Telegram counts messages per chat."""
         return _split(native)[0] if native else self.chat_id
 
+    def measure(self, message: OutboundMessage) -> int:
+        """The text as Telegram counts it after parsing the HTML entities: tags and escapes do not count."""
+        return LIMITS.size(message.plain_text())
+
+    async def find(self, key: str, thread: ThreadRef | None, *, since: datetime) -> tuple[ThreadRef, MessageRef] | None:
+        """The Bot API cannot list a chat's messages nor send idempotently: never known."""
+        return None
+
     async def _has_topics(self) -> bool:
         if self._forum is None:
             self._forum = bool((await self.bot.get_chat(self.chat_id)).is_forum)
@@ -67,7 +79,8 @@ class TelegramChat:
     async def open_thread(self, incident_id: int, first: OutboundMessage, *, key: str) -> tuple[ThreadRef, MessageRef]:
         with _translated():
             if await self._has_topics():
-                topic = await self.bot.create_forum_topic(self.chat_id, first.title[:TOPIC_NAME_MAX])
+                name = fit_text(first.title, TOPIC_NAME_MAX, Unit.UTF16)
+                topic = await self.bot.create_forum_topic(self.chat_id, name)
                 sent = await self.bot.send_message(self.chat_id, render.html(first), parse_mode=ParseMode.HTML,
                                                    reply_markup=render.keyboard(first),
                                                    message_thread_id=topic.message_thread_id)

@@ -11,7 +11,8 @@ from handlers.commands import ChatRouter, parse_command
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
 from incidents import outbox
 from incidents.clock import utcnow
-from integrations.telegram.adapter import PLATFORM, message_native, thread_native
+from integrations.outbound import fit_text
+from integrations.telegram.adapter import LIMITS, PLATFORM, message_native, thread_native
 
 log = logging.getLogger(__name__)
 ANSWER_MAX = 200  # answerCallbackQuery text limit
@@ -44,8 +45,13 @@ class TelegramInbound:
                     break
         return self.router.handle(event)
 
+    def _key(self, update_id: int) -> str:
+        """``update_id`` increases per bot: the identity is the bot's id (the token's prefix) and the update's."""
+        return f"telegram:{self.bot.token.partition(':')[0]}:{update_id}"
+
     async def process(self, data: dict[str, Any]) -> None:
-        """Handle one webhook update; anything else than a button press or a command is ignored."""
+        """Handle one update; anything else than a button press or a new message (an edit, a member
+        change, a channel post) is ignored quietly."""
         update = Update.de_json(data, self.bot)
         if update.callback_query is not None:
             await self._click(update.update_id, update.callback_query)
@@ -55,12 +61,12 @@ class TelegramInbound:
     async def _click(self, update_id: int, query: CallbackQuery) -> None:
         message = query.message if isinstance(query.message, Message) else None
         event = ButtonClicked(
-            platform=PLATFORM, dedupe_key=f"telegram:{update_id}",
+            platform=PLATFORM, dedupe_key=self._key(update_id),
             actor=UserRef(PLATFORM, str(query.from_user.id), query.from_user.full_name), thread=None,
             received_at=utcnow(), token=query.data or "", interaction_id=query.id,
             message=MessageRef(PLATFORM, message_native(message.chat_id, message.message_id)) if message else None)
         reply = await asyncio.to_thread(self._route, event, _candidates(message) if message else [])
-        text = reply.text if len(reply.text) <= ANSWER_MAX else reply.text[:ANSWER_MAX - 1] + "…"
+        text = fit_text(reply.text, ANSWER_MAX, LIMITS.unit)
         await query.answer(text=text, show_alert=not reply.ok)
 
     async def _command(self, update_id: int, message: Message) -> None:
@@ -71,8 +77,8 @@ class TelegramInbound:
         parsed = parse_command(text)
         if parsed is None or message.from_user is None:
             return
-        event = CommandInvoked(platform=PLATFORM, dedupe_key=f"telegram:{update_id}",
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=self._key(update_id),
                                actor=UserRef(PLATFORM, str(message.from_user.id), message.from_user.full_name),
                                thread=None, received_at=utcnow(), name=parsed.name, args=parsed.args)
         reply = await asyncio.to_thread(self._route, event, _candidates(message))
-        await message.reply_text(reply.text, do_quote=True)
+        await message.reply_text(fit_text(reply.text, LIMITS.max_size, LIMITS.unit), do_quote=True)

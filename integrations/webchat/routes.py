@@ -22,6 +22,7 @@ from handlers.text import say
 from incidents.clock import utcnow
 from incidents.identity.tokens import Scope
 from incidents.tables import ChatIdentity, Person
+from integrations.api_types import ID_MAX, IncidentId, Text
 from integrations.webauth.caller import Caller, Refused, WebAuth
 from integrations.webauth.pages import to_signin
 from integrations.webchat.adapter import PLATFORM, WebChat
@@ -30,16 +31,16 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 class ClickBody(BaseModel):
-    user: str | None = Field(default=None, min_length=1, max_length=64)  # the demo's picked person only
-    token: str = Field(min_length=1, max_length=64)
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    user: Text | None = Field(default=None, min_length=1, max_length=64)  # the demo's picked person only
+    token: Text = Field(min_length=1, max_length=64)
+    event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
 
 
 class CommandBody(BaseModel):
-    user: str | None = Field(default=None, min_length=1, max_length=64)  # the demo's picked person only
-    text: str = Field(min_length=1, max_length=2000)
-    incident_id: int | None = None
-    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    user: Text | None = Field(default=None, min_length=1, max_length=64)  # the demo's picked person only
+    text: Text = Field(min_length=1, max_length=2000)
+    incident_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
 
 
 def build_router(chat: WebChat, router: ChatRouter, auth: WebAuth, *, notice: str = "") -> APIRouter:
@@ -85,7 +86,7 @@ def build_router(chat: WebChat, router: ChatRouter, auth: WebAuth, *, notice: st
                 for p, ident in rows]
 
     @api.get("/webchat/incidents/{incident_id}/messages")
-    async def thread(incident_id: int, caller: Caller = reader) -> list[dict[str, Any]]:
+    async def thread(incident_id: IncidentId, caller: Caller = reader) -> list[dict[str, Any]]:
         return chat.thread(incident_id)
 
     @api.get("/webchat/events")

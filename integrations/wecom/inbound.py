@@ -1,7 +1,10 @@
 """WeCom callbacks: decrypted with WeChatCrypto, template-card clicks and text commands → ChatEvents → ChatRouter."""
 
 import asyncio
+import hashlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import col, select
@@ -16,11 +19,30 @@ from handlers.commands import ChatRouter, parse_command
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
 from incidents import outbox
 from incidents.clock import utcnow
-from integrations.wecom.adapter import PLATFORM, WeComClient
+from integrations.outbound import Unit, fit_text
+from integrations.wecom.adapter import PLATFORM, TEXT_MAX_BYTES, WeComClient
 from integrations.wecom.store import WeComCard
 
 log = logging.getLogger(__name__)
 RECENT_CARDS = 200
+REPLAY_WINDOW_SECONDS = 300  # as Slack's: WeCom signs the timestamp but leaves the window to us
+
+
+class StaleCallback(ValueError):
+    """A callback whose signed timestamp is more than five minutes away from now: a replay, refused."""
+
+
+def _check_window(timestamp: str, now: float) -> None:
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
+        raise StaleCallback(f"timestamp {timestamp[:20]!r} is outside the {REPLAY_WINDOW_SECONDS} s window")
+
+
+def event_key(message: BaseEvent) -> str:
+    """An event's identity (events carry no MsgId): who, when (CreateTime), and what, per WeCom's advice to
+    deduplicate events on FromUserName + CreateTime; a replay of the same encrypted body gives the same."""
+    what = ":".join(str(getattr(message, name, "")) for name in ("event", "task_id", "key"))
+    digest = hashlib.sha256(f"{message.source}:{message.time}:{what}".encode()).hexdigest()[:32]
+    return f"wecom:event:{digest}"
 
 
 @register_event("template_card_event")
@@ -38,19 +60,24 @@ class TemplateCardEvent(BaseEvent):  # type: ignore[misc]
 class WeComInbound:
     """Checks and decrypts callbacks; the router and wechatpy's calls run in worker threads."""
 
-    def __init__(self, crypto: WeChatCrypto, client: WeComClient, agent_id: int, router: ChatRouter) -> None:
+    def __init__(self, crypto: WeChatCrypto, client: WeComClient, agent_id: int, router: ChatRouter, *,
+                 now: Callable[[], float] = time.time) -> None:
         self.crypto = crypto
+        self.now = now
         self.client = client
         self.agent_id = agent_id
         self.router = router
         self._replies: set[asyncio.Task[Any]] = set()
 
     def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
-        """The decrypted echostr WeCom expects back when the callback URL is saved."""
+        """The decrypted echostr WeCom expects back when the callback URL is saved (StaleCallback when old)."""
+        _check_window(timestamp, self.now())
         return str(self.crypto.check_signature(signature, timestamp, nonce, echostr))
 
     async def receive(self, body: bytes, signature: str, timestamp: str, nonce: str) -> str:
-        """Handle one callback; returns the encrypted passive reply, or "" for none."""
+        """Handle one callback; returns the encrypted passive reply, or "" for none (also for events
+        WareRoom does not act on). StaleCallback when the timestamp is outside the 5-minute window."""
+        _check_window(timestamp, self.now())
         message = parse_message(self.crypto.decrypt_message(body, signature, timestamp, nonce))
         if isinstance(message, TemplateCardEvent):
             reply = await asyncio.to_thread(self._click, message)
@@ -59,12 +86,14 @@ class WeComInbound:
         if isinstance(message, TextMessage):
             command = await asyncio.to_thread(self._command, message)
             if command is not None:
-                return str(self.crypto.encrypt_message(create_reply(command.text, message).render(), nonce, timestamp))
+                text = fit_text(command.text, TEXT_MAX_BYTES, Unit.BYTES)
+                return str(self.crypto.encrypt_message(create_reply(text, message).render(), nonce, timestamp))
         return ""
 
     def _answer(self, user: str, reply: Reply) -> None:
         """A click cannot be answered passively with text: send it to the user, after the callback returns."""
-        task = asyncio.create_task(asyncio.to_thread(self.client.message.send_text, self.agent_id, [user], reply.text))
+        text = fit_text(reply.text, TEXT_MAX_BYTES, Unit.BYTES)
+        task = asyncio.create_task(asyncio.to_thread(self.client.message.send_text, self.agent_id, [user], text))
         self._replies.add(task)
         task.add_done_callback(self._replied)
 
@@ -92,7 +121,7 @@ class WeComInbound:
                 session.add(card)
             chat_id = card.chat_id if card else None
         event: ChatEvent = ButtonClicked(
-            platform=PLATFORM, dedupe_key=f"wecom:{message.source}:{message.time}:{message.task_id}",
+            platform=PLATFORM, dedupe_key=event_key(message),
             actor=UserRef(PLATFORM, message.source), thread=ThreadRef(PLATFORM, chat_id) if chat_id else None,
             received_at=utcnow(), incident_id=self._incident(chat_id), token=message.key,
             interaction_id=message.task_id, message=MessageRef(PLATFORM, f"card:{message.task_id}"))

@@ -4,9 +4,12 @@ from typing import Any
 
 from handlers.ports import ButtonStyle, OutboundMessage
 
-TITLE_MAX = 36  # template_card main_title.title, characters
-DESC_MAX = 44
+# template_card (button_interaction) field limits from WeCom's message/send reference, in characters
+TITLE_MAX = 36  # main_title.title
+DESC_MAX = 44  # main_title.desc
+SUB_TITLE_MAX = 112  # sub_title_text
 KEY_NAME_MAX = 5  # horizontal_content_list keyname
+VALUE_MAX = 26  # horizontal_content_list value
 MAX_BUTTONS = 6
 MAX_FIELDS = 6
 
@@ -30,8 +33,9 @@ def card(message: OutboundMessage, task_id: str) -> dict[str, Any]:
     return {
         "card_type": "button_interaction",
         "main_title": {"title": _short(zh_title, TITLE_MAX), "desc": _short(en_title, DESC_MAX)},
-        "sub_title_text": message.body,
-        "horizontal_content_list": [{"keyname": _short(name.split(" ")[0], KEY_NAME_MAX), "value": value}
+        "sub_title_text": _short(message.body, SUB_TITLE_MAX),
+        "horizontal_content_list": [{"keyname": _short(name.split(" ")[0], KEY_NAME_MAX),
+                                     "value": _short(value, VALUE_MAX)}
                                     for name, value in message.fields[:MAX_FIELDS]],
         "task_id": task_id,
         "button_list": [{"text": b.label, "style": 1 if b.style is ButtonStyle.PRIMARY else 2, "key": b.token}

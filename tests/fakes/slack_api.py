@@ -1,5 +1,6 @@
 """A fake Slack Web API on loopback: records every call, keeps the channel's messages, can answer 429."""
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -14,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tests.fakes.storm import Storm
 
 
 @dataclass
@@ -32,10 +35,14 @@ class FakeSlack:
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> Retry-After of its next answer
     socket_envelopes: list[dict[str, Any]] = field(default_factory=list)  # sent after ``hello`` on each connection
     socket_acks: list[dict[str, Any]] = field(default_factory=list)  # what the client sent back, in order
-    _next_ts: int = 1_700_000_000_000_100
+    storm: Storm | None = None
+    slow_posts: set[int] = field(default_factory=set)  # numbers (1-based) of posts whose answer is held back
+    pause_seconds: float = 30.0  # at most; clearing ``paused`` answers at once
+    paused: list[int] = field(default_factory=list)  # posts kept, whose answer is being held back now
+    _next_ts: int = field(default_factory=lambda: int(time.time() * 1_000_000))  # message ts are times, as Slack's
 
     def __post_init__(self) -> None:
-        self.app = Starlette(routes=[Route("/api/{method}", self._api, methods=["POST"]),
+        self.app = Starlette(routes=[Route("/api/{method}", self._api, methods=["GET", "POST"]),
                                      Route("/hooks/{hook}", self._hook, methods=["POST"]),
                                      WebSocketRoute("/link", self._socket)])
 
@@ -44,6 +51,8 @@ class FakeSlack:
         return [c.params for c in self.calls if c.method == method]
 
     async def _params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":  # slack_sdk reads conversations.* with GET and query parameters
+            return dict(request.query_params)
         raw = (await request.body()).decode()
         if request.headers.get("content-type", "").startswith("application/json"):
             return dict(json.loads(raw or "{}"))
@@ -53,8 +62,9 @@ class FakeSlack:
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
-        if method in self.rate_limited:
-            retry_after = self.rate_limited.pop(method)
+        stormy = self.storm.retry(method) if self.storm else None
+        if method in self.rate_limited or stormy:
+            retry_after = self.rate_limited.pop(method, 0) or stormy
             return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429,
                                 headers={"Retry-After": str(retry_after)})
         if method == "apps.connections.open":  # the only method called with the app-level token
@@ -64,10 +74,20 @@ class FakeSlack:
         if not request.headers.get("authorization", "").startswith("Bearer xoxb-"):
             return JSONResponse({"ok": False, "error": "not_authed"})
         handler = {"auth.test": self._auth_test, "chat.postMessage": self._post, "chat.update": self._update,
-                   "chat.postEphemeral": self._ephemeral}.get(method)
+                   "chat.postEphemeral": self._ephemeral, "conversations.replies": self._replies,
+                   "conversations.history": self._history}.get(method)
         if handler is None:
             return JSONResponse({"ok": False, "error": "unknown_method"})
-        return JSONResponse(handler(params))
+        answer = handler(params)
+        number = len(self.called("chat.postMessage"))
+        if method == "chat.postMessage" and number in self.slow_posts:  # kept, but the answer is late:
+            self.paused.append(number)  # a client killed now never learns that the post went through
+            deadline = asyncio.get_running_loop().time() + self.pause_seconds
+            while number in self.paused and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            if number in self.paused:
+                self.paused.remove(number)
+        return JSONResponse(answer)
 
     def _auth_test(self, _params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "team_id": "T1", "team": "Warehouse", "user_id": "UBOT", "bot_id": "BBOT",
@@ -82,6 +102,8 @@ class FakeSlack:
         ts = self._ts()
         message = {"ts": ts, "text": params.get("text", ""), "blocks": params.get("blocks", []),
                    "thread_ts": params.get("thread_ts"), "user": "UBOT", "bot_id": "BBOT"}
+        if params.get("metadata"):
+            message["metadata"] = params["metadata"]
         self.messages[(params["channel"], ts)] = message
         return {"ok": True, "channel": params["channel"], "ts": ts, "message": message}
 
@@ -92,6 +114,25 @@ class FakeSlack:
         message.update(text=params.get("text", ""), blocks=params.get("blocks", []))
         return {"ok": True, "channel": params["channel"], "ts": params["ts"], "text": message["text"],
                 "message": message}
+
+    def _listed(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """Metadata is returned only when asked for (``include_all_metadata``), as Slack does."""
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        shown = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        return {"ok": True, "messages": shown, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+    def _replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its root, then its replies, oldest first."""
+        channel, root = params["channel"], params["ts"]
+        thread = [m for (c, ts), m in sorted(self.messages.items()) if c == channel and root in (ts, m["thread_ts"])]
+        return self._listed(thread, params)
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The channel's top-level messages since ``oldest``, newest first."""
+        channel, oldest = params["channel"], float(params.get("oldest") or 0)
+        top = [m for (c, ts), m in sorted(self.messages.items(), reverse=True)
+               if c == channel and m["thread_ts"] is None and float(ts) >= oldest]
+        return self._listed(top, params)
 
     def _ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._ts()}

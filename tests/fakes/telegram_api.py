@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.storm import Storm
+
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "WareRoom", "username": "wareroom_bot"}
 _TAG = re.compile(r"<[^>]+>")
 _INT_FIELDS = {"message_id", "message_thread_id"}
@@ -35,6 +37,7 @@ class FakeTelegram:
     webhook_set: bool = False  # getUpdates answers 409 while a webhook is set, as Telegram does
     stale_queries: set[str] = field(default_factory=set)  # callback query ids answered "query is too old"
     long_poll_cap: float = 0.5  # an empty getUpdates returns by then, so shutting the fake down never waits long
+    storm: Storm | None = None
     _next_id: int = 900
 
     def __post_init__(self) -> None:
@@ -61,8 +64,9 @@ class FakeTelegram:
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append((method, params))
-        if method in self.rate_limited:
-            retry = self.rate_limited.pop(method)
+        stormy = self.storm.retry(method) if self.storm else None
+        if method in self.rate_limited or stormy:
+            retry = self.rate_limited.pop(method, 0) or stormy
             return JSONResponse({"ok": False, "error_code": 429, "parameters": {"retry_after": retry},
                                  "description": f"Too Many Requests: retry after {retry}"}, status_code=429)
         handler = getattr(self, f"_{method}", None)

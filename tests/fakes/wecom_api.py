@@ -1,5 +1,6 @@
 """A fake WeCom (qyapi) on loopback, and the WeCom side of callbacks written from the spec with ``cryptography``."""
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -105,11 +106,17 @@ class FakeWeCom:
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)
     chats: dict[str, dict[str, Any]] = field(default_factory=dict)
     limited: set[str] = field(default_factory=set)  # paths whose next call answers 45009
+    stalled: set[str] = field(default_factory=set)  # paths whose next call hangs, unanswered, until released
+    held: list[str] = field(default_factory=list)  # calls hanging now
     _codes: dict[str, str] = field(default_factory=dict)  # response code -> task id, until used
     _count: int = 0
 
     def __post_init__(self) -> None:
         self.app = Starlette(routes=[Route("/cgi-bin/{path:path}", self._api, methods=["GET", "POST"])])
+
+    def release(self) -> None:
+        """Answer every hanging call ("system busy"): the client that made it is gone by then."""
+        self.held.clear()
 
     def called(self, path: str) -> list[dict[str, Any]]:
         """The bodies of every call of ``path``, in order."""
@@ -136,6 +143,12 @@ class FakeWeCom:
         if path in self.limited:
             self.limited.discard(path)
             return JSONResponse({"errcode": 45009, "errmsg": "api freq out of limit"})
+        if path in self.stalled:
+            self.stalled.discard(path)
+            self.held.append(path)
+            while path in self.held:  # noqa: ASYNC110 (released from the test's thread)
+                await asyncio.sleep(0.02)
+            return JSONResponse({"errcode": -1, "errmsg": "system busy"})
         handler = {"message/send": self._send, "message/update_template_card": self._update,
                    "appchat/create": self._create, "appchat/send": self._chat_send}.get(path)
         if handler is None:

@@ -169,3 +169,29 @@ async def test_not_modified_is_success_and_429_becomes_rate_limited(rig: Rig) ->
     with pytest.raises(RateLimited) as raised:
         await rig.chat.post(ThreadRef("telegram", f"{rig.fake.chat_id}:r{root['message_id']}"), same, key="p1")
     assert raised.value.retry_after == 12.0
+
+
+async def test_edits_member_changes_and_channel_posts_are_ignored_quietly(rig: Rig) -> None:
+    incident_id, root = await _open(rig)
+    chat = root["chat"]
+    in_thread = {"thread_id": root["message_thread_id"]} if rig.fake.is_forum else {"reply_to": root}
+    edited = text_update(90, sender=WANG, chat=chat, text="认领", **in_thread)
+    edited["edited_message"] = edited.pop("message") | {"edit_date": 1_700_000_100}
+    member = {"update_id": 91, "my_chat_member": {
+        "chat": chat, "from": WANG, "date": 1_700_000_000,
+        "old_chat_member": {"status": "member", "user": {"id": 4242, "is_bot": True, "first_name": "WareRoom"}},
+        "new_chat_member": {"status": "administrator", "user": {"id": 4242, "is_bot": True, "first_name": "WareRoom"},
+                            "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                            "can_delete_messages": True, "can_manage_video_chats": True, "can_restrict_members": True,
+                            "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
+                            "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False}}}
+    channel_post = {"update_id": 92, "channel_post": {"message_id": 7, "date": 1_700_000_000, "text": "/ack",
+                                                      "chat": {"id": -100777, "type": "channel", "title": "News"}}}
+    sent_before = len(rig.fake.calls)
+    for update in (edited, member, channel_post):
+        assert (await rig.send(update)).status_code == 200
+    assert len(rig.fake.calls) == sent_before  # no answer, no error reply
+    assert _status(rig.db, incident_id) == "triggered"
+    # the command itself, sent as a new message, acts
+    assert (await rig.send(text_update(93, sender=WANG, chat=chat, text="认领", **in_thread))).status_code == 200
+    assert _status(rig.db, incident_id) == "acknowledged"

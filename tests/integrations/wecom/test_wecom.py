@@ -1,6 +1,7 @@
 """The WeCom adapter: wechatpy against the fake qyapi, callbacks encrypted by our own implementation of the spec."""
 
 import base64
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -11,8 +12,10 @@ from sqlmodel import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from handlers.ports import Button, MessageRef, OutboundMessage, RateLimited, ThreadRef
+from incidents.actors import Actor
 from incidents.database import Database
-from incidents.tables import AuditEvent, Incident
+from incidents.lifecycle import Transition
+from incidents.tables import AuditEvent, Incident, OutboxMessage
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
@@ -26,6 +29,7 @@ SECRET = "wecom-app-secret"
 TOKEN = "wecomtoken"
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
 AGENT = 1000002
+WANG = Actor(person_id=1, name="王伟 Wang Wei", roles=("SL",), platform="wecom", platform_user_id="wangwei")
 
 
 @dataclass
@@ -202,3 +206,49 @@ async def test_an_unchanged_card_is_not_updated_and_keeps_its_one_use_code(rig: 
     resolved = OutboundMessage(title="冷库 D1 / Cold room D1", fields=(("状态 Status", "已解决 Resolved"),))
     assert await rig.chat.update(ref, resolved, key="e3") == ref  # no code left and no buttons: nothing to send
     assert len(rig.fake.called("message/update_template_card")) == 1
+
+
+async def test_a_callback_signed_ten_minutes_ago_is_refused_like_slack(rig: Rig) -> None:
+    incident_id, task_id = await _open(rig)
+    click = card_click(user="wangwei", key=f"v1:ack:{incident_id}", task_id=task_id, response_code="rc-1",
+                       corp_id=CORP, at=1_700_000_000)
+    old = str(int(time.time()) - 600)
+    params, body = rig.server.callback(click, timestamp=old)  # validly signed, but with the old timestamp
+    answer = await rig.http.post("/wecom/callback", params=params, content=body)
+    assert answer.status_code == 403 and "签名" in answer.json()["detail"]
+    verify = await rig.http.get("/wecom/callback", params=rig.server.verification("echo-1") | {"timestamp": old})
+    assert verify.status_code == 403
+    assert _status(rig.db, incident_id) == "triggered"
+    fresh = await rig.callback(click)  # the same click, signed now: it acts
+    assert fresh.status_code == 200 and _status(rig.db, incident_id) == "acknowledged"
+
+
+async def test_events_wareroom_does_not_act_on_are_ignored_quietly(rig: Rig) -> None:
+    incident_id, _ = await _open(rig)
+    for event in ("enter_agent", "subscribe", "location", "click", "view", "change_contact"):
+        xml = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[wangwei]]></FromUserName>"
+               f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+               f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[k]]></EventKey><AgentID>1000002</AgentID></xml>")
+        answer = await rig.callback(xml)
+        assert (answer.status_code, answer.text) == (200, ""), event
+    image = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[wangwei]]></FromUserName>"
+             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+             f"<PicUrl><![CDATA[http://127.0.0.1/p.png]]></PicUrl><MediaId><![CDATA[m1]]></MediaId>"
+             f"<MsgId>77</MsgId><AgentID>1000002</AgentID></xml>")
+    assert (await rig.callback(image)).status_code == 200
+    assert _status(rig.db, incident_id) == "triggered"
+    with rig.db.reader() as session:
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).all() == []
+
+
+async def test_a_card_whose_code_was_spent_elsewhere_is_sent_anew_not_parked(rig: Rig) -> None:
+    """An edit interrupted by a crash may have used the card's one-use code: the next edit sends a new card."""
+    incident_id, _ = await _open(rig)
+    before = len(rig.fake.cards)  # the header's card and the first step's
+    rig.fake._codes.clear()  # the codes are spent at WeCom, though our records still have them
+    rig.core.flow.change(incident_id=incident_id, change=Transition.ACKNOWLEDGE, actor=WANG)
+    await rig.deliver()
+    with rig.db.reader() as session:
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.status != "sent")).all() == []
+    newest = list(rig.fake.cards.values())[-1]
+    assert len(rig.fake.cards) == before + 1 and newest["button_list"][0]["key"] == f"v1:resolve:{incident_id}"
