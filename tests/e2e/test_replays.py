@@ -15,7 +15,7 @@ from incidents import directory
 from incidents.database import Database
 from incidents.silences import Silence
 from incidents.tables import AuditEvent
-from tests.e2e.server import app_settings, running, wait_for
+from tests.e2e.server import act_as, app_settings, running, wait_for
 from tests.e2e.test_all_platforms import SLACK_SECRET, WECOM_AES, _fakes
 from tests.factories import seed_people
 from tests.fakes.slack_api import click_body, command_body, signed_headers, thread_message_body
@@ -96,10 +96,11 @@ def test_every_command_kind_on_every_platform_takes_effect_once(tmp_path: Path, 
                                     corp_id="ww-e2e", at=int(time.time()))))
         twice(wecom_post(text_message(user="wangwei", content="/silence D1 30m wecom-text", msg_id=99,
                                       corp_id="ww-e2e")))
-        twice(lambda: http.post("/webchat/click", json={"user": "wangwei", "token": f"v1:ack:{on_web}",
-                                                        "event_id": "web-1"}))
-        twice(lambda: http.post("/webchat/command", json={"user": "wangwei", "text": "/silence D1 30m web",
-                                                          "event_id": "web-2"}))
+        wang = act_as(database_url, "wangwei")  # a signed-in person's token: serve has no pick-a-person
+        twice(lambda: http.post("/webchat/click", json={"token": f"v1:ack:{on_web}", "event_id": "web-1"},
+                                headers=wang))
+        twice(lambda: http.post("/webchat/command", json={"text": "/silence D1 30m web", "event_id": "web-2"},
+                                headers=wang))
         wait_for(lambda: _all_arrived(database))
         silences, acks = _counts(database)
         time.sleep(1.0)  # anything still on its way would land now
