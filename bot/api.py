@@ -24,9 +24,12 @@ def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
 
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:
+        """``ok``, or ``warn`` with the warnings (the broker dropped messages, a gateway is offline…)."""
         with runtime.db.reader() as session:
             session.exec(select(Incident.id).limit(1)).first()
-        return {"status": "ok", "readings": runtime.intake.stats.readings}
+        warnings = runtime.intake.warnings()
+        return {"status": "warn" if warnings else "ok", "readings": runtime.intake.stats.readings,
+                "warnings": warnings}
 
     registry = CollectorRegistry()
     registry.register(RuntimeCollector(runtime))
@@ -34,6 +37,11 @@ def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
     @api.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    @api.get("/api/v1/intake/unknown-devices", dependencies=guarded)
+    async def unknown_devices() -> list[dict[str, Any]]:
+        """Devices that send readings but are not in the registry, the most recently seen first."""
+        return [device.to_json() for device in runtime.intake.unknown.listed()]
 
     @api.get("/api/v1/incidents", dependencies=guarded)
     async def incidents(open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
 from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
-from integrations.mqtt.client import MqttSubscriber, RawMessage
+from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
 from integrations.webchat.routes import build_router
 from integrations.webhooks import routes as webhooks
@@ -68,15 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("re-armed %d pending escalations and step timers", runtime.flow.rearm_all())
         executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, mqtt_url=mqtt_url)
         runtime.ctx.wake_actions = executor.wake
-        sensors = batch_handler(runtime.intake)
 
-        def handle(batch: list[RawMessage]) -> None:
-            runtime.stock_events.messages((m.topic, m.payload) for m in batch if m.topic.startswith(STOCK_TOPIC_PREFIX))
-            sensors([m for m in batch if not m.topic.startswith(STOCK_TOPIC_PREFIX)])
+        def stock(payload: bytes) -> None:
+            runtime.stock_events.receive(payload, source="mqtt")
 
-        topics = [*settings.mqtt_topics, *([] if STOCK_TOPIC_PREFIX + "#" in settings.mqtt_topics
-                                             else [STOCK_TOPIC_PREFIX + "#"])]
-        subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=topics, handle=handle)
+        handle = batch_handler(runtime.intake, runtime.decoder, others={STOCK_TOPIC_PREFIX: stock})
+        topics = [*runtime.decoder.layout.subscriptions(), STOCK_TOPIC_PREFIX + "#"]
+        subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=topics, handle=handle,
+                                    on_connection=runtime.intake.connection)
         app.state.subscriber = subscriber
         await subscriber.start()
         for platform in runtime.chat:
@@ -101,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Warehouse incidents: alerts in, playbook-driven chat threads out, audited.")
     app.state.runtime = runtime
     app.include_router(api.build_router(runtime, guard))
-    app.include_router(webhooks.build_router(runtime.intake, guard))
+    app.include_router(webhooks.build_router(runtime.intake, guard, runtime.routing))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
     app.include_router(build_router(runtime.webchat, runtime.router, guard))

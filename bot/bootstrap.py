@@ -18,9 +18,10 @@ from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
 from incidents.database import Database
 from incidents.escalation import load_escalation
-from incidents.rules.config import load_registry, load_rules_file
+from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from integrations.inventory.sink import StockEventSink
+from integrations.mqtt.decode import MqttDecoder
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.scheduler import PersistentTimers
@@ -127,6 +128,8 @@ class Runtime:
     dispatcher: OutboxDispatcher
     timers: PersistentTimers
     stock_events: StockEventSink
+    decoder: MqttDecoder
+    routing: AlertmanagerRouting
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -148,7 +151,8 @@ def build(settings: Settings) -> Runtime:
     ctx.wake_outbox = dispatcher.wake
     playbooks = PlaybookFlow(ctx, library)
     flow = IncidentFlow(ctx, playbooks)
-    intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit)
+    intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit,
+                    system=rules.system)
     router = ChatRouter(ctx, flow, playbooks,
                         public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}")
     for name, command in intake.commands().items():
@@ -156,4 +160,5 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
-                   stock_events=StockEventSink(db, intake, now=ctx.now), chat=chat)
+                   stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
+                   routing=rules.alertmanager, chat=chat)

@@ -9,11 +9,15 @@ from sqlmodel import Session, col, select
 from incidents.clock import as_utc
 from incidents.inventory.tables import SensorSample
 from incidents.readings import Reading
+from incidents.units import unit_for
 
 
 def record_samples(session: Session, readings: Iterable[Reading]) -> int:
-    """Store numeric readings (states such as door open are stored as 1/0); returns how many."""
-    rows = [{"sensor": r.sensor, "metric": r.metric, "value": float(r.value), "at": as_utc(r.ts)} for r in readings]
+    """Store numeric readings (states such as door open are stored as 1/0) with their unit, what the device
+    sent when it was converted, and the out-of-calibration mark; returns how many."""
+    rows = [{"sensor": r.sensor, "metric": r.metric, "value": float(r.value), "at": as_utc(r.ts),
+             "unit": unit_for(r.metric) or r.unit or "", "raw_value": r.raw_value, "raw_unit": r.raw_unit,
+             "out_of_calibration": r.out_of_calibration} for r in readings]
     if rows:
         session.execute(insert(SensorSample), rows)
     return len(rows)

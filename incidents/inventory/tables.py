@@ -119,7 +119,11 @@ class CountTask(SQLModel, table=True):
 
 
 class SensorSample(SQLModel, table=True):
-    """A stored reading of a sensor, kept around incidents so that reviews can chart them."""
+    """A stored reading of a sensor, kept around incidents so that reviews can chart them.
+
+    ``value`` is in ``unit``, the metric's canonical unit (``incidents.units``); ``raw_value`` and
+    ``raw_unit`` are what the device sent when it was converted (41 °F stored as 5 °C keeps 41, °F).
+    ``out_of_calibration`` marks a reading taken after the probe's calibration ran out."""
 
     __table_args__ = (Index("ix_sensorsample_sensor_at", "sensor", "metric", "at"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -127,3 +131,7 @@ class SensorSample(SQLModel, table=True):
     metric: str
     value: float
     at: datetime
+    unit: str = ""
+    raw_value: float | None = None
+    raw_unit: str | None = None
+    out_of_calibration: bool = False

@@ -34,7 +34,8 @@ def test_alertmanager_and_pagerduty_events(tmp_path: Path, sqlite_url: str) -> N
         assert (reefer["status"], reefer["severity"]) == ("acknowledged", "SEV2")
         assert reefer["cleared_at"] is not None
         broken = http.post("/api/v1/alerts/events", content=b'{"event_action": "trigger"')
-        assert broken.status_code == 400 and broken.json()["status"] == "invalid"
+        assert (broken.status_code, broken.json()) == (400, {  # the answer PagerDuty gives
+            "status": "invalid event", "message": "Event object is invalid", "errors": ["PagerDuty event is not valid JSON"]})
         wrong = http.post("/api/v1/alerts/alertmanager", content=json.dumps({"version": "4"}).encode())
         assert wrong.status_code == 400
     database = Database(sqlite_url)
