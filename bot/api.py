@@ -29,7 +29,7 @@ def build_router(runtime: Runtime, require_token: Any) -> APIRouter:
             session.exec(select(Incident.id).limit(1)).first()
         warnings = runtime.intake.warnings()
         return {"status": "warn" if warnings else "ok", "readings": runtime.intake.stats.readings,
-                "warnings": warnings}
+                "mqtt_connected": runtime.intake.connected, "warnings": warnings}
 
     registry = CollectorRegistry()
     registry.register(RuntimeCollector(runtime))

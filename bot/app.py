@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscriber = MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=topics, handle=handle,
                                     on_connection=runtime.intake.connection)
         app.state.subscriber = subscriber
+        runtime.intake.connection(False)  # arms the dead-man: a broker that never answers is noticed too
         await subscriber.start()
         for platform in runtime.chat:
             await platform.start()

@@ -181,6 +181,11 @@ class Intake:
         elif self._disconnected_since is None:
             self._disconnected_since = self.ctx.now()
 
+    @property
+    def connected(self) -> bool | None:
+        """Whether the broker connection is up (None before the MQTT client has said anything)."""
+        return self._disconnected_since is None if self._connection_known else None
+
     def ignored(self, why: str) -> None:
         """Count a valid message that carries nothing for the rules (an empty retained payload…)."""
         self.stats.ignored[why] += 1

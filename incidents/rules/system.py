@@ -60,7 +60,7 @@ class SystemWatch:
         known.members = behind
         if not self.rules.gateway_offline.enabled or not (behind or state.bridge):
             return []  # a Tasmota device with nothing behind it: its own offline alert speaks
-        if state.online == known.fired:  # offline and already said, or online and nothing to clear
+        if state.online != known.fired:  # online with nothing to clear, or offline and already said
             return []
         known.fired = not state.online
         return [self._gateway_signal(state.gateway, known, state.ts)]

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from handlers.intake import Intake, Rejected
-from incidents.clock import utcnow
 from incidents.readings import Reading
 from integrations.mqtt.client import RawMessage
 from integrations.mqtt.decode import DecodeError, MqttDecoder
@@ -44,7 +43,7 @@ def batch_handler(intake: Intake, decoder: MqttDecoder | None = None,
     others = dict(others or {})
 
     def handle(batch: list[RawMessage]) -> None:
-        now = utcnow()
+        now = intake.ctx.now()
         refused: list[_Refused] = []
         groups: list[list[Reading]] = []
         owners: list[RawMessage] = []

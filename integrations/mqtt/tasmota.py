@@ -51,7 +51,7 @@ _ZIGBEE_METRICS = {"Fire": "smoke", "Water": "water_leak", "CO": "carbon_monoxid
                    "BatteryPercentage": "battery", "Temperature": "temperature", "Humidity": "humidity",
                    "Pressure": "pressure", "Illuminance": "illuminance"}
 _IAS = frozenset({"Fire", "Water", "CO", "Occupancy", "Power"})
-_SHORT = re.compile(r"^0x[0-9A-Fa-f]{4}$")
+_SHORT = re.compile(r"^(0x)?[0-9A-Fa-f]{4}$")
 
 
 class Tasmota:

@@ -25,7 +25,7 @@ GATEWAYS = {"zigbee2mqtt": "zigbee2mqtt:zigbee2mqtt"}
 
 
 def reading(sensor: str, metric: str, value: float | bool, source: str, **labels: str) -> Reading:
-    gateway = GATEWAYS.get(source) or (f"tasmota:{sensor.split('/')[0]}" if source == "tasmota" else None)
+    gateway = GATEWAYS.get(source) or (f"tasmota:{sensor.split('/', maxsplit=1)[0]}" if source == "tasmota" else None)
     return Reading(sensor=sensor, metric=metric, value=value, ts=NOW, source=source, labels=labels, gateway=gateway)
 
 

@@ -66,7 +66,8 @@ def test_alertmanager_refuses_other_versions() -> None:
 
 def test_alertmanager_fingerprint_is_computed_as_alertmanager_does_when_absent() -> None:
     # prometheus/common model/signature_test.go: this label set's fingerprint is 5799056148416392346
-    assert labels_fingerprint({"name": "garland, briggs", "fear": "love is not enough"}) == f"{5799056148416392346:016x}"
+    expected = f"{5799056148416392346:016x}"
+    assert labels_fingerprint({"name": "garland, briggs", "fear": "love is not enough"}) == expected
     assert labels_fingerprint({}) == f"{14695981039346656037:016x}"
     (alert,) = parse_alertmanager(body("alertmanager_no_fingerprint.json"), now=NOW).alerts
     assert alert.dedup_key == labels_fingerprint({"alertname": "X"})
