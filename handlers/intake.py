@@ -50,6 +50,7 @@ from playbooks.durations import duration_seconds
 
 log = logging.getLogger(__name__)
 _NAMES_SHOWN = 10  # alerts named in a grouped message; the rest are counted
+MAX_WAITING = 100_000  # signals kept in memory while the database is unreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +245,10 @@ class Intake:
         except Exception as exc:
             if storage_unavailable(exc):
                 log.warning("database unreachable: %s %s waits for the next try", signal.kind, signal.fingerprint)
+                if len(self._undelivered) >= MAX_WAITING:
+                    lost = self._undelivered.pop(0)
+                    log.error("more than %d signals wait for the database; dropped %s %s", MAX_WAITING, lost.kind,
+                              lost.fingerprint)
                 self._undelivered.append(signal)
                 return []
             if in_message:

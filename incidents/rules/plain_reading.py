@@ -80,10 +80,15 @@ def string_labels(value: object) -> dict[str, str]:
 
 
 def load_json(payload: bytes, what: str, error: Callable[[str], Exception]) -> Any:
-    """Strict JSON (NaN, Infinity and invalid UTF-8 refused); raises ``error(reason)`` naming ``what``."""
+    """Strict JSON (NaN, Infinity and invalid UTF-8 refused, at most 1,024 levels deep: orjson's limit); raises
+    ``error(reason)`` naming ``what`` and, where one was passed, the limit."""
     try:
         return orjson.loads(payload)
-    except ValueError:
+    except ValueError as exc:
+        if "depth limit" in str(exc):
+            raise error(f"{what} is nested deeper than 1,024 levels") from None
+        if "UTF-8" in str(exc):
+            raise error(f"{what} is not valid UTF-8") from None
         raise error(f"{what} is not valid JSON") from None
 
 

@@ -59,6 +59,8 @@ _AM_ZERO_TIME = "0001-01-01T00:00:00Z"
 _PD_ACTIONS = {action.value: action for action in AlertAction}
 _PD_SEVERITIES = ("critical", "error", "warning", "info")
 PD_MAX_BODY_BYTES = 512 * 1024
+MAX_GROUP_ALERTS = 10_000  # alerts applied from one group notification; the rest are counted as truncated
+MAX_GENERIC_ITEMS = 10_000
 PD_MAX_SUMMARY = 1024
 PD_MAX_DEDUP_KEY = 255
 _FNV_OFFSET, _FNV_PRIME, _MASK = 14695981039346656037, 1099511628211, (1 << 64) - 1
@@ -101,21 +103,22 @@ def parse_alertmanager(body: bytes, *, now: datetime) -> ExternalGroup:
     alerts = data.get("alerts")
     if not isinstance(alerts, list):
         raise PayloadError(f'{_SENDERS[source]} body has no "alerts" list')
+    beyond = max(0, len(alerts) - MAX_GROUP_ALERTS)  # applied as the sender's own max_alerts would: counted
     group_labels = _labels(data.get("groupLabels"), f"{_SENDERS[source]} groupLabels")
     receiver = _optional_text(data.get("receiver"), "receiver")
     key = _optional_text(data.get("groupKey"), "groupKey") or "{}:{" + ",".join(
         f'{name}="{value}"' for name, value in sorted(group_labels.items())) + "}"
     truncated = data.get("truncatedAlerts", 0)
     if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
-        raise PayloadError(f"{_SENDERS[source]} truncatedAlerts {truncated!r} is not a count")
+        raise PayloadError(f"{_SENDERS[source]} truncatedAlerts {str(truncated)[:20]!r} is not a count")
     common: dict[str, object] = {"group_key": key, "receiver": receiver}
     if grafana:
         common.update({"title": data.get("title"), "state": data.get("state")})
     status = data.get("status")
     return ExternalGroup(
-        source=source, key=key, receiver=receiver, truncated=truncated,
+        source=source, key=key, receiver=receiver, truncated=truncated + beyond,
         alerts=tuple(_alertmanager_alert(source, index, item, group_status=status, common=common, now=now)
-                     for index, item in enumerate(alerts, start=1)),
+                     for index, item in enumerate(alerts[:MAX_GROUP_ALERTS], start=1)),
     )
 
 
@@ -244,6 +247,8 @@ def parse_generic(body: bytes, *, now: datetime, make_key: Callable[[], str] = n
     reading ``{sensor, metric, value, ts?}``, or a list of either."""
     data = load_json(body, "JSON body", PayloadError)
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_GENERIC_ITEMS:
+        raise PayloadError(f"JSON body has {len(items):,} items, over the limit of {MAX_GENERIC_ITEMS:,}")
     alerts: list[ExternalAlert] = []
     readings: list[Reading] = []
     for index, item in enumerate(items, start=1):
