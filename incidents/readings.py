@@ -4,9 +4,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Reading:
-    """One measurement or state of one device, as decoded and then normalised by the intake.
+    """One measurement or state of one device, as decoded and then normalised by the intake. Treated as a
+    value: changed only with ``dataclasses.replace`` (not frozen: a frozen dataclass of twelve fields costs
+    three times as much to build, on the hot path of every reading).
 
     ``value`` is a float for measurements (temperature, humidity, power…) and a bool for
     states (smoke, water_leak, contact, online). ``ts`` is timezone-aware UTC.

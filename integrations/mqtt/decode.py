@@ -7,6 +7,8 @@ thread at a time (the intake's batch worker).
 
 from datetime import datetime
 
+import orjson
+
 from incidents.readings import Reading
 from incidents.rules.plain_reading import PlainReadingError, reading_from_plain
 from integrations.mqtt.layouts import BROKER_DROPPED, PLAIN_PREFIX, TopicLayout
@@ -58,7 +60,15 @@ def _plain(payload: bytes, now: datetime) -> Decoded:
     if not payload:
         return ignored("empty payload (a retained message cleared)")
     check_size(payload, "plain sensor message")
-    data = parse_json(payload, "plain sensor message")
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        data = parse_json(payload, "plain sensor message")  # raises DecodeError with the reason
+    if isinstance(data, dict):  # the usual: one reading
+        try:
+            return Decoded([reading_from_plain(data, now=now)])
+        except PlainReadingError as exc:
+            raise DecodeError(f"plain sensor message {exc}") from None
     items = data if isinstance(data, list) else [data]
     if len(items) > MAX_VALUES:
         raise too_many("plain sensor message")

@@ -41,6 +41,7 @@ def batch_handler(intake: Intake, decoder: MqttDecoder | None = None,
     """A handler for :class:`MqttSubscriber` that feeds decoded readings to ``intake``; it never raises."""
     decoder = decoder or MqttDecoder()
     others = dict(others or {})
+    prefixes = tuple(others)
 
     def handle(batch: list[RawMessage]) -> None:
         now = intake.ctx.now()
@@ -56,8 +57,8 @@ def batch_handler(intake: Intake, decoder: MqttDecoder | None = None,
 
         for message in batch:
             try:
-                other = next((h for prefix, h in others.items() if message.topic.startswith(prefix)), None)
-                if other is not None:
+                if prefixes and message.topic.startswith(prefixes):
+                    other = next(h for prefix, h in others.items() if message.topic.startswith(prefix))
                     if groups:
                         feed()
                     try:

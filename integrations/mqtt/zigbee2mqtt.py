@@ -15,6 +15,8 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from incidents.readings import GatewayState, Reading
 from incidents.rules.identity import HardwareIdError, hardware_id
 from incidents.units import UnitError, canonical
@@ -22,6 +24,7 @@ from integrations.mqtt.payloads import (
     MAX_DEPTH,
     MAX_LIST_PAYLOAD_BYTES,
     MAX_NAME,
+    MAX_PAYLOAD_BYTES,
     Decoded,
     DecodeError,
     check_size,
@@ -49,6 +52,13 @@ class Zigbee2Mqtt:
 
     def decode(self, rest: str, payload: bytes, now: datetime) -> Decoded:
         """A message on ``<base>/<rest>``."""
+        if payload[:1] == b"{" and "/" not in rest and len(payload) <= MAX_PAYLOAD_BYTES:  # the usual: device JSON
+            try:
+                data = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                data = None
+            if isinstance(data, dict):
+                return self._state(rest, data, now)
         if rest.startswith("bridge/"):
             return self._bridge(rest[7:], payload, now)
         if not payload:
@@ -77,12 +87,20 @@ class Zigbee2Mqtt:
         if isinstance(info, dict) and isinstance(info.get("ieeeAddr"), str):
             self._learn(name, info["ieeeAddr"])
         self._last_json[name] = (time.monotonic(), data)
+        ieee, units, gateway = self._identity(name), self.units.get(name), self.gateway
         readings = []
         for key, value in data.items():
             if key in IGNORED_ATTRIBUTES or len(key) > MAX_NAME:
                 continue
-            if value is True or value is False or (isinstance(value, int | float) and math.isfinite(value)):
-                readings.append(self._reading(name, key, value, now))
+            if value is True or value is False:
+                readings.append(Reading(sensor=name, metric=key, value=value, ts=now, source="zigbee2mqtt",
+                                        hardware_id=ieee, gateway=gateway))
+            elif isinstance(value, int | float) and math.isfinite(value):
+                if units is not None and key in units:
+                    readings.append(self._reading(name, key, value, now))
+                else:
+                    readings.append(Reading(sensor=name, metric=key, value=float(value), ts=now,
+                                            source="zigbee2mqtt", hardware_id=ieee, gateway=gateway))
         return Decoded(readings)
 
     def _attribute(self, name: str, attribute: str, payload: bytes, now: datetime) -> Decoded:
@@ -169,11 +187,15 @@ class Zigbee2Mqtt:
         with suppress(HardwareIdError):  # a group or a coordinator has nothing to key by
             self.ieee[name] = hardware_id("zigbee", ieee)
 
-    def _reading(self, name: str, metric: str, value: float | bool, now: datetime) -> Reading:
+    def _identity(self, name: str) -> str | None:
         ieee = self.ieee.get(name)
         if ieee is None and name.startswith("0x") and len(name) == 18:
             self._learn(name, name)  # an unnamed device goes by its IEEE address
             ieee = self.ieee.get(name)
+        return ieee
+
+    def _reading(self, name: str, metric: str, value: float | bool, now: datetime) -> Reading:
+        ieee = self._identity(name)
         if value is True or value is False:
             return Reading(sensor=name, metric=metric, value=value, ts=now, source="zigbee2mqtt", hardware_id=ieee,
                            gateway=self.gateway)
