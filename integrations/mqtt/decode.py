@@ -13,6 +13,7 @@ from incidents.readings import Reading
 from incidents.rules.plain_reading import PlainReadingError, reading_from_plain
 from integrations.mqtt.layouts import BROKER_DROPPED, PLAIN_PREFIX, TopicLayout
 from integrations.mqtt.payloads import (
+    EMPTY_PAYLOAD,
     MAX_VALUES,
     Decoded,
     DecodeError,
@@ -58,7 +59,7 @@ class MqttDecoder:
 
 def _plain(payload: bytes, now: datetime) -> Decoded:
     if not payload:
-        return ignored("empty payload (a retained message cleared)")
+        return ignored(EMPTY_PAYLOAD)
     check_size(payload, "plain sensor message")
     try:
         data = orjson.loads(payload)

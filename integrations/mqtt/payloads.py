@@ -16,10 +16,14 @@ MAX_NAME = 64  # characters of a metric name; longer keys are not sensor values
 JSON_DEPTH = 1024  # orjson refuses JSON nested deeper than this
 
 
+EMPTY_PAYLOAD = "empty_payload"  # a retained message cleared
+
+
 @dataclass(slots=True)
 class Decoded:
     """What one message gave: readings, a gateway's state, the broker's dropped-message count, or nothing,
-    with ``ignored`` saying why a valid message carries nothing for the rules."""
+    with ``ignored`` naming the kind of valid message that carries nothing for the rules (a short name,
+    used as a metrics label: ``empty_payload``, ``bridge_message``, ``attribute_repeating_json``…)."""
 
     readings: list[Reading] = field(default_factory=list)
     gateway: GatewayState | None = None
@@ -27,9 +31,9 @@ class Decoded:
     ignored: str | None = None
 
 
-def ignored(why: str) -> Decoded:
+def ignored(kind: str) -> Decoded:
     """A valid message that carries nothing for the rules (an empty retained payload, a bridge log…)."""
-    return Decoded(ignored=why)
+    return Decoded(ignored=kind)
 
 
 class DecodeError(ValueError):

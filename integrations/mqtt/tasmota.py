@@ -24,6 +24,7 @@ from incidents.readings import GatewayState, Reading
 from incidents.rules.identity import HardwareIdError, hardware_id
 from incidents.units import UnitError, canonical, parse_unit, unit_for
 from integrations.mqtt.payloads import (
+    EMPTY_PAYLOAD,
     MAX_DEPTH,
     MAX_NAME,
     MAX_VALUES,
@@ -66,17 +67,17 @@ class Tasmota:
         """A telemetry message of ``device``; ``levels`` are the topic levels after its FullTopic."""
         kind = levels[-1]
         if not payload:
-            return ignored("empty payload (a retained message cleared)")
+            return ignored(EMPTY_PAYLOAD)
         if kind == "LWT" and len(levels) == 1:
             return Decoded(gateway=self._lwt(device, payload, now))
         if kind not in ("SENSOR", "STATE", "RESULT"):
-            return ignored(f"Tasmota {'/'.join(levels)[:40]} carries no readings")
+            return ignored("not_telemetry")  # INFO1, UPTIME, HASS_STATE…
         what = f"Tasmota {kind} of {device}"
         data = parse_object(payload, what)
         if kind == "STATE":
             return Decoded(self._state(device, data, now))
         if kind == "RESULT" and not any(key in data for key in _ZIGBEE_KEYS):
-            return ignored("a command result")
+            return ignored("command_result")
         if len(levels) == 2 and _SHORT.match(levels[0]):  # SetOption89: tele/<topic>/<addr>/SENSOR
             data = {"ZbReceived": {levels[0]: data}} if "ZbReceived" not in data else data
         return Decoded(self._sensor(device, data, now, what))

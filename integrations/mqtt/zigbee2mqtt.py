@@ -21,6 +21,7 @@ from incidents.readings import GatewayState, Reading
 from incidents.rules.identity import HardwareIdError, hardware_id
 from incidents.units import UnitError, canonical
 from integrations.mqtt.payloads import (
+    EMPTY_PAYLOAD,
     MAX_DEPTH,
     MAX_LIST_PAYLOAD_BYTES,
     MAX_NAME,
@@ -62,10 +63,10 @@ class Zigbee2Mqtt:
         if rest.startswith("bridge/"):
             return self._bridge(rest[7:], payload, now)
         if not payload:
-            return ignored("empty payload (a retained message cleared)")
+            return ignored(EMPTY_PAYLOAD)
         parts = rest.split("/")
         if len(parts) > 1 and ("set" in parts[1:] or "get" in parts[1:]):
-            return ignored("a command to a device")
+            return ignored("device_command")
         if parts[-1] == "availability" and len(parts) > 1:
             name = rest[: -len("/availability")]
             return Decoded([self._reading(name, "online", self._availability(name, payload), now)])
@@ -106,19 +107,19 @@ class Zigbee2Mqtt:
     def _attribute(self, name: str, attribute: str, payload: bytes, now: datetime) -> Decoded:
         if attribute == "device-ieeeAddr":
             self._learn(name, payload.decode("utf-8", "replace").strip())
-            return ignored("device information")
+            return ignored("device_information")
         if "-" in attribute or attribute in IGNORED_ATTRIBUTES or len(attribute) > MAX_NAME:
-            return ignored("an attribute WareRoom does not read")
+            return ignored("attribute_not_read")
         check_size(payload, f"Zigbee2MQTT attribute {attribute} of {name}")
         try:
             value = parse_json(payload, "")
         except DecodeError:
-            return ignored("a text attribute")  # strings are published raw: "ON", dates…
+            return ignored("text_attribute")  # strings are published raw: "ON", dates…
         if not (value is True or value is False or (isinstance(value, int | float) and math.isfinite(value))):
-            return ignored("an attribute that is not a number or true/false")
+            return ignored("text_attribute")
         last = self._last_json.get(name)
         if last is not None and time.monotonic() - last[0] <= SAME_REPORT_SECONDS and last[1].get(attribute) == value:
-            return ignored("the attribute form of a report already read as JSON")
+            return ignored("attribute_repeating_json")
         return Decoded([self._reading(name, attribute, value, now)])
 
     def _availability(self, name: str, payload: bytes) -> bool:
@@ -135,7 +136,7 @@ class Zigbee2Mqtt:
 
     def _bridge(self, topic: str, payload: bytes, now: datetime) -> Decoded:
         if not payload:
-            return ignored("empty payload (a retained message cleared)")
+            return ignored(EMPTY_PAYLOAD)
         if topic == "state":
             online = self._availability("the Zigbee2MQTT bridge", payload)
             return Decoded(gateway=GatewayState(gateway=self.gateway, online=online, ts=now, source="zigbee2mqtt",
@@ -148,11 +149,11 @@ class Zigbee2Mqtt:
             for device in devices:
                 if isinstance(device, dict):
                     self._device(device)
-            return ignored("the bridge's device list (identities and units learned)")
+            return ignored("bridge_device_list")
         check_size(payload, f"Zigbee2MQTT bridge/{topic}")
         if topic in ("event", "log", "response/device/rename"):
             self._event(parse_json(payload, f"Zigbee2MQTT bridge/{topic}"))
-        return ignored("a bridge message")
+        return ignored("bridge_message")
 
     def _device(self, device: dict[str, Any]) -> None:
         name, ieee = device.get("friendly_name"), device.get("ieee_address")
