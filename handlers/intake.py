@@ -304,7 +304,7 @@ class Intake:
     def external(self, alert: ExternalAlert) -> int | None:
         """An alert raised by another system: trigger opens or joins, resolve clears, acknowledge acks."""
         if alert.action is AlertAction.ACKNOWLEDGE:
-            fingerprint = f"{alert.source}:{alert.dedup_key}"
+            fingerprint = storable(f"{alert.source}:{alert.dedup_key}")
             return self.flow.acknowledge_external(dedup_key=fingerprint, source=alert.source)
         touched = self.signal(self._external_signal(alert, None))
         return touched[0] if touched else None
@@ -329,12 +329,15 @@ class Intake:
         return apply_group(self, key, firing, resolved, truncated=group.truncated)
 
     def _external_signal(self, alert: ExternalAlert, group: str | None) -> AlertSignal:
-        labels = dict(alert.labels)
+        """The signal of an external alert, its text made storable (a NUL from a sender is escaped)."""
+        labels = {storable(k): storable(v) for k, v in alert.labels.items()}
         rule = labels.get("alertname") or labels.get("rule") or alert.source
+        title_zh, title_en = storable(alert.title_zh), storable(alert.title_en)
         return AlertSignal(
             kind=SignalKind.RESOLVED if alert.action is AlertAction.RESOLVE else SignalKind.FIRING,
-            rule_id=rule, fingerprint=f"{alert.source}:{alert.dedup_key}", severity=alert.severity or Severity.SEV3,
-            title_zh=alert.title_zh or alert.title_en or rule, title_en=alert.title_en or alert.title_zh or rule,
+            rule_id=rule, fingerprint=storable(f"{alert.source}:{alert.dedup_key}"),
+            severity=alert.severity or Severity.SEV3,
+            title_zh=title_zh or title_en or rule, title_en=title_en or title_zh or rule,
             at=alert.at, site=labels.get("site"), zone=labels.get("zone"), sensor=labels.get("instance"),
             metric=labels.get("metric"), playbook=labels.get("playbook") or self.flow.playbooks.for_alert(rule),
             source=alert.source, group=group, labels=labels,

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from incidents.database import Database
 from incidents.rules.external import AlertAction, ExternalGroup
 from incidents.tables import Alert, OutboxMessage
-from integrations.webhooks.parse import parse_alertmanager
+from integrations.webhooks.parse import parse_alertmanager, parse_pagerduty
 from tests.conftest import FakeClock
 from tests.decode.corpus import REAL
 from tests.intake.factories import Bench, make_bench
@@ -75,3 +75,13 @@ def test_grafana_group_and_truncated_alerts(database: Database, clock: FakeClock
                                                       .read_bytes()))
     assert [len(bench.alerts(i)) for i in (grafana, truncated)] == [2, 3]
     assert any("(2700 more alerts were left out by the sender)" in p for p in posts(bench, truncated))
+
+
+def test_a_nul_from_a_sender_is_stored_escaped(database: Database, clock: FakeClock) -> None:
+    bench = make_bench(database, clock, probes=1)
+    body = {"routing_key": "k" * 32, "event_action": "trigger", "dedup_key": "door\u0000 3",
+            "payload": {"summary": "Dock door 3 forced\u0000", "source": "yard\u0000", "severity": "error"}}
+    incident_id = bench.intake.external(parse_pagerduty(json.dumps(body).encode(), now=clock.now))
+    (incident,) = bench.incidents()
+    assert (incident.id, incident.title_en, incident.dedup_key) == (incident_id, "Dock door 3 forced\\x00",
+                                                                   "pagerduty:door\\x00 3")
