@@ -60,6 +60,7 @@ class MqttSubscriber:
                                   protocol=mqtt.MQTTv311, manual_ack=True)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
         if parsed.username:
@@ -71,6 +72,12 @@ class MqttSubscriber:
             log.error("MQTT connection to %s:%s refused: %s", self.host, self.port, reason)
             return
         client.subscribe([(topic, 1) for topic in self.topics])
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object) -> None:
+        """The broker acknowledged the subscriptions: from now on nothing published is missed."""
+        refused = [topic for topic, reason in zip(self.topics, reasons, strict=False) if reason.is_failure]
+        if refused:
+            log.error("MQTT broker refused the subscriptions %s", ", ".join(refused))
         log.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, ", ".join(self.topics))
         self.connected.set()
         if self.on_connection is not None:
