@@ -20,8 +20,8 @@ def test_one_reading_a_minute_normally_and_every_reading_while_an_alert_is_live(
     assert [r.ts for r in normal] == [START, START + timedelta(seconds=60), START + timedelta(seconds=120)]
     keeper.watch(make_signal())
     watched = keeper.keep(_readings("d1-probe-1", range(180, 240, 10)))
-    assert [r.ts for r in watched] == [START + timedelta(seconds=s) for s in range(170, 240, 10)]  # + the one thinned
-    #  out just before the alert: the value that made it
+    # every reading while watched, and the one thinned out just before the alert: the value that made it
+    assert [r.ts for r in watched] == [START + timedelta(seconds=s) for s in range(170, 240, 10)]
     assert len(keeper.keep(_readings("d2-probe-1", range(180, 240, 10)))) == 1  # other sensors stay sparse
     keeper.watch(make_signal(kind=SignalKind.RESOLVED))
     assert len(keeper.keep(_readings("d1-probe-1", range(240, 300, 10)))) == 1
