@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import exc as sa_exc
+from sqlmodel import col, select
 
 from handlers import messages
 from handlers.incident_flow import IncidentFlow
@@ -40,11 +41,11 @@ from incidents.rules.grouping import Grouper, GroupFlush
 from incidents.rules.identity import DeviceIndex
 from incidents.rules.inhibition import ActiveSource, Inhibitor
 from incidents.rules.noise import GroupRoute, Inhibition
-from incidents.rules.system import SystemWatch, out_of_calibration
+from incidents.rules.system import DROPS_RULE, SystemWatch, out_of_calibration
 from incidents.rules.unknown import UnknownDevices
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
-from incidents.tables import DeadLetter
+from incidents.tables import Alert, DeadLetter
 from incidents.units import canonical
 from playbooks.durations import duration_seconds
 
@@ -121,6 +122,7 @@ class Intake:
         self._started = self.ctx.now()
         self._connection_known = False
         self._disconnected_since: datetime | None = None
+        self._drops_checked = False
 
     def readings(self, readings: Iterable[Reading]) -> list[int]:
         """Feed readings to the rules; returns the incidents they opened or touched. Raises what handling raised."""
@@ -171,7 +173,16 @@ class Intake:
         return touched
 
     def broker_dropped(self, count: int) -> list[int]:
-        """The broker's cumulative dropped-message count (``$SYS``); a system incident when it grows."""
+        """The broker's cumulative dropped-message count (``$SYS``); a system incident when it grows beyond what
+        was already reported (before a restart too: the latest such alert keeps the count it reported)."""
+        if not self._drops_checked:
+            self._drops_checked = True
+            with self.db.reader() as session:
+                labels = session.exec(select(Alert.labels).where(Alert.rule_id == DROPS_RULE)
+                                      .order_by(col(Alert.id).desc()).limit(1)).first()
+            reported = (labels or {}).get("dropped_total", "")
+            if reported.isdigit() and count >= int(reported):  # a smaller count: the broker restarted
+                self.system.dropped_reported(int(reported))
         return [i for s in self.system.broker_dropped(count, self.ctx.now()) for i in self._apply(s, in_message=False)]
 
     def connection(self, connected: bool) -> None:

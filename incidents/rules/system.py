@@ -140,6 +140,11 @@ class SystemWatch:
                             title_en=en.format(count=new, total=count), at=now.astimezone(UTC), value=float(count),
                             source="system", labels={"rule_type": "system", "dropped_total": str(count)})]
 
+    def dropped_reported(self, count: int) -> None:
+        """A count already reported before a restart (the latest alert's ``dropped_total``): said, not again."""
+        if self._dropped is None:
+            self._dropped = count
+
     @property
     def dropped(self) -> int:
         """The broker's dropped-message count last reported (0 when none was)."""

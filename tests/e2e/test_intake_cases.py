@@ -42,6 +42,8 @@ rules:
     type: offline
     after: 300s
     severity: SEV3
+system:
+  broker_drops: {enabled: false}  # the shared test broker counts every test run's drops, not this app's
 """
 
 

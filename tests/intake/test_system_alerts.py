@@ -129,6 +129,10 @@ def test_broker_drops_open_a_system_incident_and_warn(database: Database, clock:
         "The MQTT broker dropped 8 more messages (20 in all): readings may be missing",
     ]
     assert bench.intake.warnings() == ["the MQTT broker reports 20 dropped messages"]
+    restarted = make(database, clock)  # what was reported before a restart is not reported again
+    assert restarted.intake.broker_dropped(20) == []
+    assert restarted.intake.broker_dropped(21) == [incident_id]
+    assert make(database, clock).intake.broker_dropped(3) == [incident_id]  # a smaller count: the broker restarted
 
 
 def test_registry_units_calibration_and_unknown_devices(database: Database, clock: FakeClock) -> None:
