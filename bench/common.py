@@ -4,7 +4,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,8 +66,9 @@ def runtime(directory: Path, devices: Path, *, database_url: str = "", rules: Pa
 
 
 @contextmanager
-def mosquitto(url: str) -> Iterator[str]:
-    """``url`` when given; else a Mosquitto on a free loopback port with the broker config WareRoom ships."""
+def mosquitto(url: str, options: Mapping[str, str] | None = None) -> Iterator[str]:
+    """``url`` when given; else a Mosquitto on a free loopback port with the broker config WareRoom ships,
+    each of ``options`` (``{"max_queued_messages": "1000"}``) replacing the shipped setting of that name."""
     if url:
         yield url
         return
@@ -76,8 +77,10 @@ def mosquitto(url: str) -> Iterator[str]:
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "mosquitto.conf"
-        shipped = SHIPPED_BROKER_CONFIG.read_text(encoding="utf-8").replace("listener 1883", f"listener {port}")
-        config.write_text(shipped, encoding="utf-8")
+        lines = SHIPPED_BROKER_CONFIG.read_text(encoding="utf-8").replace("listener 1883", f"listener {port}")
+        lines = "\n".join(line for line in lines.splitlines() if line.split(" ")[0] not in (options or {}))
+        config.write_text(lines + "".join(f"\n{name} {value}" for name, value in (options or {}).items()) + "\n",
+                          encoding="utf-8")
         broker = subprocess.Popen(["mosquitto", "-c", str(config)], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         try:

@@ -57,9 +57,12 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
 
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:
+        """``ok``, or ``warn`` with the warnings (the broker dropped messages, a gateway is offline…)."""
         with runtime.db.reader() as session:
             session.exec(select(Incident.id).limit(1)).first()
-        return {"status": "ok", "readings": runtime.intake.stats.readings}
+        warnings = runtime.intake.warnings()
+        return {"status": "warn" if warnings else "ok", "readings": runtime.intake.stats.readings,
+                "mqtt_connected": runtime.intake.connected, "warnings": warnings}
 
     registry = CollectorRegistry()
     registry.register(RuntimeCollector(runtime))
@@ -67,6 +70,11 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
     @api.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    @api.get("/api/v1/intake/unknown-devices", dependencies=reader)
+    async def unknown_devices() -> list[dict[str, Any]]:
+        """Devices that send readings but are not in the registry, the most recently seen first."""
+        return [device.to_json() for device in runtime.intake.unknown.listed()]
 
     @api.get("/api/v1/incidents", dependencies=reader)
     async def incidents(open_only: bool = False, limit: Limit = 100) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
 from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
-from integrations.mqtt.client import MqttSubscriber, RawMessage
+from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
 from integrations.outbox_routes import build_router as outbox_router
 from integrations.scheduler import NightlyAt
@@ -77,17 +77,15 @@ async def _tick_rules(runtime: Runtime) -> None:
 
 
 def _subscriber(runtime: Runtime, mqtt_url: str) -> MqttSubscriber:
-    """The MQTT intake: stock events to the stock sink, everything else to the sensor intake."""
-    settings = runtime.settings
-    sensors = batch_handler(runtime.intake)
+    """The MQTT intake: stock events to the stock sink, every sensor layout to the sensor intake."""
 
-    def handle(batch: list[RawMessage]) -> None:
-        runtime.stock_events.messages((m.topic, m.payload) for m in batch if m.topic.startswith(STOCK_TOPIC_PREFIX))
-        sensors([m for m in batch if not m.topic.startswith(STOCK_TOPIC_PREFIX)])
+    def stock(payload: bytes) -> None:
+        runtime.stock_events.receive(payload, source="mqtt")
 
-    topics = [*settings.mqtt_topics, *([] if STOCK_TOPIC_PREFIX + "#" in settings.mqtt_topics
-                                         else [STOCK_TOPIC_PREFIX + "#"])]
-    return MqttSubscriber(mqtt_url, client_id=settings.mqtt_client_id, topics=topics, handle=handle)
+    handle = batch_handler(runtime.intake, runtime.decoder, others={STOCK_TOPIC_PREFIX: stock})
+    topics = [*runtime.decoder.layout.subscriptions(), STOCK_TOPIC_PREFIX + "#"]
+    return MqttSubscriber(mqtt_url, client_id=runtime.settings.mqtt_client_id, topics=topics, handle=handle,
+                          on_connection=runtime.intake.connection)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.ctx.wake_actions = executor.wake
         subscriber = _subscriber(runtime, mqtt_url)
         app.state.subscriber = subscriber
+        runtime.intake.connection(False)  # arms the dead-man: a broker that never answers is noticed too
         await subscriber.start()
         for platform in runtime.chat:
             await platform.start()
@@ -173,7 +172,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
         sso.install(app, secret=state_secret(settings.var_dir / "sso-state.key"))
     app.include_router(api.build_router(runtime, auth))
     app.include_router(health.build_router(runtime, broker_connected=lambda: health.subscriber_connected(app)))
-    app.include_router(webhooks.build_router(runtime.intake, ingest))
+    app.include_router(webhooks.build_router(runtime.intake, ingest, runtime.routing))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
     app.include_router(build_router(runtime.webchat, runtime.router, auth, notice=settings.webchat_notice))

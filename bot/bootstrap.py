@@ -20,11 +20,12 @@ from handlers.ports import ChatPort
 from incidents.database import Database
 from incidents.escalation import load_escalation
 from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
-from incidents.rules.config import load_registry, load_rules_file
+from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from integrations.export.routes import ReviewExporter
 from integrations.inventory.sink import StockEventSink
 from integrations.lease_loop import LeaseLoop
+from integrations.mqtt.decode import MqttDecoder
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.scheduler import SCHEDULER_LEASE, PersistentTimers
@@ -137,6 +138,8 @@ class Runtime:
     leases: LeaseBackend
     scheduler_lease: LeaseLoop
     outbox_lease: LeaseLoop
+    decoder: MqttDecoder
+    routing: AlertmanagerRouting
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -160,7 +163,8 @@ def build(settings: Settings) -> Runtime:
     ctx.wake_outbox = dispatcher.wake
     playbooks = PlaybookFlow(ctx, library)
     flow = IncidentFlow(ctx, playbooks)
-    intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit)
+    intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit,
+                    system=rules.system)
     router = ChatRouter(ctx, flow, playbooks, public_url=settings.base_url())
     for name, command in intake.commands().items():
         router.register(name, command)
@@ -172,7 +176,8 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
-                   stock_events=StockEventSink(db, intake, now=ctx.now),
+                   stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
+                   routing=rules.alertmanager,
                    review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),

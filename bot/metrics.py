@@ -19,10 +19,29 @@ class RuntimeCollector(Collector):
         self.runtime = runtime
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        stats = self.runtime.intake.stats
-        yield CounterMetricFamily("wareroom_readings", "Readings evaluated by the rules", value=stats.readings)
+        intake = self.runtime.intake
+        stats = intake.stats
+        yield CounterMetricFamily("wareroom_readings", "Readings of registered devices evaluated by the rules",
+                                  value=stats.readings)
         yield CounterMetricFamily("wareroom_signals", "Alert signals applied to incidents", value=stats.signals)
         yield CounterMetricFamily("wareroom_rejected", "Inputs refused and kept as dead letters", value=stats.rejected)
+        yield CounterMetricFamily("wareroom_mqtt_poison_messages", "MQTT messages whose decoding or handling raised "
+                                  "(dead-lettered and acknowledged)", value=stats.poison)
+        yield CounterMetricFamily("wareroom_dead_letter_failures", "Dead letters that could not be written "
+                                  "(logged with topic and digest)", value=stats.dead_letter_failures)
+        unused = CounterMetricFamily("wareroom_unused_inputs", "Valid input no rule uses, by kind",
+                                     labels=["kind"])
+        unused.add_metric(["unknown_device"], intake.unknown.readings)
+        unused.add_metric(["metric_without_rule"], sum(intake.engine.unused_metrics.values()))
+        for why, count in sorted(stats.ignored.items()):
+            unused.add_metric([why], count)
+        yield unused
+        yield GaugeMetricFamily("wareroom_unknown_devices", "Devices sending readings that are not in the registry",
+                                value=len(intake.unknown))
+        yield GaugeMetricFamily("wareroom_broker_dropped_messages", "Messages the MQTT broker reports dropped "
+                                "($SYS/broker/publish/messages/dropped)", value=intake.system.dropped)
+        yield GaugeMetricFamily("wareroom_gateways_offline", "Gateways (Zigbee2MQTT bridges, Tasmota) offline",
+                                value=len(intake.system.offline_gateways()))
         with self.runtime.db.reader() as session:
             open_statuses = [s.value for s in OPEN_STATUSES]
             by_severity = session.exec(select(Incident.severity, func.count())

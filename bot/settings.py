@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from incidents.retention import RetentionPolicy
+from integrations.mqtt.layouts import TopicLayout, full_topic
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,10 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     mqtt_url: str = Field(default="", description="mqtt://host:port; empty: start the embedded broker")
     mqtt_client_id: str = "wareroom-ingest"
-    mqtt_topics: list[str] = ["zigbee2mqtt/#", "tele/+/SENSOR", "tele/+/LWT", "wareroom/sensors/#"]
+    zigbee2mqtt_base_topics: list[str] = Field(default=["zigbee2mqtt"],
+                                               description="Zigbee2MQTT mqtt.base_topic of each instance")
+    tasmota_full_topics: list[str] = Field(default=["%prefix%/%topic%/"], description="Tasmota FullTopic patterns")
+    tasmota_tele_prefix: str = Field(default="tele", description="Tasmota Prefix3 (telemetry)")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     public_url: str = ""
@@ -80,6 +84,13 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
 
+    @field_validator("tasmota_full_topics")
+    @classmethod
+    def _full_topics(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            full_topic(pattern)  # LayoutError (a ValueError) names what is wrong
+        return value
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_scheme(cls, value: str) -> str:
@@ -119,6 +130,10 @@ class Settings(BaseSettings):
                                dead_letters=timedelta(days=self.retention_dead_letter_days),
                                delivered_outbox=timedelta(days=self.retention_outbox_days),
                                inbound_events=timedelta(days=self.retention_inbound_days))
+
+    def topic_layout(self) -> TopicLayout:
+        """Where sensors publish, from the Zigbee2MQTT and Tasmota settings (LayoutError when unusable)."""
+        return TopicLayout.build(self.zigbee2mqtt_base_topics, self.tasmota_full_topics, self.tasmota_tele_prefix)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file under ``var_dir``."""

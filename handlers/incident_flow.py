@@ -24,6 +24,7 @@ from incidents.permissions import Permission, may, roles_with
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Incident
+from incidents.units import with_unit
 from playbooks import closure
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class IncidentFlow:
                             self.ctx.wake_outbox()
                             return None
                         assert incident.id is not None
-                        value = f"{signal.value:g}" if signal.value is not None else "-"
+                        value = "-" if signal.value is None else with_unit(signal.value, signal.metric or "")
                         self.ctx.notifier.post(session, incident.id,
                                                messages.notice(incident.id, say("cleared_msg", value=value), tone="ok"))
                         self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))

@@ -446,6 +446,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "milestone_cleared": ("读数恢复", "Back in range"),
     "milestone_resolved": ("解决", "Resolved"),
     "grouped_msg": ("本组共 {count} 条告警：{names}", "{count} alerts in this group: {names}"),
+    "group_joined_msg": ("本组新增 {count} 条告警：{names}", "{count} more alerts in this group: {names}"),
+    "group_truncated_msg": ("（另有 {count} 条告警被发送方省略）", "({count} more alerts were left out by the sender)"),
+    "group_resolved_msg": ("本组 {count} 条告警已解除：{names}", "{count} alerts of this group resolved: {names}"),
+    "group_all_clear_msg": ("本组告警已全部解除。事件仍需人工解决。",
+                            "Every alert of the group has resolved. The incident still needs someone to resolve it."),
     "inhibiting_msg": ("本事件期间，{scope} 内由它引起的告警（{targets}）暂不单独通知；"
                        "事件解除后仍在触发的告警会再通知。",
                        "While this lasts, the alerts it causes in {scope} ({targets}) are muted; any still firing "

@@ -151,6 +151,32 @@ def record_clear(session: Session, *, signal: AlertSignal, now: datetime) -> Inc
     return incident
 
 
+def record_clears(session: Session, *, incident: Incident, signals: list[AlertSignal], now: datetime) -> bool:
+    """Note on an open incident that several of its alerts cleared (a group's resolved alerts: one Alert row
+    and one audit event each). True when the incident's alarm condition is now clear everywhere."""
+    assert incident.id is not None
+    for signal in signals:
+        session.add(_alert_from(signal, incident.id))
+        audit.record(session, action="alert.cleared", actor=SYSTEM, incident_id=incident.id, at=now,
+                     after={"rule": signal.rule_id, "value": signal.value, "sensor": signal.sensor,
+                            "fingerprint": signal.fingerprint})
+    session.flush()
+    if incident.cleared_at is not None or still_firing(session, incident_id=incident.id):
+        return False
+    incident.cleared_at = now
+    session.add(incident)
+    return True
+
+
+def latest_alert_kinds(session: Session, *, incident_id: int) -> dict[str, str]:
+    """Each alert fingerprint of an incident with the kind of its latest signal (firing, warning, resolved)."""
+    latest: dict[str, str] = {}
+    for fingerprint, kind in session.exec(select(Alert.fingerprint, Alert.kind).where(Alert.incident_id == incident_id)
+                                          .order_by(col(Alert.id))):
+        latest[fingerprint] = kind
+    return latest
+
+
 def still_firing(session: Session, *, incident_id: int) -> bool:
     """True while any alarm of the incident has fired without a later clear."""
     latest: dict[str, str] = {}

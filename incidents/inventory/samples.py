@@ -9,15 +9,18 @@ from sqlmodel import Session, col, select
 from incidents.clock import as_utc
 from incidents.inventory.tables import SensorSample
 from incidents.readings import Reading
+from incidents.units import unit_for
 
 
 def record_samples(session: Session, readings: Iterable[Reading], *, live: Collection[str] = ()) -> int:
-    """Store numeric readings (states such as door open are stored as 1/0); returns how many.
+    """Store numeric readings (states such as door open are stored as 1/0) with their unit, what the device
+    sent when it was converted, and the out-of-calibration mark; returns how many.
 
     ``live``: sensors with an alert firing or warning now; their readings are marked to be kept for good.
     """
     rows = [{"sensor": r.sensor, "metric": r.metric, "value": float(r.value), "at": as_utc(r.ts),
-             "alert_live": r.sensor in live} for r in readings]
+             "unit": unit_for(r.metric) or r.unit or "", "raw_value": r.raw_value, "raw_unit": r.raw_unit,
+             "out_of_calibration": r.out_of_calibration, "alert_live": r.sensor in live} for r in readings]
     if rows:
         session.execute(insert(SensorSample), rows)
     return len(rows)

@@ -121,6 +121,10 @@ class CountTask(SQLModel, table=True):
 class SensorSample(SQLModel, table=True):
     """A stored reading of a sensor, for review charts and the GSP record (``incidents.retention`` thins old ones).
 
+    ``value`` is in ``unit``, the metric's canonical unit (``incidents.units``); ``raw_value`` and
+    ``raw_unit`` are what the device sent when it was converted (41 °F stored as 5 °C keeps 41, °F).
+    ``out_of_calibration`` marks a reading taken after the probe's calibration ran out.
+
     ``alert_live``: an alert of this sensor was firing or warning when the reading came in, so the
     reading is kept however old it gets (GSP: every reading while out of range).
     """
@@ -132,3 +136,7 @@ class SensorSample(SQLModel, table=True):
     value: float
     at: datetime
     alert_live: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    unit: str = ""
+    raw_value: float | None = None
+    raw_unit: str | None = None
+    out_of_calibration: bool = False

@@ -1,15 +1,19 @@
 """The device registry and the alert rules, as validated models, and their YAML loaders."""
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from incidents.rules.fields import ConfigModel, RuleBase, Seconds, StrList, as_list
+from incidents.rules.fields import ConfigModel, RuleBase, Seconds, SeverityWord, StrList, as_list
+from incidents.rules.identity import HardwareIdError, parse_hardware_id
 from incidents.rules.noise import GroupRoute, Inhibition, RuleFacts, noise_problems
 from incidents.rules.stock import StockRule
 from incidents.rules.yaml_source import PathProblem, load_document
+from incidents.severity import Severity
+from incidents.units import UnitError, canonical
 
 ZoneClass = Literal["ambient", "cool", "cold-room", "chiller", "freezer", "quarantine"]
 ZoneLimit = float | Literal["zone"]
@@ -32,12 +36,39 @@ class Zone(ConfigModel):
 
 
 class Device(ConfigModel):
+    """A device of the registry. ``hardware_id`` (``1wire:…``, ``zigbee:0x…``, ``ble:…``) is its stable
+    identity where it has one; ``aliases`` are other names it is sent under (a Zigbee2MQTT friendly
+    name, a Tasmota ``<topic>/<chip>`` position). ``units`` declares the unit of a metric the device
+    sends without saying (``temperature: °F``); ``calibration_due`` is the date its calibration runs out."""
+
     site: str
     zone: str
     kind: str
     name_zh: str | None = None
     name_en: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    hardware_id: str | None = None
+    aliases: StrList = Field(default_factory=list)
+    units: dict[str, str] = Field(default_factory=dict)
+    calibration_due: date | None = None
+
+    @field_validator("hardware_id")
+    @classmethod
+    def _hardware(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else parse_hardware_id(value)
+        except HardwareIdError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("units")
+    @classmethod
+    def _units(cls, value: dict[str, str]) -> dict[str, str]:
+        for metric, unit in value.items():
+            try:
+                canonical(metric, 0.0, unit)
+            except UnitError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class DeviceRegistry(ConfigModel):
@@ -45,6 +76,64 @@ class DeviceRegistry(ConfigModel):
 
     zones: dict[str, Zone]
     devices: dict[str, Device]
+
+
+class GatewayOffline(ConfigModel):
+    """A bridge or gateway offline is one incident for the devices behind it; their own offline alerts
+    wait until ``grace`` after it is back, for them to report again."""
+
+    enabled: bool = True
+    severity: SeverityWord = Severity.SEV2
+    grace: Seconds = 300.0
+
+
+class IntakeSilence(ConfigModel):
+    """The intake's dead-man: no reading from anywhere for ``after``, or the broker connection lost for
+    ``connection_grace``, opens a system incident."""
+
+    enabled: bool = True
+    severity: SeverityWord = Severity.SEV2
+    after: Seconds = 600.0
+    connection_grace: Seconds = 60.0
+
+
+class BrokerDrops(ConfigModel):
+    """The broker reports dropped messages (``$SYS/broker/publish/messages/dropped``): a system incident."""
+
+    enabled: bool = True
+    severity: SeverityWord = Severity.SEV2
+
+
+class Calibration(ConfigModel):
+    """Devices with a ``calibration_due`` date: a warning ``warn_before`` it, and readings after it marked."""
+
+    enabled: bool = True
+    severity: SeverityWord = Severity.SEV4
+    warn_before: Seconds = 30 * 86_400.0
+
+
+class SystemRules(ConfigModel):
+    """Alerts about the monitoring itself: gateways, the intake, the broker, probe calibration."""
+
+    gateway_offline: GatewayOffline = Field(default_factory=GatewayOffline)
+    intake_silence: IntakeSilence = Field(default_factory=IntakeSilence)
+    broker_drops: BrokerDrops = Field(default_factory=BrokerDrops)
+    calibration: Calibration = Field(default_factory=Calibration)
+
+
+IncidentPer = Literal["group", "alert"]
+
+
+class AlertmanagerRouting(ConfigModel):
+    """How Alertmanager (and Grafana) groups become incidents: one incident per group (as Alertmanager's
+    own receivers treat a group), or one per alert; ``receivers`` overrides it per receiver name."""
+
+    incident_per: IncidentPer = "group"
+    receivers: dict[str, IncidentPer] = Field(default_factory=dict)
+
+    def mode(self, receiver: str | None) -> IncidentPer:
+        """The mode for ``receiver``."""
+        return self.receivers.get(receiver or "", self.incident_per)
 
 
 class Match(ConfigModel):
@@ -176,6 +265,8 @@ class RulesFile(ConfigModel):
     rules: list[Rule]
     grouping: list[GroupRoute] = Field(default_factory=list)
     inhibit: list[Inhibition] = Field(default_factory=list)
+    system: SystemRules = Field(default_factory=SystemRules)
+    alertmanager: AlertmanagerRouting = Field(default_factory=AlertmanagerRouting)
 
     def device_rules(self) -> list[DeviceRule]:
         """The rules that read sensor readings."""
@@ -237,6 +328,17 @@ def registry_schema_json() -> str:
 
 def _registry_problems(registry: DeviceRegistry) -> list[PathProblem]:
     problems: list[PathProblem] = []
+    names: dict[str, str] = {device_id: device_id for device_id in registry.devices}
+    hardware: dict[str, str] = {}
+    for device_id, device in registry.devices.items():
+        for alias in device.aliases:
+            if names.setdefault(alias, device_id) != device_id:
+                problems.append(PathProblem(("devices", device_id, "aliases"),
+                                            f'alias "{alias}" is already a name of device "{names[alias]}"'))
+        if device.hardware_id and hardware.setdefault(device.hardware_id, device_id) != device_id:
+            other = hardware[device.hardware_id]
+            problems.append(PathProblem(("devices", device_id, "hardware_id"),
+                                        f'hardware id {device.hardware_id} is already device "{other}"'))
     for device_id, device in registry.devices.items():
         zone = registry.zones.get(device.zone)
         if zone is None:

@@ -27,7 +27,8 @@ class RuleEngine:
     One state per (rule, sensor), or per (rule, SKU at a location) for stock rules; its fingerprint
     ``"<rule id>:<sensor>"`` / ``"<rule id>:<sku>@<location>"`` identifies the alert. Readings from
     devices missing from the registry give no signal and are counted in ``unknown_devices``
-    (sensor id → readings).
+    (sensor id → readings); readings of a metric no rule reads for that device are counted in
+    ``unused_metrics`` (metric → readings).
     """
 
     def __init__(self, rules: Iterable[Rule], registry: DeviceRegistry) -> None:
@@ -53,6 +54,12 @@ class RuleEngine:
             "offline": _offline,
         }
         self.unknown_devices: Counter[str] = Counter()
+        self.unused_metrics: Counter[str] = Counter()
+
+    @property
+    def registry(self) -> DeviceRegistry:
+        """The device registry the rules are bound against."""
+        return self._registry
 
     def observe(self, reading: Reading) -> list[AlertSignal]:
         """Evaluate one reading; return the signals it causes (usually none)."""
@@ -63,6 +70,7 @@ class RuleEngine:
                 return []
             routes = self._route(reading.sensor, reading.metric)
         if not routes:
+            self.unused_metrics[reading.metric] += 1
             return []
         t = reading.ts.timestamp()
         signals: list[AlertSignal] = []
@@ -279,7 +287,7 @@ def _boolean(b: Binding, state: AlertState, reading: Reading, t: float) -> Chang
 def _offline(b: Binding, state: AlertState, reading: Reading, t: float) -> Change | None:
     if reading.metric == "online":
         if reading.value is False:
-            state.cause = "lwt"
+            state.cause = reading.labels.get("offline_cause", "lwt")
             return on_condition(state, b.timing, True, False, t)
         if b.rule.match.metric is not None:
             return None  # connected again, but only a reading of the metric proves it measures

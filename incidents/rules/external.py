@@ -39,3 +39,16 @@ class GenericIntake:
 
     alerts: tuple[ExternalAlert, ...] = ()
     readings: tuple[Reading, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExternalGroup:
+    """One notification of a group of alerts (Alertmanager webhook, Grafana webhook): the group's key (stable
+    for the group: Alertmanager ``groupKey``), its receiver, its alerts, and how many the sender left out
+    (``truncatedAlerts``, over the receiver's ``max_alerts``)."""
+
+    source: str
+    key: str
+    receiver: str | None
+    alerts: tuple[ExternalAlert, ...]
+    truncated: int = 0

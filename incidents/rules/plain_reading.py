@@ -1,4 +1,4 @@
-"""The plain reading shape ``{"sensor", "metric", "value", "ts"?, "labels"?}`` shared by MQTT and HTTP."""
+"""The plain reading shape ``{"sensor", "metric", "value", "unit"?, "ts"?, "labels"?}`` shared by MQTT and HTTP."""
 
 import math
 from collections.abc import Callable, Mapping
@@ -8,6 +8,9 @@ from typing import Any
 import orjson
 
 from incidents.readings import Reading
+from incidents.units import UnitError, canonical
+
+MAX_NAME = 128  # characters of a sensor id or metric name
 
 
 class PlainReadingError(ValueError):
@@ -15,21 +18,35 @@ class PlainReadingError(ValueError):
 
 
 def reading_from_plain(item: Mapping[str, object], *, now: datetime, source: str = "plain") -> Reading:
-    """Build a Reading from one decoded JSON object; ``ts`` defaults to ``now``."""
+    """Build a Reading from one decoded JSON object; ``ts`` defaults to ``now``; a value given with a
+    ``unit`` is converted to the metric's canonical unit, the original kept."""
     sensor, metric, value = item.get("sensor"), item.get("metric"), item.get("value")
-    if not isinstance(sensor, str) or not sensor:
-        raise PlainReadingError('"sensor" must be a non-empty string')
-    if not isinstance(metric, str) or not metric:
-        raise PlainReadingError('"metric" must be a non-empty string')
+    if not isinstance(sensor, str) or not sensor or len(sensor) > MAX_NAME:
+        raise PlainReadingError(f'"sensor" must be a non-empty string of at most {MAX_NAME} characters')
+    if not isinstance(metric, str) or not metric or len(metric) > MAX_NAME:
+        raise PlainReadingError(f'"metric" must be a non-empty string of at most {MAX_NAME} characters')
     if not isinstance(value, bool) and not (isinstance(value, int | float) and math.isfinite(value)):
         raise PlainReadingError(f'"value" of {sensor}/{metric} must be a finite number or true/false')
+    unit, raw_value, raw_unit = item.get("unit"), None, None
+    number: float | bool = value if isinstance(value, bool) else float(value)
+    if unit is not None:
+        if not isinstance(unit, str) or not unit:
+            raise PlainReadingError(f'"unit" of {sensor}/{metric} must be a non-empty string')
+        if not isinstance(number, bool):
+            try:
+                number, unit, raw_value, raw_unit = canonical(metric, number, unit)
+            except UnitError as exc:
+                raise PlainReadingError(f"{sensor}/{metric}: {exc}") from None
     return Reading(
         sensor=sensor,
         metric=metric,
-        value=value if isinstance(value, bool) else float(value),
+        value=number,
         ts=parse_timestamp(item.get("ts"), now=now),
         source=source,
         labels=string_labels(item.get("labels")),
+        unit=unit if isinstance(unit, str) and not isinstance(number, bool) else None,
+        raw_value=raw_value,
+        raw_unit=raw_unit,
     )
 
 
@@ -63,10 +80,15 @@ def string_labels(value: object) -> dict[str, str]:
 
 
 def load_json(payload: bytes, what: str, error: Callable[[str], Exception]) -> Any:
-    """Strict JSON (NaN, Infinity and invalid UTF-8 refused); raises ``error(reason)`` naming ``what``."""
+    """Strict JSON (NaN, Infinity and invalid UTF-8 refused, at most 1,024 levels deep: orjson's limit); raises
+    ``error(reason)`` naming ``what`` and, where one was passed, the limit."""
     try:
         return orjson.loads(payload)
-    except ValueError:
+    except ValueError as exc:
+        if "depth limit" in str(exc):
+            raise error(f"{what} is nested deeper than 1,024 levels") from None
+        if "UTF-8" in str(exc):
+            raise error(f"{what} is not valid UTF-8") from None
         raise error(f"{what} is not valid JSON") from None
 
 

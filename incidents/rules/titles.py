@@ -4,7 +4,7 @@ from incidents.readings import StockLevel
 from incidents.rules.bindings import Binding
 from incidents.rules.lifecycle import AlertState, Change
 from incidents.rules.stock import StockRule
-from incidents.units import unit_for
+from incidents.units import unit_for, with_unit
 
 # metric → (zh name, en name as it follows the place); units come from incidents.units
 _METRICS: dict[str, tuple[str, str]] = {
@@ -65,6 +65,10 @@ TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "{device_zh} 离线：设备已断开连接",
         "{device_en} offline: device disconnected",
     ),
+    ("offline", "fired", "absent"): (
+        "{device_zh} 离线：已从网关的上报中消失",
+        "{device_en} offline: missing from its gateway's report",
+    ),
     ("offline", "resolved", ""): ("{device_zh} 已恢复在线", "{device_en} back online"),
     ("boolean", "fired", ""): ("{place_zh}：{rule_zh}（{device_zh}）", "{place_en}: {rule_en} ({device_en})"),
     ("boolean", "resolved", ""): (
@@ -95,6 +99,34 @@ TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "{place_zh} {sku}（{location}）账面库存已不为负：{quantity:g}",
         "{place_en}: {sku} at {location} no longer negative: {quantity:g}",
     ),
+    # alerts about the monitoring itself (incidents.rules.system): ("system", rule id, variant)
+    ("system", "gateway-offline", "fired"): (
+        "网关 {gateway} 离线：其后 {count} 台设备无数据（{names}）",
+        "Gateway {gateway} offline: {count} devices behind it report nothing ({names})",
+    ),
+    ("system", "gateway-offline", "resolved"): ("网关 {gateway} 已恢复在线", "Gateway {gateway} back online"),
+    ("system", "intake-dead-man", "connection"): (
+        "与 MQTT 代理的连接已断开 {minutes} 分钟：收不到任何传感器数据",
+        "Connection to the MQTT broker lost for {minutes} min: no sensor data arrives",
+    ),
+    ("system", "intake-dead-man", "silence"): (
+        "已 {minutes} 分钟未收到任何传感器读数",
+        "No reading from any sensor for {minutes} min",
+    ),
+    ("system", "intake-dead-man", "resolved"): ("传感器数据已恢复", "Sensor data is arriving again"),
+    ("system", "broker-dropped-messages", "fired"): (
+        "MQTT 代理又丢弃了 {count} 条消息（累计 {total} 条），读数可能缺失",
+        "The MQTT broker dropped {count} more messages ({total} in all): readings may be missing",
+    ),
+    ("system", "broker-dropped-messages", "since-start"): (
+        "MQTT 代理自启动以来已丢弃 {total} 条消息，读数可能缺失",
+        "The MQTT broker has dropped {total} messages since it started: readings may be missing",
+    ),
+    ("system", "calibration-due", "soon"): ("{device} 校准将于 {due} 到期", "{device} calibration due on {due}"),
+    ("system", "calibration-due", "overdue"): (
+        "{device} 校准已于 {due} 过期：其读数不能作为 GSP 记录",
+        "{device} calibration ran out on {due}: its readings are not GSP evidence",
+    ),
     ("any", "flapping", ""): (
         "{place_zh}：{rule_zh} 状态反复变化（{device_zh}），告警保持",
         "{place_en}: {rule_en} keeps changing state ({device_en}); alert held as flapping",
@@ -118,8 +150,8 @@ def render_titles(b: Binding, state: AlertState, change: Change, t: float) -> tu
         "rule_en": b.rule.title.en,
         "metric_zh": metric_zh,
         "metric_en": metric_en,
-        "value": _quantity(state.value, unit),
-        "limit": _quantity(b.limit, unit),
+        "value": _quantity(state.value, metric),
+        "limit": _quantity(b.limit, metric),
         "rate": f"{state.derived or 0.0:+.1f} {unit}".rstrip(),
         "eta": minutes(state.derived or 0.0),
         "minutes": minutes(t - _run_start(b, state, t)),
@@ -167,7 +199,5 @@ def _run_start(b: Binding, state: AlertState, t: float) -> float:
     return t if start is None else start
 
 
-def _quantity(value: float | None, unit: str) -> str:
-    if value is None:
-        return "?"
-    return f"{value:.1f} {unit}".rstrip()
+def _quantity(value: float | None, metric: str) -> str:
+    return "?" if value is None else with_unit(value, metric)

@@ -1,14 +1,14 @@
 """Stock events from a WMS into the ledger, then to the stock rules (``Intake.stock``).
 
 One MQTT message or HTTP body is one transaction: either every event in it is applied and
-audited, or none is and the body is kept as a dead letter with the reason.
+audited, or none is and the body is kept as a dead letter with the reason (MQTT: by
+``integrations.mqtt.ingest``, which hands each ``wareroom/stock/`` message to ``receive``).
 """
 
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 
-from handlers.intake import Intake, Rejected
+from handlers.intake import Intake
 from incidents.actors import Actor
 from incidents.clock import utcnow
 from incidents.database import Database
@@ -16,7 +16,6 @@ from incidents.inventory.events import StockEventError, apply_event, parse_event
 from incidents.inventory.ledger import BadMove
 from incidents.readings import StockLevel
 
-log = logging.getLogger(__name__)
 STOCK_TOPIC_PREFIX = "wareroom/stock/"
 
 
@@ -39,13 +38,3 @@ class StockEventSink:
         for level in levels:
             self.intake.stock(level)
         return levels
-
-    def messages(self, batch: Iterable[tuple[str, bytes]]) -> int:
-        """MQTT messages on ``wareroom/stock/#``; bad ones become dead letters. Returns the levels applied."""
-        applied = 0
-        for topic, payload in batch:
-            try:
-                applied += len(self.receive(payload, source="mqtt"))
-            except StockEventError as exc:
-                self.intake.reject([Rejected("mqtt", topic, payload.decode("utf-8", "replace"), exc.reason)])
-        return applied

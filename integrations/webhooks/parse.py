@@ -1,12 +1,27 @@
-"""Webhook bodies (Alertmanager v4, PagerDuty Events v2, generic JSON) to ExternalAlerts. Pure."""
+"""Webhook bodies (Alertmanager v4, Grafana unified alerting, PagerDuty Events v2, generic JSON) to
+ExternalAlerts. Pure.
+
+Every field the sender's specification marks optional is optional here. Alertmanager
+(``notify/webhook`` ``Message``: version "4", groupKey, truncatedAlerts, and ``template.Data``):
+``fingerprint`` is absent before release 0.19 and is then computed from the labels exactly as
+Alertmanager does (``prometheus/common`` ``model.LabelSet.Fingerprint``: FNV-1a 64 over each label
+name and value, sorted by name, each followed by the byte 0xFF, printed as 16 hex digits).
+Grafana's webhook contact point sends the same shape with version "1", ``orgId``, ``state``,
+``title``, ``message`` and per-alert ``values``/``valueString``/``silenceURL``/``dashboardURL``.
+PagerDuty Events API v2 (developer.pagerduty.com, "Send an Alert Event" and the Events v2 OpenAPI):
+``routing_key`` and ``event_action`` required; ``dedup_key`` at most 255 characters;
+``payload.summary`` (at most 1,024 characters), ``payload.source`` and ``payload.severity``
+(critical, error, warning or info, exactly) required for a trigger; ``links`` items need ``href``,
+``images`` items ``src``; the whole event at most 512 KB.
+"""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from incidents.readings import Reading
-from incidents.rules.external import AlertAction, ExternalAlert, GenericIntake
+from incidents.rules.external import AlertAction, ExternalAlert, ExternalGroup, GenericIntake
 from incidents.rules.plain_reading import (
     PlainReadingError,
     load_json,
@@ -42,6 +57,13 @@ SEVERITY_WORDS: dict[str, Severity] = {
 ALERTMANAGER_DEFAULT_SEVERITY = Severity.SEV3
 _AM_ZERO_TIME = "0001-01-01T00:00:00Z"
 _PD_ACTIONS = {action.value: action for action in AlertAction}
+_PD_SEVERITIES = ("critical", "error", "warning", "info")
+PD_MAX_BODY_BYTES = 512 * 1024
+MAX_GROUP_ALERTS = 10_000  # alerts applied from one group notification; the rest are counted as truncated
+MAX_GENERIC_ITEMS = 10_000
+PD_MAX_SUMMARY = 1024
+PD_MAX_DEDUP_KEY = 255
+_FNV_OFFSET, _FNV_PRIME, _MASK = 14695981039346656037, 1099511628211, (1 << 64) - 1
 
 
 class PayloadError(ValueError):
@@ -62,59 +84,101 @@ def severity_from_word(word: object) -> Severity | None:
     return SEVERITY_WORDS.get(word.strip().lower()) if isinstance(word, str) else None
 
 
-def parse_alertmanager(body: bytes, *, now: datetime) -> list[ExternalAlert]:
-    """One ExternalAlert per alert of an Alertmanager webhook (version 4) group."""
+def labels_fingerprint(labels: Mapping[str, str]) -> str:
+    """The fingerprint Alertmanager gives an alert with these labels (16 hex digits)."""
+    h = _FNV_OFFSET
+    for name in sorted(labels):
+        for byte in name.encode() + b"\xff" + labels[name].encode() + b"\xff":
+            h = ((h ^ byte) * _FNV_PRIME) & _MASK
+    return f"{h:016x}"
+
+
+def parse_alertmanager(body: bytes, *, now: datetime) -> ExternalGroup:
+    """An Alertmanager webhook (version 4) or Grafana webhook (version 1) notification: one group of alerts."""
     data = load_json_object(body, "Alertmanager body", PayloadError)
-    if data.get("version") != "4":
+    grafana = "orgId" in data or data.get("version") == "1"
+    source = "grafana" if grafana else "alertmanager"
+    if not grafana and data.get("version", "4") != "4":
         raise PayloadError(f'Alertmanager webhook version {data.get("version")!r} is not supported (need "4")')
     alerts = data.get("alerts")
     if not isinstance(alerts, list):
-        raise PayloadError('Alertmanager body has no "alerts" list')
-    common = {"group_key": data.get("groupKey"), "receiver": data.get("receiver")}
-    return [_alertmanager_alert(index, item, common, now) for index, item in enumerate(alerts, start=1)]
+        raise PayloadError(f'{_SENDERS[source]} body has no "alerts" list')
+    beyond = max(0, len(alerts) - MAX_GROUP_ALERTS)  # applied as the sender's own max_alerts would: counted
+    group_labels = _labels(data.get("groupLabels"), f"{_SENDERS[source]} groupLabels")
+    receiver = _optional_text(data.get("receiver"), "receiver")
+    key = _optional_text(data.get("groupKey"), "groupKey") or "{}:{" + ",".join(
+        f'{name}="{value}"' for name, value in sorted(group_labels.items())) + "}"
+    truncated = data.get("truncatedAlerts", 0)
+    if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
+        raise PayloadError(f"{_SENDERS[source]} truncatedAlerts {str(truncated)[:20]!r} is not a count")
+    common: dict[str, object] = {"group_key": key, "receiver": receiver}
+    if grafana:
+        common.update({"title": data.get("title"), "state": data.get("state")})
+    status = data.get("status")
+    return ExternalGroup(
+        source=source, key=key, receiver=receiver, truncated=truncated + beyond,
+        alerts=tuple(_alertmanager_alert(source, index, item, group_status=status, common=common, now=now)
+                     for index, item in enumerate(alerts[:MAX_GROUP_ALERTS], start=1)),
+    )
 
 
-def _alertmanager_alert(index: int, item: object, common: dict[str, object], now: datetime) -> ExternalAlert:
+_SENDERS = {"alertmanager": "Alertmanager", "grafana": "Grafana"}
+_GRAFANA_DETAILS = ("values", "valueString", "silenceURL", "dashboardURL", "panelURL", "imageURL")
+
+
+def _alertmanager_alert(source: str, index: int, item: object, *, group_status: object,
+                        common: dict[str, object], now: datetime) -> ExternalAlert:
+    what = f"{_SENDERS[source]} alert {index}"
     if not isinstance(item, dict):
-        raise PayloadError(f"Alertmanager alert {index} is not an object")
-    status, fingerprint = item.get("status"), item.get("fingerprint")
+        raise PayloadError(f"{what} is not an object")
+    status = item.get("status", group_status)
     if status not in ("firing", "resolved"):
-        raise PayloadError(f'Alertmanager alert {index} has status {status!r}, expected "firing" or "resolved"')
-    if not isinstance(fingerprint, str) or not fingerprint:
-        raise PayloadError(f"Alertmanager alert {index} has no fingerprint")
-    labels = _labels(item.get("labels"), f"Alertmanager alert {index}")
-    annotations = _labels(item.get("annotations"), f"Alertmanager alert {index} annotations")
+        raise PayloadError(f'{what} has status {status!r}, expected "firing" or "resolved"')
+    labels = _labels(item.get("labels"), what)
+    annotations = _labels(item.get("annotations"), f"{what} annotations")
+    fingerprint = item.get("fingerprint")
+    if fingerprint is None or fingerprint == "":
+        fingerprint = labels_fingerprint(labels)  # Alertmanager before 0.19 sent none
+    elif not isinstance(fingerprint, str):
+        raise PayloadError(f"{what} fingerprint {fingerprint!r} is not a string")
     title_en = annotations.get("summary") or labels.get("alertname") or fingerprint
     resolved = status == "resolved"
-    when = item.get("endsAt") if resolved and item.get("endsAt") != _AM_ZERO_TIME else item.get("startsAt")
+    ends = item.get("endsAt")
+    when = ends if resolved and ends not in (None, "", _AM_ZERO_TIME) else item.get("startsAt")
+    details: dict[str, object] = {"annotations": annotations, "generator_url": item.get("generatorURL"), **common}
+    details.update({key: item[key] for key in _GRAFANA_DETAILS if key in item})
     return ExternalAlert(
-        source="alertmanager",
+        source=source,
         action=AlertAction.RESOLVE if resolved else AlertAction.TRIGGER,
         dedup_key=fingerprint,
         severity=severity_from_word(labels.get("severity")) or ALERTMANAGER_DEFAULT_SEVERITY,
         title_zh=annotations.get("summary_zh") or title_en,
         title_en=title_en,
-        at=_timestamp(when, now, f"Alertmanager alert {index}"),
+        at=_timestamp(when, now, what),
         labels=labels,
-        details={
-            "annotations": annotations,
-            "generator_url": item.get("generatorURL"),
-            **common,
-        },
+        details=details,
     )
 
 
 def parse_pagerduty(body: bytes, *, now: datetime, make_key: Callable[[], str] = new_dedup_key) -> ExternalAlert:
-    """A PagerDuty Events API v2 event; a trigger without ``dedup_key`` gets one from ``make_key``."""
+    """A PagerDuty Events API v2 event, held to the published limits; a trigger without ``dedup_key`` gets one
+    from ``make_key``."""
+    if len(body) > PD_MAX_BODY_BYTES:
+        raise PayloadError(f"PagerDuty event is {len(body):,} bytes, over the limit of 512 KB")
     data = load_json_object(body, "PagerDuty event", PayloadError)
+    routing_key = data.get("routing_key")
+    if not isinstance(routing_key, str) or not routing_key:
+        raise PayloadError("PagerDuty event needs routing_key (the integration key)")
     action = _PD_ACTIONS.get(str(data.get("event_action")))
     if action is None:
         raise PayloadError(
-            f"PagerDuty event_action {data.get('event_action')!r} is not trigger, acknowledge or resolve"
+            f"PagerDuty event_action {str(data.get('event_action'))[:40]!r} is not trigger, acknowledge or resolve"
         )
     dedup_key = data.get("dedup_key")
     if dedup_key is not None and (not isinstance(dedup_key, str) or not dedup_key):
         raise PayloadError("PagerDuty dedup_key must be a non-empty string")
+    if dedup_key is not None and len(dedup_key) > PD_MAX_DEDUP_KEY:
+        raise PayloadError(f"PagerDuty dedup_key is {len(dedup_key)} characters, over the limit of 255")
     if action is not AlertAction.TRIGGER:
         if dedup_key is None:
             raise PayloadError(f"PagerDuty {action.value} needs a dedup_key")
@@ -133,15 +197,22 @@ def parse_pagerduty(body: bytes, *, now: datetime, make_key: Callable[[], str] =
     summary, source = payload.get("summary"), payload.get("source")
     if not isinstance(summary, str) or not summary:
         raise PayloadError("PagerDuty trigger needs payload.summary")
+    if len(summary) > PD_MAX_SUMMARY:
+        raise PayloadError(f"PagerDuty payload.summary is {len(summary):,} characters, over the limit of 1,024")
     if not isinstance(source, str) or not source:
         raise PayloadError("PagerDuty trigger needs payload.source")
-    severity = severity_from_word(payload.get("severity"))
-    if payload.get("severity") not in ("critical", "error", "warning", "info") or severity is None:
+    if payload.get("severity") not in _PD_SEVERITIES:
         raise PayloadError(
-            f"PagerDuty payload.severity {payload.get('severity')!r} is not critical, error, warning or info"
+            f"PagerDuty payload.severity {str(payload.get('severity'))[:40]!r} is not critical, error, warning or info"
         )
+    severity = severity_from_word(payload["severity"])
     labels = {"source": source}
-    labels.update({k: str(payload[k]) for k in ("component", "group", "class") if payload.get(k) is not None})
+    for key in ("component", "group", "class"):
+        value = payload.get(key)
+        if value is not None and not isinstance(value, str):
+            raise PayloadError(f"PagerDuty payload.{key} must be a string")
+        if value:
+            labels[key] = value
     return ExternalAlert(
         source="pagerduty",
         action=action,
@@ -153,10 +224,22 @@ def parse_pagerduty(body: bytes, *, now: datetime, make_key: Callable[[], str] =
         labels=labels,
         details={
             "custom_details": payload.get("custom_details"),
-            "links": data.get("links", []),
-            "images": data.get("images", []),
+            "links": _context(data, "links", "href"),
+            "images": _context(data, "images", "src"),
+            **{key: data[key] for key in ("client", "client_url") if isinstance(data.get(key), str)},
         },
     )
+
+
+def _context(data: dict[str, Any], name: str, required: str) -> list[Any]:
+    """PagerDuty ``links`` / ``images``: optional lists of objects, each with its ``required`` URL."""
+    items = data.get(name, [])
+    if not isinstance(items, list):
+        raise PayloadError(f"PagerDuty {name} must be a list")
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get(required), str):
+            raise PayloadError(f"PagerDuty {name} item {number} needs {required}")
+    return items
 
 
 def parse_generic(body: bytes, *, now: datetime, make_key: Callable[[], str] = new_dedup_key) -> GenericIntake:
@@ -164,6 +247,8 @@ def parse_generic(body: bytes, *, now: datetime, make_key: Callable[[], str] = n
     reading ``{sensor, metric, value, ts?}``, or a list of either."""
     data = load_json(body, "JSON body", PayloadError)
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_GENERIC_ITEMS:
+        raise PayloadError(f"JSON body has {len(items):,} items, over the limit of {MAX_GENERIC_ITEMS:,}")
     alerts: list[ExternalAlert] = []
     readings: list[Reading] = []
     for index, item in enumerate(items, start=1):
@@ -220,6 +305,14 @@ def _titles(title: object) -> tuple[str, str]:
         if isinstance(zh, str) and zh and isinstance(en, str) and en:
             return zh, en
     raise PayloadError('"title" must be a non-empty string or {"zh": ..., "en": ...}')
+
+
+def _optional_text(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{what} must be a string")
+    return value
 
 
 def _labels(value: object, what: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Alert webhooks: plain JSON, Alertmanager (v4) and PagerDuty Events API v2. Answer fast, 202."""
+"""Alert webhooks: plain JSON, Alertmanager (v4), Grafana and PagerDuty Events API v2. Answer fast, 202."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -8,26 +8,34 @@ from fastapi.responses import JSONResponse
 
 from handlers.intake import Intake, Rejected
 from incidents.clock import utcnow
+from incidents.rules.config import AlertmanagerRouting
 from integrations.webhooks.parse import PayloadError, parse_alertmanager, parse_generic, parse_pagerduty
 
 T = TypeVar("T")
+MAX_BODY_BYTES = 4 << 20  # an Alertmanager group of 3,000 alerts is about 1.5 MB
 
 
 def _refuse(intake: Intake, source: str, body: bytes, error: PayloadError) -> JSONResponse:
-    intake.reject([Rejected(source, "http", body.decode("utf-8", "replace"), error.reason)])
+    intake.reject([Rejected(source, "http", body.decode("utf-8", "backslashreplace"), error.reason)])
+    if source == "pagerduty":  # the answer PagerDuty's Events API v2 gives
+        return JSONResponse(status_code=400, content={"status": "invalid event", "message": "Event object is invalid",
+                                                      "errors": [error.reason]})
     return JSONResponse(status_code=400, content={"status": "invalid", "message": error.reason})
 
 
-def build_router(intake: Intake, require_token: Any) -> APIRouter:
+def build_router(intake: Intake, require_token: Any, routing: AlertmanagerRouting | None = None) -> APIRouter:
     api = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[Depends(require_token)])
+    routing = routing or AlertmanagerRouting()
 
     async def parsed(request: Request, source: str, parser: Callable[..., T]) -> T | JSONResponse:
         """The body parsed, or a 400 with the reason (the body kept as a dead letter)."""
         body = await request.body()
         try:
+            if len(body) > MAX_BODY_BYTES:
+                raise PayloadError(f"the body is {len(body):,} bytes, over the limit of {MAX_BODY_BYTES:,}")
             return parser(body, now=utcnow())
         except PayloadError as error:
-            return _refuse(intake, source, body, error)
+            return _refuse(intake, source, body[:65_536], error)
 
     @api.post("", status_code=202)
     async def generic(request: Request) -> Any:
@@ -39,14 +47,23 @@ def build_router(intake: Intake, require_token: Any) -> APIRouter:
         incidents += intake.readings(intake_body.readings)
         return {"status": "accepted", "incidents": sorted(set(incidents)), "readings": len(intake_body.readings)}
 
+    async def group(request: Request, source: str) -> Any:
+        notification = await parsed(request, source, parse_alertmanager)
+        if isinstance(notification, JSONResponse):
+            return notification
+        incidents = intake.external_group(notification, per=routing.mode(notification.receiver))
+        return {"status": "accepted", "incidents": sorted(set(incidents))}
+
     @api.post("/alertmanager", status_code=202)
     async def alertmanager(request: Request) -> Any:
-        """Prometheus Alertmanager webhook (version 4): every alert of the group, firing or resolved."""
-        alerts = await parsed(request, "alertmanager", parse_alertmanager)
-        if isinstance(alerts, JSONResponse):
-            return alerts
-        incidents = [i for i in (intake.external(alert) for alert in alerts) if i is not None]
-        return {"status": "accepted", "incidents": sorted(set(incidents))}
+        """Prometheus Alertmanager webhook (version 4; Grafana's is accepted too): one incident per group by
+        default (``alertmanager.incident_per`` in the rules file), its alerts listed and resolved one by one."""
+        return await group(request, "alertmanager")
+
+    @api.post("/grafana", status_code=202)
+    async def grafana(request: Request) -> Any:
+        """Grafana unified alerting webhook contact point (version 1): treated as an Alertmanager group."""
+        return await group(request, "grafana")
 
     @api.post("/events", status_code=202)
     async def events(request: Request) -> Any:

@@ -1,12 +1,13 @@
-"""MQTT payload decoding, with the sample payloads from docs/alert-intake.md."""
+"""MQTT payload decoding, with the sample payloads from docs/alert-intake.md (one fresh decoder per message)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from incidents.readings import Reading
-from integrations.mqtt.decode import DecodeError, decode
+from incidents.readings import GatewayState, Reading
+from integrations.mqtt.decode import DecodeError, MqttDecoder
 
 PAYLOADS = Path(__file__).parent.parent / "payloads" / "mqtt"
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -16,8 +17,16 @@ def payload(name: str) -> bytes:
     return (PAYLOADS / name).read_bytes()
 
 
+def decode(topic: str, body: bytes, *, now: datetime) -> list[Reading]:
+    return MqttDecoder().readings(topic, body, now=now)
+
+
+GATEWAYS = {"zigbee2mqtt": "zigbee2mqtt:zigbee2mqtt"}
+
+
 def reading(sensor: str, metric: str, value: float | bool, source: str, **labels: str) -> Reading:
-    return Reading(sensor=sensor, metric=metric, value=value, ts=NOW, source=source, labels=labels)
+    gateway = GATEWAYS.get(source) or (f"tasmota:{sensor.split('/', maxsplit=1)[0]}" if source == "tasmota" else None)
+    return Reading(sensor=sensor, metric=metric, value=value, ts=NOW, source=source, labels=labels, gateway=gateway)
 
 
 def test_zigbee2mqtt_probe_gives_every_numeric_attribute_but_linkquality() -> None:
@@ -62,9 +71,10 @@ def test_zigbee2mqtt_bridge_topics_are_not_devices() -> None:
     assert decode("zigbee2mqtt/bridge/devices", b"[]", now=NOW) == []
 
 
-def test_tasmota_ds18b20_temperature() -> None:
+def test_tasmota_ds18b20_temperature_keyed_by_its_serial() -> None:
     assert decode("tele/d1-probe-3/SENSOR", payload("tasmota_ds18b20.json"), now=NOW) == [
-        reading("d1-probe-3", "temperature", 5.3, "tasmota", chip="DS18B20")
+        replace(reading("d1-probe-3", "temperature", 5.3, "tasmota", chip="DS18B20"), unit="°C",
+                hardware_id="1wire:01144A0CB2AA")
     ]
 
 
@@ -96,13 +106,10 @@ def test_tasmota_state_gives_switch_uptime_and_rssi() -> None:
     assert [(r.metric, r.value) for r in decoded] == [("uptime", 3600.0), ("switch", True), ("rssi", 78.0)]
 
 
-def test_tasmota_last_will() -> None:
-    assert decode("tele/mains-meter/LWT", payload("tasmota_lwt_offline.txt"), now=NOW) == [
-        reading("mains-meter", "online", False, "tasmota")
-    ]
-    assert decode("tele/mains-meter/LWT", payload("tasmota_lwt_online.txt"), now=NOW) == [
-        reading("mains-meter", "online", True, "tasmota")
-    ]
+def test_tasmota_last_will_is_the_state_of_a_gateway() -> None:
+    for name, online in (("tasmota_lwt_offline.txt", False), ("tasmota_lwt_online.txt", True)):
+        assert MqttDecoder().decode("tele/mains-meter/LWT", payload(name), now=NOW).gateway == GatewayState(
+            gateway="tasmota:mains-meter", online=online, ts=NOW, source="tasmota", name="mains-meter")
 
 
 def test_tasmota_other_telemetry_carries_no_reading() -> None:
@@ -182,4 +189,5 @@ def test_plain_list_names_the_bad_item() -> None:
     body = b'[{"sensor": "a", "metric": "t", "value": 1}, {"sensor": "", "metric": "t", "value": 1}]'
     with pytest.raises(DecodeError) as caught:
         decode("wareroom/sensors/x", body, now=NOW)
-    assert caught.value.reason == 'plain sensor message item 2: "sensor" must be a non-empty string'
+    assert caught.value.reason == ('plain sensor message item 2: "sensor" must be a non-empty string of at most '
+                                   "128 characters")

@@ -8,7 +8,13 @@ import pytest
 from incidents.readings import Reading
 from incidents.rules.external import AlertAction, ExternalAlert, GenericIntake
 from incidents.severity import Severity
-from integrations.webhooks.parse import PayloadError, parse_alertmanager, parse_generic, parse_pagerduty
+from integrations.webhooks.parse import (
+    PayloadError,
+    labels_fingerprint,
+    parse_alertmanager,
+    parse_generic,
+    parse_pagerduty,
+)
 
 PAYLOADS = Path(__file__).parent.parent / "payloads" / "webhooks"
 NOW = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)
@@ -23,7 +29,10 @@ def fixed_key() -> str:
 
 
 def test_alertmanager_group_gives_one_alert_per_member() -> None:
-    firing, resolved = parse_alertmanager(body("alertmanager_group.json"), now=NOW)
+    group = parse_alertmanager(body("alertmanager_group.json"), now=NOW)
+    assert (group.source, group.key, group.receiver, group.truncated) == (
+        "alertmanager", '{}:{alertname="WMSDown"}', "wareroom", 0)
+    firing, resolved = group.alerts
     assert firing == ExternalAlert(
         source="alertmanager",
         action=AlertAction.TRIGGER,
@@ -49,13 +58,19 @@ def test_alertmanager_group_gives_one_alert_per_member() -> None:
     assert resolved.title_zh == resolved.title_en == "WMS API down on wms-2"
 
 
-def test_alertmanager_refuses_other_versions_and_alerts_without_fingerprint() -> None:
+def test_alertmanager_refuses_other_versions() -> None:
     with pytest.raises(PayloadError) as caught:
         parse_alertmanager(body("alertmanager_v3.json"), now=NOW)
     assert caught.value.reason == "Alertmanager webhook version '3' is not supported (need \"4\")"
-    with pytest.raises(PayloadError) as caught:
-        parse_alertmanager(body("alertmanager_no_fingerprint.json"), now=NOW)
-    assert caught.value.reason == "Alertmanager alert 1 has no fingerprint"
+
+
+def test_alertmanager_fingerprint_is_computed_as_alertmanager_does_when_absent() -> None:
+    # prometheus/common model/signature_test.go: this label set's fingerprint is 5799056148416392346
+    expected = f"{5799056148416392346:016x}"
+    assert labels_fingerprint({"name": "garland, briggs", "fear": "love is not enough"}) == expected
+    assert labels_fingerprint({}) == f"{14695981039346656037:016x}"
+    (alert,) = parse_alertmanager(body("alertmanager_no_fingerprint.json"), now=NOW).alerts
+    assert alert.dedup_key == labels_fingerprint({"alertname": "X"})
 
 
 def test_pagerduty_trigger() -> None:

@@ -1,6 +1,7 @@
 """Alertmanager and PagerDuty Events v2 through the running app: 202s, one incident per key, clear 400s."""
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,9 @@ def test_alertmanager_and_pagerduty_events(tmp_path: Path, sqlite_url: str) -> N
         assert (reefer["status"], reefer["severity"]) == ("acknowledged", "SEV2")
         assert reefer["cleared_at"] is not None
         broken = http.post("/api/v1/alerts/events", content=b'{"event_action": "trigger"')
-        assert broken.status_code == 400 and broken.json()["status"] == "invalid"
+        assert (broken.status_code, broken.json()) == (400, {  # the answer PagerDuty gives
+            "status": "invalid event", "message": "Event object is invalid",
+            "errors": ["PagerDuty event is not valid JSON"]})
         wrong = http.post("/api/v1/alerts/alertmanager", content=json.dumps({"version": "4"}).encode())
         assert wrong.status_code == 400
     database = Database(sqlite_url)
@@ -44,3 +47,25 @@ def test_alertmanager_and_pagerduty_events(tmp_path: Path, sqlite_url: str) -> N
     database.dispose()
     assert sorted(d.source for d in letters) == ["alertmanager", "pagerduty"]
     assert acked.actor_name == "pagerduty (external)"
+
+
+def test_case_12_a_group_of_300_grafana_and_pagerduty_limits(tmp_path: Path, sqlite_url: str) -> None:
+    """Case 12 as its README says (POST /api/v1/alerts/alertmanager): one incident with its 300 alerts."""
+    real = PAYLOADS.parent / "real"
+    quiet = {"zigbee2mqtt_base_topics": [f"z2m-{uuid.uuid4().hex[:8]}"]}  # no other test run's readings here
+    with running(app_settings(tmp_path, sqlite_url, **quiet)) as http:
+        first = http.post("/api/v1/alerts/alertmanager",
+                          content=(real / "alertmanager" / "case-12-300-alert-group.json").read_bytes())
+        assert first.status_code == 202 and len(first.json()["incidents"]) == 1
+        (incident_id,) = first.json()["incidents"]
+        detail = http.get(f"/api/v1/incidents/{incident_id}").json()
+        assert len(detail["alerts"]) == 300 and len(http.get("/api/v1/incidents").json()) == 1
+        grafana = http.post("/api/v1/alerts/grafana",
+                            content=(real / "grafana" / "webhook-notifier-example.json").read_bytes())
+        assert grafana.status_code == 202 and len(grafana.json()["incidents"]) == 1
+        summary = http.post("/api/v1/alerts/events",
+                            content=(real / "pagerduty" / "case-14-1024-char-summary.json").read_bytes())
+        assert summary.status_code == 202
+        over = http.post("/api/v1/alerts/events", content=(real / "pagerduty" / "summary-1025-chars.json").read_bytes())
+        assert (over.status_code, over.json()["errors"]) == (
+            400, ["PagerDuty payload.summary is 1,025 characters, over the limit of 1,024"])

@@ -2,6 +2,7 @@
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -27,12 +28,16 @@ def _send(client: mqtt.Client, topic: str, payload: bytes) -> None:
     client.publish(topic, payload, qos=1).wait_for_publish(5)
 
 
+# a Zigbee2MQTT base topic of this run's own: other test runs share the broker and publish d1-probe-1 too
+BASE = f"z2m-{uuid.uuid4().hex[:8]}"
+
+
 def _reading(client: mqtt.Client, value: float) -> None:
-    _send(client, "zigbee2mqtt/d1-probe-1", json.dumps({"temperature": value, "battery": 90}).encode())
+    _send(client, f"{BASE}/d1-probe-1", json.dumps({"temperature": value, "battery": 90}).encode())
 
 
 def test_excursion_opens_a_thread_and_the_clear_is_recorded(tmp_path: Path, sqlite_url: str) -> None:
-    settings = app_settings(tmp_path, sqlite_url)
+    settings = app_settings(tmp_path, sqlite_url, zigbee2mqtt_base_topics=[BASE])
     publisher = _publisher()
     try:
         with running(settings) as http:
@@ -44,7 +49,7 @@ def test_excursion_opens_a_thread_and_the_clear_is_recorded(tmp_path: Path, sqli
             time.sleep(2.5)
             assert http.get("/api/v1/incidents").json() == []
             # malformed input is kept with its reason and does not stop the next reading
-            _send(publisher, "zigbee2mqtt/d1-probe-1", b'{"temperature": ')
+            _send(publisher, f"{BASE}/d1-probe-1", b'{"temperature": ')
             for _ in range(8):
                 _reading(publisher, 8.7)
                 time.sleep(0.4)
@@ -80,7 +85,7 @@ def test_excursion_opens_a_thread_and_the_clear_is_recorded(tmp_path: Path, sqli
     database = Database(sqlite_url)
     with database.reader() as session:
         # (other clients of the shared broker may add their own letters: look at this test's topic only)
-        letters = session.exec(select(DeadLetter).where(DeadLetter.topic == "zigbee2mqtt/d1-probe-1")).all()
+        letters = session.exec(select(DeadLetter).where(DeadLetter.topic == f"{BASE}/d1-probe-1")).all()
     database.dispose()
-    assert [(d.topic, d.source) for d in letters] == [("zigbee2mqtt/d1-probe-1", "mqtt")]
+    assert [(d.topic, d.source) for d in letters] == [(f"{BASE}/d1-probe-1", "mqtt")]
     assert "JSON" in letters[0].reason or "json" in letters[0].reason

@@ -1,4 +1,4 @@
-"""Which readings are kept for reviews: one a minute, every one while an alert is live."""
+"""Which readings are kept for reviews: one a minute, every one while an alert is live, and the last one before."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +19,9 @@ def test_one_reading_a_minute_normally_and_every_reading_while_an_alert_is_live(
     normal = keeper.keep(_readings("d1-probe-1", range(0, 180, 10)))
     assert [r.ts for r in normal] == [START, START + timedelta(seconds=60), START + timedelta(seconds=120)]
     keeper.watch(make_signal())
-    assert len(keeper.keep(_readings("d1-probe-1", range(180, 240, 10)))) == 6
+    watched = keeper.keep(_readings("d1-probe-1", range(180, 240, 10)))
+    # every reading while watched, and the one thinned out just before the alert: the value that made it
+    assert [r.ts for r in watched] == [START + timedelta(seconds=s) for s in range(170, 240, 10)]
     assert len(keeper.keep(_readings("d2-probe-1", range(180, 240, 10)))) == 1  # other sensors stay sparse
     keeper.watch(make_signal(kind=SignalKind.RESOLVED))
     assert len(keeper.keep(_readings("d1-probe-1", range(240, 300, 10)))) == 1
