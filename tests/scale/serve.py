@@ -11,6 +11,7 @@ import httpx
 
 from incidents.leases import PostgresLeases
 from tests.e2e.server import free_port
+from tests.factories import ROOT
 from tests.scale.processes import Process
 
 WAREROOM = str(Path(sys.executable).parent / "wareroom")
@@ -55,13 +56,20 @@ def start_replica(tmp: Path, database_url: str, *, escalate_after_s: int, ttl_s:
     """Start ``wareroom serve`` with its own port, MQTT client id and var dir; not yet waited for."""
     escalation = tmp / "escalation.yaml"
     escalation.write_text(ESCALATION % escalate_after_s, encoding="utf-8")
+    rules = tmp / "rules.yaml"  # the shipped rules, without broker-drop incidents: the shared test broker
+    rules.write_text((ROOT / "config" / "rules.yaml").read_text(encoding="utf-8").replace(  # counts every run's
+        "broker_drops: {severity: SEV2}", "broker_drops: {severity: SEV2, enabled: false}"), encoding="utf-8")
     port = free_port()
+    run = uuid.uuid4().hex[:8]
     var = tmp / f"var-{port}"
     settings: dict[str, Any] = {
         "WAREROOM_DATABASE_URL": database_url, "WAREROOM_MQTT_URL": mqtt_url,
         "WAREROOM_MQTT_CLIENT_ID": f"wareroom-scale-{uuid.uuid4().hex[:10]}",
-        "WAREROOM_MQTT_TOPICS": f'["wareroom-test/{uuid.uuid4().hex[:8]}/#"]',
+        # sensors of this run only: a private Zigbee2MQTT base topic and Tasmota prefix on the shared broker
+        "WAREROOM_ZIGBEE2MQTT_BASE_TOPICS": f'["wareroom-test/{run}/z2m"]',
+        "WAREROOM_TASMOTA_TELE_PREFIX": f"wareroom-test-{run}-tele",
         "WAREROOM_HTTP_PORT": str(port), "WAREROOM_ESCALATION_FILE": str(escalation), "WAREROOM_VAR_DIR": str(var),
+        "WAREROOM_RULES_FILE": str(rules),
         "WAREROOM_LEASE_TTL_SECONDS": str(ttl_s), "WAREROOM_DISPATCHER_POLL_SECONDS": "0.2", **env,
     }
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("WAREROOM_")}
