@@ -38,3 +38,7 @@ class ContactPort(Protocol):
     async def deliver(self, notice: Notice, *, key: str) -> str:
         """Send ``notice`` once (``key`` is the outbox idempotency key); the provider's id of what was sent."""
         ...
+
+    async def close(self) -> None:
+        """Release the HTTP sessions the SDK holds."""
+        ...

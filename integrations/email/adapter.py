@@ -35,6 +35,9 @@ class EmailChannel:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
+    async def close(self) -> None:
+        """A connection per message: nothing to release."""
+
     async def deliver(self, notice: Notice, *, key: str) -> str:
         mail = render.email(notice, sender=self.server.sender, key=key)
         server = self.server
