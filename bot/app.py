@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await subscriber.stop()
             for platform in runtime.chat:
                 await platform.stop()
+            await runtime.channels.close()
             runtime.timers.shutdown()
             if broker is not None:
                 await broker.stop()
@@ -175,6 +176,8 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
     app.include_router(webhooks.build_router(runtime.intake, ingest, runtime.routing))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
+    for router in runtime.channels.routers(runtime.contact_ack):
+        app.include_router(router)
     app.include_router(build_router(runtime.webchat, runtime.router, auth, notice=settings.webchat_notice))
     app.include_router(outbox_router(runtime.db, auth.needs(Scope.ADMIN), runtime.dispatcher.wake))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,

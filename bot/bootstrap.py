@@ -1,5 +1,6 @@
 """Builds the object graph from settings: ports → handlers → adapters. Wires; decides nothing."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -8,9 +9,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from bot.channels import ContactChannels, build_channels
 from bot.reviews import review_exporter
 from bot.settings import Settings
 from handlers.commands import ChatRouter
+from handlers.contact_ack import ContactAck
 from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
 from handlers.intake import Intake
@@ -140,6 +143,8 @@ class Runtime:
     outbox_lease: LeaseLoop
     decoder: MqttDecoder
     routing: AlertmanagerRouting
+    channels: ContactChannels
+    contact_ack: ContactAck
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -157,10 +162,17 @@ def build(settings: Settings) -> Runtime:
     ports: dict[str, ChatPort] = {webchat.platform: webchat}
     chat = chat_platforms(settings, db)
     ports.update({platform.port.platform: platform.port for platform in chat})
+    channels = build_channels(settings, db)
     ctx = CoreContext(db=db, notifier=Notifier(tuple(ports)), escalation=load_escalation(settings.escalation_file),
-                      timers=timers, timezone=settings.site_timezone, public_url=settings.base_url())
+                      timers=timers, timezone=settings.site_timezone, public_url=settings.base_url(),
+                      contact_channels=tuple(channels.ports))
     dispatcher = OutboxDispatcher(db, ports, poll_seconds=settings.dispatcher_poll_seconds)
-    ctx.wake_outbox = dispatcher.wake
+
+    def wake_outbox() -> None:
+        dispatcher.wake()
+        channels.dispatcher.wake()
+
+    ctx.wake_outbox = wake_outbox
     playbooks = PlaybookFlow(ctx, library)
     flow = IncidentFlow(ctx, playbooks)
     intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit,
@@ -171,13 +183,13 @@ def build(settings: Settings) -> Runtime:
     ttl = settings.lease_ttl_seconds
 
     async def deliver(_lease: HeldLease) -> None:
-        await dispatcher.run()
+        await asyncio.gather(dispatcher.run(), channels.dispatcher.run())
 
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
-                   routing=rules.alertmanager,
+                   routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow),
                    review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),

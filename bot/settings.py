@@ -84,6 +84,44 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
 
+    # channels beyond chat (README "Channels beyond chat"): each switched on when its credentials are set
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = Field(default="", description="From: of notification email, e.g. wareroom@site.example")
+    sms_provider: Literal["aliyun", "tencent", "twilio"] = Field(
+        default="twilio", description="which SMS provider sends, when several are configured")
+    aliyun_sms_access_key_id: str = ""
+    aliyun_sms_access_key_secret: SecretStr | None = None
+    aliyun_sms_sign_name: str = ""
+    aliyun_sms_template_code: str = ""
+    aliyun_sms_api_url: str = "https://dysmsapi.aliyuncs.com"
+    tencent_sms_secret_id: str = ""
+    tencent_sms_secret_key: SecretStr | None = None
+    tencent_sms_sdk_app_id: str = ""
+    tencent_sms_sign_name: str = ""
+    tencent_sms_template_id: str = ""
+    tencent_sms_region: str = "ap-guangzhou"
+    tencent_sms_api_url: str = "https://sms.tencentcloudapi.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str = Field(default="", description="E.164 number SMS and calls come from")
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_voice: bool = Field(default=True, description="place calls through Twilio Voice when Twilio is set")
+    contact_link_secret: SecretStr | None = Field(
+        default=None, description="signs call and email acknowledgement links; default: a file under var_dir")
+    contact_limit_per_incident: int = Field(default=3, ge=1, description="notices per channel, person, incident, hour")
+    contact_limit_per_person: int = Field(default=10, ge=1, description="notices per channel and person per hour")
+    fallback_after_seconds: float = Field(default=120.0, gt=0, description="a chat platform failing this long is "
+                                          "degraded: people are reached by their next channel")
+    heartbeat_url: str = Field(default="", description="pinged every heartbeat_seconds (healthchecks.io style)")
+    heartbeat_seconds: float = Field(default=60.0, gt=0)
+    expected_heartbeats: dict[str, int] = Field(
+        default_factory=dict, description='integrations that call POST /api/v1/heartbeats/{name}: {"wms": 300} '
+        "(seconds of silence before a system incident)")
+
     @field_validator("tasmota_full_topics")
     @classmethod
     def _full_topics(cls, value: list[str]) -> list[str]:

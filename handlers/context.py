@@ -29,6 +29,7 @@ class CoreContext:
     timers: TimerPort
     timezone: str
     public_url: str = ""  # where people open pages (signing, reviews); built into chat links
+    contact_channels: tuple[str, ...] = ()  # enabled channels beyond chat (sms, voice, email): paging uses them
     wake_outbox: Callable[[], None] = lambda: None
     wake_actions: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = field(default=utcnow)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from handlers import messages
+from handlers import messages, paging
 from handlers.authz import authorize_text
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
@@ -94,6 +94,8 @@ class IncidentFlow:
             opened = say("opened_msg", roles_zh=roles_text(policy.first, 0), roles_en=roles_text(policy.first, 1),
                          title_zh=signal.title_zh, title_en=signal.title_en)
             self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, opened, tone="alert"))
+            paging.page_roles(session, incident, policy.first, wave="open", now=now,
+                              channels=self.ctx.contact_channels)
         elif incident.severity != severity_before:
             self.ctx.notifier.post(session, incident.id, messages.notice(
                 incident.id, say("raised_msg", severity=incident.severity, title_zh=signal.title_zh,
@@ -234,6 +236,8 @@ class IncidentFlow:
             self.ctx.notifier.post(session, incident_id, messages.notice(
                 incident_id, say("escalated_msg", minutes=minutes, role=role_name(step.role), people=who),
                 tone="alert"))
+            paging.page_roles(session, incident, [step.role], wave=f"esc{step.level}", now=now,
+                              channels=self.ctx.contact_channels)
             following = service.pending_escalation(incident)
             new_token = incident.escalation_token
         if following is not None and new_token is not None:

@@ -470,6 +470,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unsilence_usage": ("用法：/unsilence 编号，例如 /unsilence 3", "Usage: /unsilence <id>, e.g. /unsilence 3"),
     "unsilenced_msg": ("{who} 已取消静默 #{id}（{target}）。", "{who} ended silence #{id} ({target})."),
     "silence_not_found": ("没有生效中的静默 #{id}。", "There is no silence #{id} in force."),
+    # channels
+    "contact_ack_reason": ("通过{channel_zh}确认（{sender}）", "acknowledged by {channel_en} from {sender}"),
+    "contact_ack_done": ("已确认事件 #{incident}。", "Incident #{incident} acknowledged."),
+    "contact_ack_wrong_pin": ("PIN 不正确，未确认。", "Wrong PIN: nothing was acknowledged."),
+    "contact_ack_locked": ("PIN 已锁定，请联系管理员。", "Your PIN is locked; ask an administrator."),
+    "contact_ack_unknown": ("此号码未登记或未验证。", "This number is not in the directory or not verified."),
+    "contact_ack_not_understood": ("请回复“确认 事件号 PIN”，如“确认 42 1234”。",
+                                   "Reply \"ACK incident PIN\", e.g. \"ACK 42 1234\"."),
+    "contact_ack_no_incident": ("没有需要您确认的事件。", "There is no incident waiting for your acknowledgement."),
+    "contact_fallback_msg": ("{platform} 投递失败已超过 {seconds} 秒，消息改由个人的下一个渠道发送。",
+                             "{platform} deliveries have failed for over {seconds} s; messages go to each "
+                             "person's next channel."),
+    "contact_recovered_msg": ("{platform} 已恢复，投递继续。", "{platform} has recovered; delivery resumes."),
+    "heartbeat_silent_title": ("集成 {name} 已 {seconds} 秒无心跳", "Integration {name} silent for {seconds} s"),
+    "contact_test_title": ("WareRoom 测试通知", "WareRoom test notification"),
+
 }
 
 

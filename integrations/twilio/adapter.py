@@ -56,41 +56,46 @@ async def _calling(call: str, action: object) -> str:
     return str(instance.sid)
 
 
-class TwilioSms:
+class _TwilioPort:
+    """The SDK client both ports hold."""
+
+    def __init__(self, account: TwilioAccount) -> None:
+        self.account = account
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        """The SDK client, made on first use (its aiohttp session needs the running event loop)."""
+        if self._client is None:
+            self._client = client(self.account)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.http_client.close()
+
+
+class TwilioSms(_TwilioPort):
     """ContactPort: one message per notice, the full text with how to acknowledge by reply."""
 
     channel = SMS
     provider = PROVIDER
-
-    def __init__(self, account: TwilioAccount) -> None:
-        self.account = account
-        self.client = client(account)
-
-    async def close(self) -> None:
-        await self.client.http_client.close()
 
     async def deliver(self, notice: Notice, *, key: str) -> str:
         return await _calling("message", self.client.messages.create_async(
             to=notice.address, from_=self.account.from_number, body=free_text(notice)))
 
 
-class TwilioVoice:
+class TwilioVoice(_TwilioPort):
     """ContactPort: one call per notice; its TwiML reads the alert and offers "press 1", then the PIN.
     Key presses come back to ``/twilio/voice/{ack_token}/key`` (see routes)."""
 
     channel = VOICE
     provider = PROVIDER
 
-    def __init__(self, account: TwilioAccount) -> None:
-        self.account = account
-        self.client = client(account)
-
     def voice_url(self, token: str, step: str) -> str:
         """Where Twilio posts a call's keys: ``step`` is ``key`` or ``pin``."""
         return f"{self.account.public_url.rstrip('/')}/twilio/voice/{token}/{step}"
-
-    async def close(self) -> None:
-        await self.client.http_client.close()
 
     async def deliver(self, notice: Notice, *, key: str) -> str:
         twiml = render.alert_call(notice.message, language=notice.language,

@@ -70,27 +70,27 @@ class FakeTwilio:
         """``X-Twilio-Signature`` of a webhook POST (``token``: sign with another key, to forge one)."""
         return str(RequestValidator(token or self.auth_token).compute_signature(url, params))
 
-    async def webhook(self, client: httpx.AsyncClient, url: str, params: dict[str, str], *,
+    def webhook(self, client: httpx.Client, url: str, params: dict[str, str], *,
                       token: str | None = None) -> httpx.Response:
         """POST ``params`` to WareRoom as Twilio does, signed."""
-        return await client.post(url, data=params, headers={"X-Twilio-Signature": self.signature(url, params,
+        return client.post(url, data=params, headers={"X-Twilio-Signature": self.signature(url, params,
                                                                                                   token=token)})
 
-    async def reply_sms(self, client: httpx.AsyncClient, url: str, *, from_number: str, body: str,
+    def reply_sms(self, client: httpx.Client, url: str, *, from_number: str, body: str,
                         to_number: str = "", token: str | None = None) -> httpx.Response:
         """An inbound SMS from ``from_number`` to WareRoom's number, as Twilio's Messaging webhook posts it."""
         params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": self.account_sid, "From": from_number,
                   "To": to_number, "Body": body, "NumMedia": "0"}
-        return await self.webhook(client, url, params, token=token)
+        return self.webhook(client, url, params, token=token)
 
-    async def press(self, client: httpx.AsyncClient, twiml: str, digits: str, *, call: dict[str, str],
+    def press(self, client: httpx.Client, twiml: str, digits: str, *, call: dict[str, str],
                     token: str | None = None) -> str:
         """Press ``digits`` on the first ``<Gather>`` of ``twiml``: post them to its action; the TwiML answered."""
         gather = ET.fromstring(twiml).find("Gather")
         assert gather is not None, f"no <Gather> in {twiml}"
         params = {"CallSid": call["Sid"], "AccountSid": self.account_sid, "From": call.get("From", ""),
                   "To": call["To"], "Digits": digits, "CallStatus": "in-progress"}
-        answer = await self.webhook(client, gather.attrib["action"], params, token=token)
+        answer = self.webhook(client, gather.attrib["action"], params, token=token)
         return answer.text
 
     @staticmethod

@@ -1,0 +1,127 @@
+"""Builds the channels beyond chat from settings: email, SMS (one provider), Twilio voice, their dispatcher,
+the acknowledgement links and the inbound webhooks. Wires; decides nothing."""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter
+
+from bot.settings import Settings
+from handlers.contact_ack import ContactAck
+from handlers.contact_ports import EMAIL, SMS, VOICE, ContactPort
+from handlers.paging import Limits
+from incidents.database import Database
+from integrations.aliyun_sms.adapter import AliyunSms, AliyunSmsAccount
+from integrations.contact_dispatcher import ContactDispatcher
+from integrations.contact_links import AckLinks
+from integrations.email.adapter import EmailChannel, SmtpServer
+from integrations.tencent_sms.adapter import TencentSms, TencentSmsAccount
+from integrations.twilio import routes as twilio_routes
+from integrations.twilio.adapter import TwilioAccount, TwilioSms, TwilioVoice
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter else ""
+
+
+def _host_and_scheme(url: str) -> tuple[str, str]:
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    return parts.netloc, parts.scheme
+
+
+def twilio_account(settings: Settings) -> TwilioAccount | None:
+    """The Twilio account when its SID, token and number are set."""
+    if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number):
+        return None
+    return TwilioAccount(settings.twilio_account_sid, _secret(settings.twilio_auth_token), settings.twilio_from_number,
+                         public_url=settings.base_url(), api_url=settings.twilio_api_url)
+
+
+def sms_ports(settings: Settings) -> dict[str, ContactPort]:
+    """Every configured SMS provider by name."""
+    found: dict[str, ContactPort] = {}
+    if settings.aliyun_sms_access_key_id and settings.aliyun_sms_access_key_secret and \
+            settings.aliyun_sms_template_code:
+        host, scheme = _host_and_scheme(settings.aliyun_sms_api_url)
+        found["aliyun"] = AliyunSms(AliyunSmsAccount(
+            settings.aliyun_sms_access_key_id, _secret(settings.aliyun_sms_access_key_secret),
+            sign_name=settings.aliyun_sms_sign_name, template_code=settings.aliyun_sms_template_code,
+            endpoint=host, protocol=scheme))
+    if settings.tencent_sms_secret_id and settings.tencent_sms_secret_key and settings.tencent_sms_template_id:
+        host, scheme = _host_and_scheme(settings.tencent_sms_api_url)
+        found["tencent"] = TencentSms(TencentSmsAccount(
+            settings.tencent_sms_secret_id, _secret(settings.tencent_sms_secret_key),
+            sdk_app_id=settings.tencent_sms_sdk_app_id, sign_name=settings.tencent_sms_sign_name,
+            template_id=settings.tencent_sms_template_id, region=settings.tencent_sms_region, endpoint=host,
+            protocol=scheme))
+    twilio = twilio_account(settings)
+    if twilio is not None:
+        found["twilio"] = TwilioSms(twilio)
+    return found
+
+
+def contact_ports(settings: Settings) -> dict[str, ContactPort]:
+    """The enabled channels: ``sms`` (``sms_provider`` when set up, else the first configured), ``voice``
+    (Twilio), ``email`` (SMTP)."""
+    ports: dict[str, ContactPort] = {}
+    providers = sms_ports(settings)
+    if providers:
+        ports[SMS] = providers.get(settings.sms_provider) or next(iter(providers.values()))
+    twilio = twilio_account(settings)
+    if twilio is not None and settings.twilio_voice:
+        ports[VOICE] = TwilioVoice(twilio)
+    if settings.smtp_host and settings.smtp_sender:
+        ports[EMAIL] = EmailChannel(SmtpServer(settings.smtp_host, settings.smtp_port, settings.smtp_sender,
+                                               username=settings.smtp_username,
+                                               password=_secret(settings.smtp_password),
+                                               security=settings.smtp_security))
+    return ports
+
+
+def link_secret(settings: Settings) -> str:
+    """The configured secret, else one kept in ``var_dir/contact-links.key`` (made at first start)."""
+    if settings.contact_link_secret:
+        return settings.contact_link_secret.get_secret_value()
+    path = settings.var_dir / "contact-links.key"
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+@dataclass
+class ContactChannels:
+    """The enabled contact channels, their dispatcher, and the routes that take acknowledgements back."""
+
+    ports: dict[str, ContactPort]
+    dispatcher: ContactDispatcher
+    links: AckLinks
+    inbound: list[Callable[[ContactAck], APIRouter]] = field(default_factory=list)
+
+    def routers(self, ack: ContactAck) -> list[APIRouter]:
+        """The inbound webhooks of the enabled providers, acknowledging through ``ack``."""
+        return [build(ack) for build in self.inbound]
+
+    async def close(self) -> None:
+        for port in self.ports.values():
+            await port.close()
+
+
+def build_channels(settings: Settings, db: Database) -> ContactChannels:
+    """Everything for the channels beyond chat, not yet started."""
+    ports = contact_ports(settings)
+    links = AckLinks(link_secret(settings), settings.base_url())
+    dispatcher = ContactDispatcher(db, ports, links, timezone=settings.site_timezone,
+                                   limits=Limits(settings.contact_limit_per_incident,
+                                                 settings.contact_limit_per_person),
+                                   poll_seconds=settings.dispatcher_poll_seconds)
+    inbound: list[Callable[[ContactAck], APIRouter]] = []
+    twilio = twilio_account(settings)
+    if twilio is not None:
+        inbound.append(lambda ack: twilio_routes.build_router(ack, links, auth_token=twilio.auth_token,
+                                                              public_url=twilio.public_url))
+    return ContactChannels(ports, dispatcher, links, inbound)

@@ -1,0 +1,1 @@
+"""Reaching a person outside chat: contact points, personal notification rules, the acknowledgement PIN."""
