@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from handlers import paging
 from handlers.contact_ack import ContactAck, parse_reply
-from incidents import directory
+from incidents.actors import SYSTEM
 from incidents.contacts import pins, points, rules
 from incidents.database import Database
 from incidents.lifecycle import Transition
@@ -91,15 +91,16 @@ def test_acknowledged_quiet_hours_and_rate_limits_hold_a_notice_back_but_sev1_ig
             fresh.status, fresh.message_native, fresh.sent_at = "sent", "SM1", clock()
             session.add(fresh)
     assert decisions == ["quiet hours", None]
+    assert _decide(database, second1.id, clock, limits) == "rate limit"
+    core.flow.change(incident_id=sev1, change=Transition.ACKNOWLEDGE, actor=SYSTEM)
+    assert _decide(database, second1.id, clock, limits) == "acknowledged"
+
+
+def _decide(database: Database, row_id: int | None, clock: FakeClock, limits: paging.Limits) -> str | None:
     with database.reader() as session:
-        row = session.get(OutboxMessage, second1.id)
+        row = session.get(OutboxMessage, row_id)
         assert row is not None
-        assert paging.decide(session, row, now=clock(), timezone="Asia/Shanghai", limits=limits) == "rate limit"
-    core.flow.change(incident_id=sev1, change=Transition.ACKNOWLEDGE, actor=directory.SYSTEM)
-    with database.reader() as session:
-        row = session.get(OutboxMessage, second1.id)
-        assert row is not None
-        assert paging.decide(session, row, now=clock(), timezone="Asia/Shanghai", limits=limits) == "acknowledged"
+        return paging.decide(session, row, now=clock(), timezone="Asia/Shanghai", limits=limits)
 
 
 def test_repeated_wrong_pins_lock_the_pin_and_every_failure_is_audited(database: Database, clock: FakeClock) -> None:
