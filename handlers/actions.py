@@ -49,8 +49,10 @@ class ActionFlow:
                 text = f"📣 {role_name(action.role)}: {who}\n{action.message.zh}\n{action.message.en}"
                 self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, text, tone="warn"))
             elif isinstance(action, SetSeverity):
-                service.set_severity(session, incident=incident, severity=Severity(action.severity), actor=SYSTEM,
-                                     reason=f"{action.reason.zh} / {action.reason.en}", now=now)
+                severity = Severity(action.severity)
+                service.set_severity(session, incident=incident, severity=severity, actor=SYSTEM,
+                                     reason=f"{action.reason.zh} / {action.reason.en}", now=now,
+                                     policy=self.ctx.escalation.for_severity(severity))
             else:
                 self._record(session, incident.id, request, now=now, requested_by=requested_by.person_id)
 

@@ -470,6 +470,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unsilence_usage": ("用法：/unsilence 编号，例如 /unsilence 3", "Usage: /unsilence <id>, e.g. /unsilence 3"),
     "unsilenced_msg": ("{who} 已取消静默 #{id}（{target}）。", "{who} ended silence #{id} ({target})."),
     "silence_not_found": ("没有生效中的静默 #{id}。", "There is no silence #{id} in force."),
+    # incidents-a
+    "ack_reminder_msg": ("⏰ 事件已开启 {minutes} 分钟仍无人确认：请 {roles_zh} 确认。",
+                         "⏰ Still not acknowledged after {minutes} min: {roles_en}, please acknowledge."),
+    "status_reminder_msg": ("📝 {who}：请发布状态更新（/note 内容），事件已开启 {minutes} 分钟。",
+                            "📝 {who}: a status update is due (/note <text>); open for {minutes} min."),
+    "unacked_msg": ("{who} 撤回了确认：事件重新待确认，升级重新开始。",
+                    "{who} withdrew the acknowledgement: the incident is triggered again and escalation restarts."),
+    "retriggered_msg": ("告警再次触发：事件重新待确认，升级重新开始。",
+                        "The alarm fired again: the incident is triggered again and escalation restarts."),
+
 }
 
 
