@@ -21,8 +21,10 @@ from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
 from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
+from integrations.mqtt.broker_config import BrokerConfig
 from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
+from integrations.mqtt.publisher import ConfirmedPublisher
 from integrations.outbox_routes import build_router as outbox_router
 from integrations.scheduler import NightlyAt
 from integrations.webauth.admin import AdminPages
@@ -85,7 +87,7 @@ def _subscriber(runtime: Runtime, mqtt_url: str) -> MqttSubscriber:
     handle = batch_handler(runtime.intake, runtime.decoder, others={STOCK_TOPIC_PREFIX: stock})
     topics = [*runtime.decoder.layout.subscriptions(), STOCK_TOPIC_PREFIX + "#"]
     return MqttSubscriber(mqtt_url, client_id=runtime.settings.mqtt_client_id, topics=topics, handle=handle,
-                          on_connection=runtime.intake.connection)
+                          on_connection=runtime.intake.connection, ca_file=runtime.settings.mqtt_ca_file)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,11 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mqtt_url = mqtt_url
         # Timers run where the scheduler lease is; it re-arms them from the database when taken.
         runtime.timers.start(on_escalation=runtime.flow.escalation_due, on_step=runtime.playbooks.timer_due,
+                             on_reminder=runtime.flow.reminders.due,
                              rearm=runtime.flow.rearm_all, on_retention=lambda: retention.nightly(
                                  runtime.db, settings.retention_policy()),
                              nightly=NightlyAt(settings.retention_time.hour, settings.retention_time.minute,
                                                settings.site_timezone))
-        executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, mqtt_url=mqtt_url)
+        publisher = ConfirmedPublisher(BrokerConfig.from_url(mqtt_url, ca_file=settings.mqtt_ca_file),
+                                       mqtt5=broker is None)  # the embedded broker speaks MQTT 3.1.1
+        executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, publisher=publisher)
         runtime.ctx.wake_actions = executor.wake
         subscriber = _subscriber(runtime, mqtt_url)
         app.state.subscriber = subscriber

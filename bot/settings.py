@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     mqtt_url: str = Field(default="", description="mqtt://host:port; empty: start the embedded broker")
     mqtt_client_id: str = "wareroom-ingest"
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle for an mqtts:// broker; default: system")
     zigbee2mqtt_base_topics: list[str] = Field(default=["zigbee2mqtt"],
                                                description="Zigbee2MQTT mqtt.base_topic of each instance")
     tasmota_full_topics: list[str] = Field(default=["%prefix%/%topic%/"], description="Tasmota FullTopic patterns")
@@ -132,8 +133,8 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_scheme(cls, value: str) -> str:
-        if value and not value.startswith(("mqtt://", "tcp://")):
-            raise ValueError(f"WAREROOM_MQTT_URL must look like mqtt://host:port, got {value!r}")
+        if value and not value.startswith(("mqtt://", "tcp://", "mqtts://")):
+            raise ValueError(f"WAREROOM_MQTT_URL must look like mqtt://host:port or mqtts://host:port, got {value!r}")
         return value
 
     def key_file(self) -> Path:

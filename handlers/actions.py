@@ -18,7 +18,7 @@ from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import Button, ButtonStyle, OutboundMessage, Reply
 from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, role_name, say
-from incidents import audit, directory, service, signatures
+from incidents import audit, directory, four_eyes, service, signatures
 from incidents.actors import SYSTEM, Actor
 from incidents.severity import Severity
 from incidents.tables import ActionRun, Incident
@@ -30,6 +30,7 @@ PENDING = "pending"  # ready for the executor
 RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
+SIMULATED = "simulated"  # a drill's actuation: shown, never published
 
 
 class ActionFlow:
@@ -49,8 +50,10 @@ class ActionFlow:
                 text = f"📣 {role_name(action.role)}: {who}\n{action.message.zh}\n{action.message.en}"
                 self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, text, tone="warn"))
             elif isinstance(action, SetSeverity):
-                service.set_severity(session, incident=incident, severity=Severity(action.severity), actor=SYSTEM,
-                                     reason=f"{action.reason.zh} / {action.reason.en}", now=now)
+                severity = Severity(action.severity)
+                service.set_severity(session, incident=incident, severity=severity, actor=SYSTEM,
+                                     reason=f"{action.reason.zh} / {action.reason.en}", now=now,
+                                     policy=self.ctx.escalation.for_severity(severity))
             else:
                 self._record(session, incident.id, request, now=now, requested_by=requested_by.person_id)
 
@@ -135,7 +138,7 @@ class ActionFlow:
                          now: datetime) -> str | None:
         if run.confirm_by and not actor.has_any_role([run.confirm_by]):
             return say("action_role", role=role_name(run.confirm_by))
-        if run.requested_by is not None and run.requested_by == actor.person_id:
+        if actor.person_id is None or actor.person_id in four_eyes.askers(session, run):
             return say("action_own_request", role=role_name(run.confirm_by or ""))
         spec = run.spec.get("signature")
         if not spec:
@@ -158,22 +161,69 @@ class ActionFlow:
                 session.add(run)
         return runs
 
-    def finish(self, *, run_id: int, error: str | None, detail: str = "") -> None:
-        """Record the outcome of a run and say it in the thread."""
+    def is_drill(self, incident_id: int) -> bool:
+        """True for a drill's incident: its actuations are simulated (shown, never published)."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+        return incident is not None and incident.drill
+
+    def finish(self, *, run_id: int, error: str | None, detail: str = "", simulated: bool = False) -> None:
+        """Record the outcome of a run and say it in the thread: done only when it happened (``error`` None),
+        a failure with its reason and a Retry button otherwise, or simulated (a drill). Audited each way."""
         now = self.ctx.now()
         with self.ctx.db.unit_of_work() as session:
             run = session.get(ActionRun, run_id)
-            assert run is not None
-            run.status, run.done_at, run.error = (FAILED if error else DONE), now, error
+            assert run is not None and run.id is not None
+            run.status, run.done_at, run.error = (FAILED if error else SIMULATED if simulated else DONE), now, error
             session.add(run)
-            audit.record(session, action="action.failed" if error else "action.executed", actor=SYSTEM,
+            action = "action.failed" if error else "action.simulated" if simulated else "action.executed"
+            audit.record(session, action=action, actor=SYSTEM,
                          incident_id=run.incident_id, object_type="action", object_id=str(run.id),
-                         after={"status": run.status, "detail": detail, "error": error}, at=now)
-            text = say("action_failed", what=describe(run), error=error) if error else \
-                say("action_done", what=describe(run), detail=detail)
-            self.ctx.notifier.post(session, run.incident_id,
-                                   messages.notice(run.incident_id, text, tone="alert" if error else "ok"))
+                         after={"status": run.status, "detail": detail, "error": error, "spec": run.spec}, at=now)
+            if error:
+                button = Button(label("btn_retry"), callbacks.encode("retry", run.incident_id, str(run.id)),
+                                ButtonStyle.DANGER)
+                message = OutboundMessage(title=say("action_failed", what=describe(run), error=error)
+                                          .replace("\n", " / "), buttons=(button,), incident_id=run.incident_id,
+                                          tone="alert")
+            elif simulated:
+                message = messages.notice(run.incident_id, say("action_simulated", what=describe(run),
+                                                               payload=run.spec.get("payload", "")))
+            else:
+                message = messages.notice(run.incident_id, say("action_done", what=describe(run), detail=detail),
+                                          tone="ok")
+            self.ctx.notifier.post(session, run.incident_id, message)
         self.ctx.wake_outbox()
+
+    def retry(self, *, run_id: int, actor: Actor, dedupe_key: str | None) -> Reply:
+        """A person with the action's confirming role runs a failed action again (never the one who asked)."""
+        now = self.ctx.now()
+        try:
+            with self.ctx.db.unit_of_work() as session:
+                remember(session, dedupe_key, actor)
+                run = session.exec(select(ActionRun).where(ActionRun.id == run_id).with_for_update()).first()
+                if run is None:
+                    return Reply(f"没有编号为 {run_id} 的操作 / There is no action {run_id}", ok=False)
+                if run.status != FAILED:
+                    return Reply(say("action_already", status=run.status), ok=False)
+                problem = self._confirm_problem(session, run, actor, None, now=now) if run.confirm_by else None
+                if problem is not None:
+                    audit.record(session, action="access.refused", actor=actor, incident_id=run.incident_id,
+                                 object_type="action", object_id=str(run.id), reason=problem.replace("\n", " / "),
+                                 at=now)
+                    return Reply(problem, ok=False)
+                run.status, run.error, run.done_at = PENDING, None, None
+                session.add(run)
+                audit.record(session, action="action.retried", actor=actor, incident_id=run.incident_id,
+                             object_type="action", object_id=str(run.id), before={"status": FAILED},
+                             after={"status": PENDING}, at=now)
+                self.ctx.notifier.post(session, run.incident_id, messages.notice(
+                    run.incident_id, say("action_retry_msg", who=actor.name, what=describe(run))))
+        except DuplicateEvent:
+            return Reply(say("duplicate"))
+        self.ctx.wake_actions()
+        self.ctx.wake_outbox()
+        return Reply(say("action_retry_msg", who=actor.name, what=describe(run)))
 
 
 def describe(run: ActionRun) -> str:

@@ -41,6 +41,7 @@ ALIASES: dict[str, str] = {
     "silence": "silence", "静默": "silence", "silences": "silences", "静默列表": "silences",
     "unsilence": "unsilence", "取消静默": "unsilence",
     "link": "link", "关联": "link", "绑定": "link",
+    "unack": "unack", "取消确认": "unack",
 }
 P = Permission
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
@@ -48,12 +49,13 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "done": P.STEP, "claim": P.STEP, "skip": P.SKIP_STEP, "incident": P.DECLARE,
     "status": P.READ, "stock": P.READ, "review": P.EXPORT_REVIEW, "help": None,
     "silence": P.SILENCE, "silences": P.READ, "unsilence": P.SILENCE,
+    "unack": P.ACKNOWLEDGE,
 }
 """Every chat and API command and the permission it needs (None: any person in the directory).
 A command that is not listed here cannot be registered."""
 BUTTON_PERMISSIONS: dict[str, Permission] = {
     "ack": P.ACKNOWLEDGE, "resolve": P.RESOLVE, "claim": P.STEP, "skip": P.SKIP_STEP, "done": P.STEP,
-    "act": P.CONFIRM_ACTUATION, "sign": P.STEP,
+    "act": P.CONFIRM_ACTUATION, "sign": P.STEP, "retry": P.CONFIRM_ACTUATION,
 }
 """Every button verb (``handlers.callbacks``) and the permission it needs."""
 OVERRIDE_WORDS = ("override", "强制", "越过")
@@ -95,6 +97,7 @@ class ChatRouter:
             "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
             "skip": self._skip, "claim": self._claim, "incident": self._declare,
             "close": self._close, "reopen": self._reopen, "stock": self._stock, "review": self._review,
+            "unack": lambda actor, event, args: self._change(actor, event, args, Transition.UNACKNOWLEDGE),
         }.items():
             self.register(name, command)
 
@@ -196,6 +199,8 @@ class ChatRouter:
             return Reply(say("skip_needs_reason", step=action.arg), ok=False)
         if action.verb == "act" and action.arg.isdigit():
             return self.playbooks.actions.confirm(run_id=int(action.arg), actor=actor, dedupe_key=event.dedupe_key)
+        if action.verb == "retry" and action.arg.isdigit():
+            return self.playbooks.actions.retry(run_id=int(action.arg), actor=actor, dedupe_key=event.dedupe_key)
         if action.verb == "sign":
             return self.playbooks.signature_link(incident_id=action.incident_id, step_id=action.arg)
         if action.verb == "done":

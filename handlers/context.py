@@ -20,6 +20,8 @@ class TimerPort(Protocol):
 
     def arm_step(self, *, incident_id: int, step_id: str, kind: str, token: str, run_at: datetime) -> None: ...
 
+    def arm_reminder(self, *, incident_id: int, kind: str, token: str, run_at: datetime) -> None: ...
+
 
 @dataclass
 class CoreContext:

@@ -14,8 +14,10 @@ from handlers import messages, paging
 from handlers.authz import authorize_text
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
+from handlers.incident_timers import arm_incident
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import OutboundMessage, Reply
+from handlers.reminder_flow import ReminderFlow
 from handlers.text import role_name, roles_text, say
 from incidents import audit, directory, service
 from incidents.actors import Actor
@@ -34,6 +36,7 @@ _TRANSITION_TEXT = {
     Transition.MITIGATE: "mitigating_msg",
     Transition.RESOLVE: "resolved_msg",
     Transition.CLOSE: "closed_msg",
+    Transition.UNACKNOWLEDGE: "unacked_msg",
 }
 
 
@@ -41,13 +44,14 @@ class IncidentFlow:
     def __init__(self, ctx: CoreContext, playbooks: PlaybookFlow) -> None:
         self.ctx = ctx
         self.playbooks = playbooks
+        self.reminders = ReminderFlow(ctx)
 
     def header(self, session: Session, incident: Incident) -> OutboundMessage:
         """The current root message of an incident."""
         return self.playbooks.header(session, incident)
 
-    def on_signal(self, signal: AlertSignal) -> int | None:
-        """Apply a rules-engine signal; returns the incident it touched."""
+    def on_signal(self, signal: AlertSignal, *, drill: bool = False) -> int | None:
+        """Apply a rules-engine signal; returns the incident it touched. ``drill`` marks a new incident an exercise."""
         now = self.ctx.now()
         for attempt in range(2):
             try:
@@ -62,32 +66,30 @@ class IncidentFlow:
                         self.ctx.notifier.post(session, incident.id,
                                                messages.notice(incident.id, say("cleared_msg", value=value), tone="ok"))
                         self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
-                        created = False
                     else:
-                        incident, created = self._open_or_join(session, signal, now)
+                        incident, _ = self._open_or_join(session, signal, now, drill=drill)
                     assert incident.id is not None
-                    incident_id, token = incident.id, incident.escalation_token
-                    pending = service.pending_escalation(incident)
+                    incident_id = incident.id
                 break
             except IntegrityError:
                 if attempt:
                     raise
                 log.info("incident for %s opened concurrently; joining it", signal.fingerprint)
-        if created and pending is not None and token is not None:
-            self.ctx.timers.arm_escalation(incident_id=incident_id, token=token, run_at=pending.due_at)
-        self.playbooks.arm(incident_id)
+        self.playbooks.arm(incident_id)  # the escalation and reminders too, re-planned if the severity changed
         self.ctx.wake_outbox()
         self.ctx.wake_actions()
         return incident_id
 
-    def _open_or_join(self, session: Session, signal: AlertSignal, now: datetime) -> tuple[Incident, bool]:
+    def _open_or_join(self, session: Session, signal: AlertSignal, now: datetime, *,
+                      drill: bool) -> tuple[Incident, bool]:
         policy = self.ctx.escalation.for_severity(signal.severity)
         existing = service.find_open(session, dedup_key=service.incident_key(signal))
         needs_pin = signal.playbook is not None and (existing is None or existing.playbook_id is None)
         started = self.playbooks.start(signal.playbook) if needs_pin else None
         severity_before = existing.severity if existing else None
+        status_before = existing.status if existing else None
         incident, created = service.open_or_join(session, signal=signal, policy=policy,
-                                                 playbook=started.pin if started else None, now=now)
+                                                 playbook=started.pin if started else None, now=now, drill=drill)
         assert incident.id is not None
         if created:
             self.ctx.notifier.open_threads(session, incident.id, self.header(session, incident))
@@ -96,7 +98,10 @@ class IncidentFlow:
             self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, opened, tone="alert"))
             paging.page_roles(session, incident, policy.first, wave="open", now=now,
                               channels=self.ctx.contact_channels)
-        elif incident.severity != severity_before:
+        elif status_before != incident.status and incident.status == Status.TRIGGERED.value:
+            self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, say("retriggered_msg"),
+                                                                         tone="alert"))
+        if not created and incident.severity != severity_before:
             self.ctx.notifier.post(session, incident.id, messages.notice(
                 incident.id, say("raised_msg", severity=incident.severity, title_zh=signal.title_zh,
                                  title_en=signal.title_en), tone="alert"))
@@ -125,24 +130,23 @@ class IncidentFlow:
                                                   override=override, now=now)
                     if blocked is not None:
                         return blocked
+                policy = self.ctx.escalation.for_severity(Severity(incident.severity))
                 incident = service.transition(session, incident_id=incident_id, change=change, actor=actor,
-                                              now=now, reason=reason)
+                                              now=now, reason=reason, policy=policy)
                 key = _TRANSITION_TEXT.get(change, "reopen_msg")
                 if change is Transition.ACKNOWLEDGE and reason:
                     key = "acked_comment_msg"
                 text = say(key, who=actor.name, reason=reason or "")
                 self.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
                 self.ctx.notifier.update_header(session, incident_id, self.header(session, incident))
-                rearm = service.pending_escalation(incident) if change is Transition.REOPEN else None
-                token = incident.escalation_token
         except (DuplicateEvent, IntegrityError):
             return Reply(say("duplicate"))
         except (InvalidTransition, service.IncidentNotFound, service.ReasonRequired, ValueError) as exc:
             return Reply(str(exc), ok=False)
         if change in (Transition.ACKNOWLEDGE, Transition.MITIGATE, Transition.RESOLVE):
             self.ctx.timers.disarm_escalation(incident_id=incident_id)
-        if rearm is not None and token is not None:
-            self.ctx.timers.arm_escalation(incident_id=incident_id, token=token, run_at=rearm.due_at)
+        if change in (Transition.REOPEN, Transition.UNACKNOWLEDGE):
+            self.playbooks.arm(incident_id)  # the restarted escalation and reminders
         self.ctx.wake_outbox()
         return Reply(text)
 
@@ -238,10 +242,7 @@ class IncidentFlow:
                 tone="alert"))
             paging.page_roles(session, incident, [step.role], wave=f"esc{step.level}", now=now,
                               channels=self.ctx.contact_channels)
-            following = service.pending_escalation(incident)
-            new_token = incident.escalation_token
-        if following is not None and new_token is not None:
-            self.ctx.timers.arm_escalation(incident_id=incident_id, token=new_token, run_at=following.due_at)
+        arm_incident(self.ctx.timers, incident)
         self.ctx.wake_outbox()
         return True
 
@@ -249,13 +250,4 @@ class IncidentFlow:
         """Re-arm every pending escalation and step timer from the database (the source of truth) at boot."""
         with self.ctx.db.reader() as session:
             incidents = service.list_incidents(session, open_only=True, limit=10_000)
-        armed = 0
-        for incident in incidents:
-            pending = service.pending_escalation(incident)
-            if pending is not None and incident.id is not None and incident.escalation_token:
-                self.ctx.timers.arm_escalation(incident_id=incident.id, token=incident.escalation_token,
-                                               run_at=pending.due_at)
-                armed += 1
-            if incident.id is not None:
-                armed += self.playbooks.arm(incident.id)
-        return armed
+        return sum(self.playbooks.arm(incident.id) for incident in incidents if incident.id is not None)

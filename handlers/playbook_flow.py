@@ -17,6 +17,7 @@ from handlers import messages
 from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
+from handlers.incident_timers import arm_incident
 from handlers.ports import OutboundMessage, Reply
 from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, local_time, say
@@ -217,13 +218,16 @@ class PlaybookFlow:
         service.save_step(session, incident_id=incident_id, step_id=step_id, status="active", actor=SYSTEM, now=now)
 
     def arm(self, incident_id: int) -> int:
-        """Arm every live step timer of the incident's run (idempotent: job ids carry the token)."""
+        """Arm every live timer of an open incident: its escalation and reminders (``handlers.incident_timers``)
+        and its run's step timers (idempotent: job ids carry the token). Returns how many were armed."""
         with self.ctx.db.reader() as session:
             incident = session.get(Incident, incident_id)
             run = self._run(incident) if incident is not None else None
-        if incident is None or run is None or Status(incident.status) not in OPEN_STATUSES:
+        if incident is None or Status(incident.status) not in OPEN_STATUSES:
             return 0
-        armed = 0
+        armed = arm_incident(self.ctx.timers, incident)
+        if run is None:
+            return armed
         for step_id, step_state in run[1].steps.items():
             for timer in step_state.timers:
                 self.ctx.timers.arm_step(incident_id=incident_id, step_id=step_id, kind=timer.kind,

@@ -486,6 +486,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "heartbeat_silent_title": ("集成 {name} 已 {seconds} 秒无心跳", "Integration {name} silent for {seconds} s"),
     "contact_test_title": ("WareRoom 测试通知", "WareRoom test notification"),
 
+    # incidents-a
+    "ack_reminder_msg": ("⏰ 事件已开启 {minutes} 分钟仍无人确认：请 {roles_zh} 确认。",
+                         "⏰ Still not acknowledged after {minutes} min: {roles_en}, please acknowledge."),
+    "status_reminder_msg": ("📝 {who}：请发布状态更新（/note 内容），事件已开启 {minutes} 分钟。",
+                            "📝 {who}: a status update is due (/note <text>); open for {minutes} min."),
+    "unacked_msg": ("{who} 撤回了确认：事件重新待确认，升级重新开始。",
+                    "{who} withdrew the acknowledgement: the incident is triggered again and escalation restarts."),
+    "retriggered_msg": ("告警再次触发：事件重新待确认，升级重新开始。",
+                        "The alarm fired again: the incident is triggered again and escalation restarts."),
+
+    "btn_retry": ("重试", "Retry"),
+    "action_retry_msg": ("{who} 要求重试：{what}", "{who} asked to retry: {what}"),
+    "action_simulated": ("【演练】模拟执行（未发送）：{what} {payload}",
+                         "[DRILL] Simulated, not sent: {what} {payload}"),
+    "action_action.simulated": ("演练中模拟的动作", "Action simulated (drill)"),
+    "action_action.retried": ("重试自动动作", "Automatic action retried"),
+    "action_action.executed": ("自动动作已执行（代理已确认）", "Automatic action executed (broker confirmed)"),
+    "action_incident.retriggered": ("告警再次触发", "Triggered again"),
+    "action_incident.unacknowledge": ("撤回确认", "Acknowledgement withdrawn"),
+    "action_incident.reminded": ("提醒", "Reminder"),
 }
 
 

@@ -23,6 +23,10 @@ class SeverityPolicy(BaseModel):
 
     first: list[str] = Field(min_length=1, description="roles notified when the incident opens")
     levels: list[EscalationLevel] = Field(default_factory=list)
+    remind_every_seconds: int | None = Field(
+        default=None, gt=0, description="repeat the acknowledge request this often while nobody acknowledges")
+    status_update_seconds: int | None = Field(
+        default=None, gt=0, description="ask the incident commander for a status update this often until resolved")
 
 
 class EscalationConfig(BaseModel):

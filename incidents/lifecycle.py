@@ -17,6 +17,7 @@ class Transition(StrEnum):
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
+    UNACKNOWLEDGE = "unacknowledge"  # the acknowledgement is withdrawn: triggered again, escalation restarts
 
 
 OPEN_STATUSES = frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATING})
@@ -27,6 +28,7 @@ _ALLOWED: dict[Transition, tuple[frozenset[Status], Status]] = {
     Transition.RESOLVE: (OPEN_STATUSES, Status.RESOLVED),
     Transition.CLOSE: (frozenset({Status.RESOLVED}), Status.CLOSED),
     Transition.REOPEN: (frozenset({Status.RESOLVED, Status.CLOSED}), Status.TRIGGERED),
+    Transition.UNACKNOWLEDGE: (frozenset({Status.ACKNOWLEDGED}), Status.TRIGGERED),
 }
 
 STATUS_TEXT: dict[Status, tuple[str, str]] = {

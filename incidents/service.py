@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from incidents import audit
 from incidents.actors import SYSTEM, Actor
 from incidents.escalation import EscalationStep, SeverityPolicy, next_step, policy_snapshot
+from incidents.escalation_plan import next_reminder, replan, restart
 from incidents.lifecycle import OPEN_STATUSES, Status, Transition, next_status
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
@@ -81,10 +82,13 @@ def _alert_from(signal: AlertSignal, incident_id: int) -> Alert:
 
 
 def open_or_join(
-    session: Session, *, signal: AlertSignal, policy: SeverityPolicy, playbook: PlaybookPin | None, now: datetime
+    session: Session, *, signal: AlertSignal, policy: SeverityPolicy, playbook: PlaybookPin | None, now: datetime,
+    drill: bool = False,
 ) -> tuple[Incident, bool]:
     """Open an incident for the signal, or attach it to the open one with the same fingerprint.
 
+    ``policy`` is the escalation policy of the signal's severity. An acknowledged incident whose alarm had
+    cleared and now fires again is triggered again, its escalation restarted (``retrigger``).
     Returns the incident and whether it was created.
     """
     key = incident_key(signal)
@@ -96,11 +100,13 @@ def open_or_join(
                      after={"rule": signal.rule_id, "kind": signal.kind.value, "value": signal.value,
                             "sensor": signal.sensor})
         if signal.kind is SignalKind.FIRING:
+            if existing.cleared_at is not None and Status(existing.status) is Status.ACKNOWLEDGED:
+                retrigger(session, incident=existing, policy=policy, now=now, rule_id=signal.rule_id)
             existing.cleared_at = None
         if Severity(signal.severity).rank < Severity(existing.severity).rank:
             existing.title_zh, existing.title_en = signal.title_zh, signal.title_en
             set_severity(session, incident=existing, severity=signal.severity, actor=SYSTEM,
-                         reason=f"alert {signal.rule_id} raised it", now=now)
+                         reason=f"alert {signal.rule_id} raised it", now=now, policy=policy)
         if playbook is not None and existing.playbook_id is None:
             pin_playbook(session, incident=existing, playbook=playbook, now=now)
         session.add(existing)
@@ -113,7 +119,9 @@ def open_or_join(
         playbook_id=playbook.playbook_id if playbook else None,
         playbook_version=playbook.version if playbook else None,
         playbook_sha256=playbook.sha256 if playbook else None,
-        playbook_state=playbook.state if playbook else None,
+        playbook_state=playbook.state if playbook else None, drill=drill,
+        ack_reminder_at=next_reminder(policy.remind_every_seconds, now=now),
+        status_reminder_at=next_reminder(policy.status_update_seconds, now=now),
     )
     session.add(incident)
     session.flush()
@@ -125,7 +133,7 @@ def open_or_join(
                "rule": signal.rule_id, "value": signal.value, "sensor": signal.sensor,
                "playbook": playbook.playbook_id if playbook else None,
                "playbook_version": playbook.version if playbook else None,
-               "playbook_sha256": playbook.sha256 if playbook else None},
+               "playbook_sha256": playbook.sha256 if playbook else None, "drill": drill},
     )
     return incident, True
 
@@ -196,9 +204,14 @@ def pin_playbook(session: Session, *, incident: Incident, playbook: PlaybookPin,
 
 
 def transition(
-    session: Session, *, incident_id: int, change: Transition, actor: Actor, now: datetime, reason: str | None = None
+    session: Session, *, incident_id: int, change: Transition, actor: Actor, now: datetime, reason: str | None = None,
+    policy: SeverityPolicy | None = None,
 ) -> Incident:
-    """Move the incident through its lifecycle and audit who did it and why."""
+    """Move the incident through its lifecycle and audit who did it and why.
+
+    ``policy`` (the escalation policy of the incident's severity) restarts the escalation chain, counted
+    from now, when the incident is triggered again (reopen, un-acknowledge); without it the old plan stays.
+    """
     if change is Transition.REOPEN and not (reason and reason.strip()):
         raise ReasonRequired("重开事件", "reopen")
     incident = get_incident(session, incident_id=incident_id, for_update=True)
@@ -211,17 +224,18 @@ def transition(
                 f"事件 #{clash.id} 已在处理同一告警 / Incident #{clash.id} is already open for the same alert"
             )
         incident.open_dedup_key = incident.dedup_key
-        incident.escalation_level = 0
-        incident.escalation_token = new_token()
+    if after is Status.TRIGGERED:  # reopened or un-acknowledged: the chain starts again
+        _restart_escalation(incident, policy, now=now)
     incident.status = after.value
     if after is Status.ACKNOWLEDGED:
         incident.acknowledged_at, incident.acknowledged_by = now, actor.person_id
-        incident.escalation_token = None
+        incident.escalation_token = incident.ack_reminder_at = None
     elif after is Status.MITIGATING:
         incident.mitigating_at = now
-        incident.escalation_token = None
+        incident.escalation_token = incident.ack_reminder_at = None
     elif after is Status.RESOLVED:
         incident.resolved_at, incident.open_dedup_key, incident.escalation_token = now, None, None
+        incident.ack_reminder_at = incident.status_reminder_at = None
     elif after is Status.CLOSED:
         incident.closed_at = now
     session.add(incident)
@@ -230,15 +244,59 @@ def transition(
     return incident
 
 
+def _restart_escalation(incident: Incident, policy: SeverityPolicy | None, *, now: datetime) -> None:
+    incident.escalation_level = 0
+    incident.escalation_token = new_token()
+    if policy is not None:
+        incident.escalation_policy = restart(policy, opened_at=incident.opened_at, now=now)
+        incident.ack_reminder_at = next_reminder(policy.remind_every_seconds, now=now)
+        if incident.status_reminder_at is None:
+            incident.status_reminder_at = next_reminder(policy.status_update_seconds, now=now)
+
+
+def retrigger(session: Session, *, incident: Incident, policy: SeverityPolicy, now: datetime, rule_id: str) -> None:
+    """An acknowledged incident whose alarm fires again after clearing: triggered again, escalation restarted."""
+    before = incident.status
+    _restart_escalation(incident, policy, now=now)
+    incident.status = Status.TRIGGERED.value
+    session.add(incident)
+    audit.record(session, action="incident.retriggered", actor=SYSTEM, incident_id=incident.id, at=now,
+                 before={"status": before}, after={"status": incident.status, "rule": rule_id})
+
+
+def _sooner(current: datetime | None, candidate: datetime | None) -> datetime | None:
+    return min((t for t in (current, candidate) if t is not None), default=None)
+
+
 def set_severity(
-    session: Session, *, incident: Incident, severity: Severity, actor: Actor, reason: str, now: datetime
+    session: Session, *, incident: Incident, severity: Severity, actor: Actor, reason: str, now: datetime,
+    policy: SeverityPolicy,
 ) -> None:
-    """Change the severity; the reason is part of the record."""
+    """Change the severity and re-plan what is left of the escalation from ``policy`` (the new severity's).
+
+    A raise never makes a page or a reminder later than the old plan had it; a lowering takes the milder
+    policy as it is (``incidents.escalation_plan``). The reason is part of the record.
+    """
     before = incident.severity
+    if severity.value == before:
+        audit.record(session, action="incident.severity_changed", actor=actor, incident_id=incident.id, at=now,
+                     before={"severity": before}, after={"severity": before}, reason=reason)
+        return
+    raised = severity.rank < Severity(before).rank
     incident.severity = severity.value
+    incident.escalation_policy = replan(incident.escalation_policy, policy, raised=raised)
+    status = Status(incident.status)
+    if status is Status.TRIGGERED:
+        incident.escalation_token = new_token()
+        ack = next_reminder(policy.remind_every_seconds, now=now)
+        incident.ack_reminder_at = _sooner(incident.ack_reminder_at, ack) if raised else ack
+    if status in OPEN_STATUSES:
+        update = next_reminder(policy.status_update_seconds, now=now)
+        incident.status_reminder_at = _sooner(incident.status_reminder_at, update) if raised else update
     session.add(incident)
     audit.record(session, action="incident.severity_changed", actor=actor, incident_id=incident.id, at=now,
-                 before={"severity": before}, after={"severity": severity.value}, reason=reason)
+                 before={"severity": before}, after={"severity": severity.value,
+                                                     "escalation": incident.escalation_policy}, reason=reason)
 
 
 def escalate(session: Session, *, incident_id: int, token: str, now: datetime) -> EscalationStep | None:

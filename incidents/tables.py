@@ -65,6 +65,10 @@ class Incident(SQLModel, table=True):
     playbook_version: int | None = None
     playbook_sha256: str | None = None
     playbook_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    commander_id: int | None = Field(default=None, foreign_key="person.id")  # the incident commander
+    drill: bool = False  # an exercise: marked everywhere, actuations simulated, left out of statistics
+    ack_reminder_at: datetime | None = None  # the next "please acknowledge" reminder while triggered
+    status_reminder_at: datetime | None = None  # the next status-update reminder to the commander
 
 
 class Alert(SQLModel, table=True):

@@ -9,29 +9,28 @@ import asyncio
 import contextlib
 import json
 import logging
-from urllib.parse import urlparse
 
 import httpx
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from handlers.actions import ActionFlow
 from handlers.incident_flow import IncidentFlow
 from incidents.actors import SYSTEM
 from incidents.tables import ActionRun
+from integrations.mqtt.publisher import ConfirmedPublisher
 
 log = logging.getLogger(__name__)
 
 
 class ActionExecutor:
-    def __init__(self, actions: ActionFlow, flow: IncidentFlow, *, mqtt_url: str, poll_seconds: float = 2.0) -> None:
+    def __init__(self, actions: ActionFlow, flow: IncidentFlow, *, publisher: ConfirmedPublisher,
+                 poll_seconds: float = 2.0) -> None:
+        """``publisher``: the configured broker's (credentials, TLS); a publish counts only on its PUBACK."""
         self.actions = actions
         self.flow = flow
-        self.mqtt_url = mqtt_url
+        self.publisher = publisher
         self.poll_seconds = poll_seconds
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: mqtt.Client | None = None
 
     def wake(self) -> None:
         """Look for work now (callable from any thread)."""
@@ -41,23 +40,21 @@ class ActionExecutor:
     async def run(self) -> None:
         """Execute runs until cancelled."""
         self._loop = asyncio.get_running_loop()
-        try:
-            while True:
-                try:
-                    for run in self.actions.claim_due():
-                        await self._execute(run)
-                except Exception:
-                    log.exception("action round failed; retrying at the next poll")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), timeout=self.poll_seconds)
-                self._event.clear()
-        finally:
-            if self._client is not None:
-                self._client.loop_stop()
-                self._client.disconnect()
+        while True:
+            try:
+                for run in self.actions.claim_due():
+                    await self._execute(run)
+            except Exception:
+                log.exception("action round failed; retrying at the next poll")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), timeout=self.poll_seconds)
+            self._event.clear()
 
     async def _execute(self, run: ActionRun) -> None:
         assert run.id is not None
+        if self.actions.is_drill(run.incident_id):
+            self.actions.finish(run_id=run.id, error=None, simulated=True)  # shown, never published
+            return
         try:
             detail = await self._perform(run)
         except Exception as exc:
@@ -70,9 +67,7 @@ class ActionExecutor:
         if run.kind == "mqtt.publish":
             payload = run.spec["payload"]
             text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-            info = (await self._mqtt()).publish(run.spec["topic"], text, qos=1)
-            await asyncio.to_thread(info.wait_for_publish, 10)
-            return f"→ {run.spec['topic']}"
+            return await self.publisher.publish(run.spec["topic"], text)
         if run.kind == "webhook":
             body = {"incident_id": run.incident_id, "step": run.step_id, "action_key": run.key}
             async with httpx.AsyncClient(timeout=10) as client:
@@ -84,15 +79,3 @@ class ActionExecutor:
                                       note=f"linked to #{run.incident_id}", actor=SYSTEM, dedupe_key=None)
             return reply.text.splitlines()[0]
         raise ValueError(f"unknown action kind {run.kind!r}")
-
-    async def _mqtt(self) -> mqtt.Client:
-        if self._client is None:
-            parsed = urlparse(self.mqtt_url)
-            # a publisher without a session: paho's random id, so that several processes never knock each other off
-            client = mqtt.Client(CallbackAPIVersion.VERSION2)
-            if parsed.username:  # a broker with accounts (the compose file's) needs them for publishing too
-                client.username_pw_set(parsed.username, parsed.password)
-            await asyncio.to_thread(client.connect, parsed.hostname or "127.0.0.1", parsed.port or 1883)
-            client.loop_start()
-            self._client = client
-        return self._client

@@ -76,6 +76,11 @@ async def fire_step_timer(incident_id: int, step_id: str, kind: str, token: str)
     _run("step", incident_id=incident_id, step_id=step_id, kind=kind, token=token)
 
 
+async def fire_reminder(incident_id: int, kind: str, token: str) -> None:
+    """The job body of an incident reminder (``ack``: please acknowledge; ``status``: status update due)."""
+    _run("reminder", incident_id=incident_id, kind=kind, token=token)
+
+
 async def run_retention() -> None:
     """The nightly retention job: runs in a worker thread, each of its transactions fenced by the lease."""
     handler, lease = _live.handlers.get("retention"), _live.lease
@@ -110,9 +115,12 @@ class PersistentTimers:
         self._nightly: NightlyAt | None = None
 
     def start(self, *, on_escalation: EscalationHandler, on_step: EscalationHandler, rearm: Callable[[], int],
-              on_retention: Callable[[], object] | None = None, nightly: NightlyAt | None = None) -> None:
+              on_retention: Callable[[], object] | None = None, nightly: NightlyAt | None = None,
+              on_reminder: EscalationHandler | None = None) -> None:
         """Register the handlers and open the job store, paused: jobs run only under the lease (``hold``)."""
         _live.handlers.update(escalation=on_escalation, step=on_step)
+        if on_reminder is not None:
+            _live.handlers["reminder"] = on_reminder
         if on_retention is not None:
             _live.handlers["retention"] = on_retention
         self._rearm, self._nightly = rearm, nightly
@@ -172,6 +180,11 @@ class PersistentTimers:
         """Arm one step timer; its id carries the walker's token, so arming again changes nothing."""
         self._put(fire_step_timer, job_id=f"step-{incident_id}-{token}", run_at=run_at,
                   args=[incident_id, step_id, kind, token])
+
+    def arm_reminder(self, *, incident_id: int, kind: str, token: str, run_at: datetime) -> None:
+        """Replace the incident's ``kind`` reminder job with one at ``run_at``; ``token`` names that due time."""
+        self._put(fire_reminder, job_id=f"reminder-{kind}-{incident_id}", run_at=run_at,
+                  args=[incident_id, kind, token])
 
     def disarm_escalation(self, *, incident_id: int) -> None:
         """Remove the incident's escalation job; one that already ran (here or elsewhere) is fine."""

@@ -40,6 +40,7 @@ class FakeTimers:
 
     armed: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     steps: dict[tuple[int, str], tuple[str, str, datetime]] = field(default_factory=dict)
+    reminders: dict[tuple[int, str], tuple[str, datetime]] = field(default_factory=dict)
 
     def arm_escalation(self, *, incident_id: int, token: str, run_at: datetime) -> None:
         self.armed[incident_id] = (token, run_at)
@@ -49,6 +50,9 @@ class FakeTimers:
 
     def arm_step(self, *, incident_id: int, step_id: str, kind: str, token: str, run_at: datetime) -> None:
         self.steps[(incident_id, token)] = (step_id, kind, run_at)
+
+    def arm_reminder(self, *, incident_id: int, kind: str, token: str, run_at: datetime) -> None:
+        self.reminders[(incident_id, kind)] = (token, run_at)
 
 
 @dataclass

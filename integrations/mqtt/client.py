@@ -16,11 +16,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
+
+from integrations.mqtt.broker_config import BrokerConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,8 @@ class MqttSubscriber:
     """Subscribes to ``topics`` and hands batches of raw messages to ``handle`` on the event loop."""
 
     def __init__(self, url: str, *, client_id: str, topics: Sequence[str], handle: BatchHandler,
-                 batch_size: int = 500, on_connection: ConnectionListener | None = None) -> None:
+                 batch_size: int = 500, on_connection: ConnectionListener | None = None,
+                 ca_file: Path | None = None) -> None:
         parsed = urlparse(url)
         self.host = parsed.hostname or "127.0.0.1"
         self.port = parsed.port or 1883
@@ -63,8 +67,7 @@ class MqttSubscriber:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
-        if parsed.username:
-            self.client.username_pw_set(parsed.username, parsed.password)
+        BrokerConfig.from_url(url, ca_file=ca_file).apply(self.client)
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: ReasonCode,
                     _p: object) -> None:
