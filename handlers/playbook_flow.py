@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from handlers import messages
+from handlers import alarm_view, messages
 from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
@@ -176,8 +176,11 @@ class PlaybookFlow:
         acked = None
         if incident.acknowledged_by is not None:
             acked = directory.names(session, [incident.acknowledged_by]).get(incident.acknowledged_by)
+        assert incident.id is not None
+        alarm_states = alarm_view.header_text(session, incident_id=incident.id, now=self.ctx.now(),
+                                              acknowledged=Status(incident.status) is not Status.TRIGGERED)
         return messages.incident_header(incident, timezone=self.ctx.timezone, acked_by_name=acked,
-                                        current_step=self.current_label(incident))
+                                        current_step=self.current_label(incident), alarm_states=alarm_states)
 
     def _card(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState, step_id: str, *,
               outcome: str | None = None) -> OutboundMessage:
