@@ -73,6 +73,7 @@ class StepView:
     assignees: str | None = None
     why: str | None = None
     sign_url: str | None = None  # set: done only by an electronic signature on this page
+    tally: str | None = None  # a quorum step: who confirmed, and who is still missing
 
 
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
@@ -91,6 +92,8 @@ def step_message(incident_id: int, view: StepView, *, outcome: str | None = None
         fields.append(("⏰", label("overdue")))
     if view.claimed_by:
         fields.append((label("claimed_by"), view.claimed_by))
+    if view.tally:
+        fields.append((label("quorum"), view.tally))
     if view.prompt:
         fields.append((label("input"), view.prompt))
     if view.sign_url:

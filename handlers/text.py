@@ -501,6 +501,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                 "{who} put {target} out of service until {until}: {reason}. It returns to service by itself."),
     "inservice_usage": ("用法：/inservice 设备", "Usage: /inservice <sensor>"),
     "in_service_msg": ("{who} 已将 {target} 恢复使用。", "{who} returned {target} to service."),
+    "quorum": ("确认进度", "Confirmations"),
+    "quorum_tally": ("{done}/{need}，还差：{names}", "{done} of {need}; missing: {names}"),
 }
 
 

@@ -128,16 +128,18 @@ def needing_attention(session: Session, *, incident_id: int | None = None) -> li
 
 
 def acknowledge(session: Session, *, incident_id: int, actor: Actor, now: datetime,
-                comment: str | None = None) -> list[AlarmCondition]:
-    """Acknowledge every unacknowledged alarm of an incident (one audit event each); returns them."""
+                comment: str | None = None, audited: bool = True) -> list[AlarmCondition]:
+    """Acknowledge every unacknowledged alarm of an incident; returns them. One audit event each unless
+    ``audited`` is False (acknowledging the incident itself: its own audit event says who and why)."""
     done = [row for row in of_incident(session, incident_id=incident_id) if not row.acknowledged]
     for row in done:
         before = state_of(row)
         row.acknowledged, row.acknowledged_at, row.acknowledged_by = True, now, actor.person_id
         session.add(row)
-        audit.record(session, action="alarm.acknowledged", actor=actor, incident_id=incident_id,
-                     object_type="alarm", object_id=row.fingerprint, before={"state": before.value},
-                     after={"state": state_of(row).value}, reason=comment, at=now)
+        if audited:
+            audit.record(session, action="alarm.acknowledged", actor=actor, incident_id=incident_id,
+                         object_type="alarm", object_id=row.fingerprint, before={"state": before.value},
+                         after={"state": state_of(row).value}, reason=comment, at=now)
     return done
 
 

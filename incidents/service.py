@@ -221,7 +221,7 @@ def transition(
     if after is Status.ACKNOWLEDGED:
         incident.acknowledged_at, incident.acknowledged_by = now, actor.person_id
         incident.escalation_token = None
-        alarms.acknowledge(session, incident_id=incident_id, actor=actor, now=now, comment=reason)
+        alarms.acknowledge(session, incident_id=incident_id, actor=actor, now=now, audited=False)
     elif after is Status.MITIGATING:
         incident.mitigating_at = now
         incident.escalation_token = None
