@@ -17,10 +17,11 @@ from sqlmodel import col, select
 
 from bot.bootstrap import Runtime
 from bot.metrics import RuntimeCollector
+from handlers import alarm_view
 from handlers.commands import parse_command
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, UserRef
 from handlers.text import say
-from incidents import audit, directory, service
+from incidents import alarms, audit, directory, service, shelving
 from incidents.clock import utcnow
 from incidents.identity.tokens import Scope
 from incidents.tables import Alert, Incident, Person, StepRun
@@ -125,6 +126,16 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
                               thread=None, received_at=utcnow(), token=body.token, interaction_id=body.event_id)
         reply = await asyncio.to_thread(runtime.router.handle, event)
         return {"ok": reply.ok, "text": reply.text}
+
+    @api.get("/api/v1/alarms", dependencies=reader, tags=["alarms"])
+    async def alarm_list() -> dict[str, Any]:
+        """Alarms needing attention with their ISA-18.2 state, and the shelvings and removals from service in
+        force. Acknowledge, reset, shelve and put out of service through ``/api/v1/commands`` (``/shelve …``)."""
+        now = runtime.ctx.now()
+        with runtime.db.reader() as session:
+            rows = alarm_view.states(session, alarms.needing_attention(session), now=now)
+            return {"alarms": [{**c.model_dump(mode="json"), "state": s.value} for c, s in rows],
+                    "holds": [h.model_dump(mode="json") for h in shelving.in_force(session, now=now)]}
 
     @api.get("/api/v1/people", dependencies=[Depends(auth.needs(Scope.ADMIN))], tags=["directory"])
     async def people() -> list[dict[str, Any]]:

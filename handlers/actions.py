@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from handlers import callbacks, messages
+from handlers import callbacks, messages, quorum
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import Button, ButtonStyle, OutboundMessage, Reply
 from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, role_name, say
-from incidents import audit, directory, four_eyes, service, signatures
+from incidents import audit, four_eyes, service, signatures
 from incidents.actors import SYSTEM, Actor
 from incidents.severity import Severity
 from incidents.tables import ActionRun, Incident
@@ -45,7 +45,7 @@ class ActionFlow:
         for request in requests:
             action = request.action
             if isinstance(action, NotifyRole):
-                people = directory.with_role(session, role=action.role, at=now)
+                people = quorum.to_page(session, incident, request.step_id, action.role, at=now)
                 who = "、".join(f"{p.name_zh} {p.name_en}" for p in people) or say("nobody").replace("\n", " ")
                 text = f"📣 {role_name(action.role)}: {who}\n{action.message.zh}\n{action.message.en}"
                 self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, text, tone="warn"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import callbacks, dedupe
+from handlers import alarm_view, callbacks, dedupe
 from handlers.authz import authorize
 from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
@@ -42,6 +42,10 @@ ALIASES: dict[str, str] = {
     "unsilence": "unsilence", "取消静默": "unsilence",
     "link": "link", "关联": "link", "绑定": "link",
     "unack": "unack", "取消确认": "unack",
+    # incidents-b: alarm states (ISA-18.2)
+    "alarms": "alarms", "告警": "alarms", "ackalarm": "ackalarm", "确认告警": "ackalarm", "reset": "reset",
+    "复位": "reset", "shelve": "shelve", "搁置": "shelve", "unshelve": "unshelve", "取消搁置": "unshelve",
+    "oos": "oos", "停用": "oos", "inservice": "inservice", "恢复使用": "inservice",
 }
 P = Permission
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
@@ -50,6 +54,8 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "status": P.READ, "stock": P.READ, "review": P.EXPORT_REVIEW, "help": None,
     "silence": P.SILENCE, "silences": P.READ, "unsilence": P.SILENCE,
     "unack": P.ACKNOWLEDGE,
+    "alarms": P.READ, "ackalarm": P.ACKNOWLEDGE, "reset": P.ACKNOWLEDGE, "shelve": P.SILENCE,
+    "unshelve": P.SILENCE, "oos": P.SILENCE, "inservice": P.SILENCE,
 }
 """Every chat and API command and the permission it needs (None: any person in the directory).
 A command that is not listed here cannot be registered."""
@@ -307,10 +313,14 @@ class ChatRouter:
         with self.ctx.db.reader() as session:
             if incident_id is None:
                 rows = service.list_incidents(session, open_only=True, limit=10)
+                unacked = alarm_view.returned_unacknowledged(session)  # in view until acknowledged, even if resolved
+                rows += [service.get_incident(session, incident_id=i) for i in unacked if i not in {r.id for r in rows}]
                 if not rows:
                     return Reply("当前没有未解决的事件。\nNo open incidents.")
                 return Reply("\n".join(f"#{i.id} {i.severity} {STATUS_TEXT[Status(i.status)][0]} "
                                        f"{STATUS_TEXT[Status(i.status)][1]} · {i.title_zh} / {i.title_en}"
+                                       + (" " + say("alarms_need_ack", count=unacked[i.id], id=i.id).replace("\n", " ")
+                                          if i.id in unacked else "")
                                        for i in rows))
             try:
                 incident = service.get_incident(session, incident_id=incident_id)

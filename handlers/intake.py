@@ -24,6 +24,7 @@ from sqlalchemy import exc as sa_exc
 from sqlmodel import col, select
 
 from handlers import messages
+from handlers.alarm_desk import AlarmDesk
 from handlers.incident_flow import IncidentFlow
 from handlers.intake_groups import apply_group
 from handlers.ports import ChatEvent, Reply
@@ -74,6 +75,7 @@ class IntakeStats:
     inhibited: int = 0
     grouped: int = 0
     gateway_muted: int = 0
+    shelved: int = 0  # held by a shelving or a sensor out of service
     poison: int = 0  # messages whose decoding or handling raised: dead-lettered with the error
     dead_letter_failures: int = 0  # dead letters that could not be written (logged with a digest)
     sample_failures: int = 0
@@ -123,6 +125,7 @@ class Intake:
         self._connection_known = False
         self._disconnected_since: datetime | None = None
         self._drops_checked = False
+        self.alarm_desk = AlarmDesk(flow, engine, release=self._release)
 
     def readings(self, readings: Iterable[Reading]) -> list[int]:
         """Feed readings to the rules; returns the incidents they opened or touched. Raises what handling raised."""
@@ -294,6 +297,7 @@ class Intake:
                                           disconnected_since=self._disconnected_since, started=self._started)
         touched += [i for signal in signals for i in self._apply(signal, in_message=False)]
         self._load_silences(now)
+        self.alarm_desk.refresh(now)
         touched += self._release(now)
         for flush in self.grouper.due(now.timestamp()):
             touched += self._flush(flush)
@@ -372,7 +376,7 @@ class Intake:
     def commands(self) -> dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]]:
         """The chat commands the intake serves, by name, for ``ChatRouter.register``."""
         return {"silence": self.silence_command, "silences": self.silences_command,
-                "unsilence": self.unsilence_command}
+                "unsilence": self.unsilence_command, **self.alarm_desk.commands()}
 
     def silence_command(self, actor: Actor, _event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/silence <site|zone|device|rule> <duration> <reason>``: mute those alerts for a while."""
@@ -430,6 +434,8 @@ class Intake:
             self.stats.silenced += 1
         elif self.system.mutes(signal, now):
             self.stats.gateway_muted += 1
+        elif self.alarm_desk.hides(signal, now):
+            self.stats.shelved += 1
         else:
             source = self.inhibitor.muted_by(signal)
             if source is None:
@@ -444,7 +450,7 @@ class Intake:
         touched: list[int] = []
         for fingerprint, signal in list(self._muted.items()):
             if (not self._silenced(signal, now) and self.inhibitor.muted_by(signal) is None
-                    and not self.system.mutes(signal, now)):
+                    and not self.system.mutes(signal, now) and not self.alarm_desk.hides(signal, now)):
                 del self._muted[fingerprint]
                 touched += self._group_or_deliver(signal)
         return touched
@@ -467,6 +473,7 @@ class Intake:
         self.inhibitor.observe(signal, incident_id)
         if incident_id is None:
             return []
+        self.alarm_desk.observe(signal)
         if signal.flapping:
             self._post(incident_id, say("flapping_msg", title_zh=signal.title_zh, title_en=signal.title_en),
                        action="alert.flapping", after={"rule": signal.rule_id, "sensor": signal.sensor})

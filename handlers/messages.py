@@ -20,7 +20,8 @@ def incident_title(incident: Incident) -> str:
 
 
 def incident_header(
-    incident: Incident, *, timezone: str, acked_by_name: str | None, current_step: str | None
+    incident: Incident, *, timezone: str, acked_by_name: str | None, current_step: str | None,
+    alarm_states: str | None = None,
 ) -> OutboundMessage:
     """The thread's root message, edited in place on every state change."""
     assert incident.id is not None
@@ -35,6 +36,8 @@ def incident_header(
         fields.append((label("acked_by"), f"{acked_by_name} · {local_time(incident.acknowledged_at, timezone)}"))
     if incident.cleared_at:
         fields.append((label("cleared"), local_time(incident.cleared_at, timezone)))
+    if alarm_states:
+        fields.append((label("alarm_states"), alarm_states))
     if incident.playbook_id:
         fields.append((label("playbook"), f"{incident.playbook_id} v{incident.playbook_version}"))
     if current_step:
@@ -70,6 +73,7 @@ class StepView:
     assignees: str | None = None
     why: str | None = None
     sign_url: str | None = None  # set: done only by an electronic signature on this page
+    tally: str | None = None  # a quorum step: who confirmed, and who is still missing
 
 
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
@@ -88,6 +92,8 @@ def step_message(incident_id: int, view: StepView, *, outcome: str | None = None
         fields.append(("⏰", label("overdue")))
     if view.claimed_by:
         fields.append((label("claimed_by"), view.claimed_by))
+    if view.tally:
+        fields.append((label("quorum"), view.tally))
     if view.prompt:
         fields.append((label("input"), view.prompt))
     if view.sign_url:

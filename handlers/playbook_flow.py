@@ -7,13 +7,13 @@ the step timers (persistent jobs) after commit.
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from handlers import messages
+from handlers import alarm_view, messages, quorum
 from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
@@ -177,8 +177,11 @@ class PlaybookFlow:
         acked = None
         if incident.acknowledged_by is not None:
             acked = directory.names(session, [incident.acknowledged_by]).get(incident.acknowledged_by)
+        assert incident.id is not None
+        alarm_states = alarm_view.header_text(session, incident_id=incident.id, now=self.ctx.now(),
+                                              acknowledged=Status(incident.status) is not Status.TRIGGERED)
         return messages.incident_header(incident, timezone=self.ctx.timezone, acked_by_name=acked,
-                                        current_step=self.current_label(incident))
+                                        current_step=self.current_label(incident), alarm_states=alarm_states)
 
     def _card(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState, step_id: str, *,
               outcome: str | None = None) -> OutboundMessage:
@@ -196,6 +199,7 @@ class PlaybookFlow:
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
             assignees=assignees(session, step, at=self.ctx.now()), why=why_text(loaded.playbook, step.id),
             sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
+            tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now()) if step.quorum else None,
         )
         return messages.step_message(incident_id, view, outcome=outcome)
 
@@ -293,16 +297,23 @@ class PlaybookFlow:
                 if refused is not None:
                     return refused
                 iteration = state.steps[target].iteration
-                decision = walker.apply(loaded.playbook, state, change.event(target, actor), now=now)
+                event = change.event(target, actor)
+                if isinstance(event, StepCompleted) and step.quorum is not None:
+                    event = replace(event, quorum_size=quorum.size(session, step, at=now))
+                decision = walker.apply(loaded.playbook, state, event, now=now)
                 text = change.outcome(actor, step)
                 answer = decision.state.answers.get(step.input.id) if change.answer_of_input and step.input else None
-                service.save_step(session, incident_id=incident_id, step_id=target, status=change.audit_status,
-                                  actor=actor, now=now, answer=answer, reason=change.reason)
+                waiting = step.quorum is not None and decision.state.steps[target].status != "done" \
+                    and change.audit_status == "done"  # a quorum step confirmed by one more holder
+                service.save_step(session, incident_id=incident_id, step_id=target, actor=actor, now=now,
+                                  status="confirmed" if waiting else change.audit_status, answer=answer,
+                                  reason=change.reason)
                 if step.signature is not None and change.signing is not None:
                     text = self._sign(session, incident, loaded, step, actor=actor, signing=change.signing,
                                       answer=answer, now=now)
                 card = self._card(session, incident_id, loaded, decision.state, target,
-                                  outcome=text.replace("\n", " / ") if change.audit_status != "claimed" else None)
+                                  outcome=text.replace("\n", " / ") if change.audit_status != "claimed"
+                                  and not waiting else None)
                 self.ctx.notifier.edit(session, incident_id, card, suffix=f"step:{target}:{iteration}")
                 self._apply(session, incident, loaded, decision, before=before, now=now, actor=actor)
                 if change.audit_status == "claimed" or step.signature is not None:

@@ -69,11 +69,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "可用命令：/ack [编号] 确认 · /status [编号] 状态 · /done [步骤] [答案] 完成步骤 · /claim [步骤] 认领 · "
         "/skip [步骤] 原因 跳过 · /resolve [编号] 解决 · /close · /reopen [编号] 原因 · "
         "/incident 预案 区域 手动发起（如 /incident fire D1）· /stock 货号/条码/品名 查库存 · "
-        "/review [编号] 复盘报告 · /silence 区域 时长 原因 静默告警 · /silences · /help 帮助",
+        "/review [编号] 复盘报告 · /silence 区域 时长 原因 静默告警 · /silences · /alarms 告警状态 · "
+        "/ackalarm [编号] 确认告警 · /reset 规则:设备 复位 · /shelve 规则:设备 时长 原因 搁置 · /unshelve · "
+        "/oos 设备 时长 原因 停用维护 · /inservice · /help 帮助",
         "Commands: /ack [id] acknowledge · /status [id] · /done [step] [answer] complete a step · /claim [step] · "
         "/skip [step] reason · /resolve [id] · /close · /reopen [id] reason · "
         "/incident PLAYBOOK ZONE declare by hand (e.g. /incident fire D1) · /stock SKU|barcode|name · "
-        "/review [id] post-incident review · /silence ZONE DURATION REASON · /silences · /help",
+        "/review [id] post-incident review · /silence ZONE DURATION REASON · /silences · /alarms · "
+        "/ackalarm [id] acknowledge alarms · /reset RULE:SENSOR · /shelve RULE:SENSOR DURATION REASON · /unshelve · "
+        "/oos SENSOR DURATION REASON out of service · /inservice · /help",
     ),
     "unknown_command": ("未知命令「{name}」。输入 /help 查看可用命令。",
                         "Unknown command \"{name}\". Type /help for the list."),
@@ -506,6 +510,35 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action_incident.retriggered": ("告警再次触发", "Triggered again"),
     "action_incident.unacknowledge": ("撤回确认", "Acknowledgement withdrawn"),
     "action_incident.reminded": ("提醒", "Reminder"),
+    # incidents-b
+    "alarm_states": ("告警状态", "Alarm states"),
+    "alarms_none": ("没有需要处理的告警。", "No alarms need attention."),
+    "alarms_title": ("需要处理的告警（未确认、锁存、搁置、停用）：",
+                     "Alarms needing attention (unacknowledged, latched, shelved, out of service):"),
+    "alarms_nothing_to_ack": ("事件 #{id} 没有未确认的告警。", "Incident #{id} has no unacknowledged alarms."),
+    "alarms_acked_msg": ("{who} 已确认 {count} 条告警：{names}", "{who} acknowledged {count} alarm(s): {names}"),
+    "alarms_need_ack": ("（{count} 条告警已恢复但未确认，请 /ackalarm {id}）",
+                        "({count} alarm(s) returned to normal unacknowledged: /ackalarm {id})"),
+    "reset_usage": ("用法：/reset 规则:设备，例如 /reset cold-room-high-temp:d1-probe-1",
+                    "Usage: /reset <rule:sensor>, e.g. /reset cold-room-high-temp:d1-probe-1"),
+    "alarm_reset_msg": ("{who} 已复位锁存告警 {target}。", "{who} reset latched alarm {target}."),
+    "shelve_usage": ("用法：/shelve 规则:设备 时长 原因，例如 /shelve probe-offline:d1-probe-2 2h 更换电池",
+                     "Usage: /shelve <rule:sensor> <duration> <reason>, e.g. /shelve probe-offline:d1-probe-2 2h "
+                     "battery swap"),
+    "shelve_unknown": ("未知的告警「{target}」，请写成 规则:设备（见 /alarms）。",
+                       "Unknown alarm \"{target}\"; write it as rule:sensor (see /alarms)."),
+    "shelved_msg": ("{who} 已搁置告警 {target} 至 {until}：{reason}。到时自动恢复。",
+                    "{who} shelved alarm {target} until {until}: {reason}. It un-shelves by itself."),
+    "unshelve_usage": ("用法：/unshelve 规则:设备", "Usage: /unshelve <rule:sensor>"),
+    "unshelved_msg": ("{who} 已取消搁置 {target}。", "{who} un-shelved {target}."),
+    "oos_usage": ("用法：/oos 设备 时长 原因，例如 /oos d1-probe-2 4h 校准",
+                  "Usage: /oos <sensor> <duration> <reason>, e.g. /oos d1-probe-2 4h calibration"),
+    "oos_msg": ("{who} 已将 {target} 停用维护至 {until}：{reason}。到时自动恢复。",
+                "{who} put {target} out of service until {until}: {reason}. It returns to service by itself."),
+    "inservice_usage": ("用法：/inservice 设备", "Usage: /inservice <sensor>"),
+    "in_service_msg": ("{who} 已将 {target} 恢复使用。", "{who} returned {target} to service."),
+    "quorum": ("确认进度", "Confirmations"),
+    "quorum_tally": ("{done}/{need}，还差：{names}", "{done} of {need}; missing: {names}"),
 }
 
 

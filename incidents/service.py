@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from incidents import audit
+from incidents import alarms, audit
 from incidents.actors import SYSTEM, Actor
 from incidents.escalation import EscalationStep, SeverityPolicy, next_step, policy_snapshot
 from incidents.escalation_plan import next_reminder, replan, restart
@@ -96,6 +96,7 @@ def open_or_join(
     if existing is not None:
         assert existing.id is not None
         session.add(_alert_from(signal, existing.id))
+        alarms.fired(session, signal=signal, incident_id=existing.id, now=now)
         audit.record(session, action="alert.joined", actor=SYSTEM, incident_id=existing.id, at=now,
                      after={"rule": signal.rule_id, "kind": signal.kind.value, "value": signal.value,
                             "sensor": signal.sensor})
@@ -127,6 +128,7 @@ def open_or_join(
     session.flush()
     assert incident.id is not None
     session.add(_alert_from(signal, incident.id))
+    alarms.fired(session, signal=signal, incident_id=incident.id, now=now)
     audit.record(
         session, action="incident.opened", actor=SYSTEM, incident_id=incident.id, at=now,
         after={"severity": incident.severity, "title_en": incident.title_en, "dedup_key": incident.dedup_key,
@@ -144,6 +146,7 @@ def record_clear(session: Session, *, signal: AlertSignal, now: datetime) -> Inc
     Returns the incident when its alarm condition is now clear everywhere (every firing alert of
     the incident has cleared), else None.
     """
+    alarms.cleared(session, signal=signal, now=now)
     incident = find_open(session, dedup_key=incident_key(signal))
     if incident is None:
         return None
@@ -165,6 +168,7 @@ def record_clears(session: Session, *, incident: Incident, signals: list[AlertSi
     assert incident.id is not None
     for signal in signals:
         session.add(_alert_from(signal, incident.id))
+        alarms.cleared(session, signal=signal, now=now)
         audit.record(session, action="alert.cleared", actor=SYSTEM, incident_id=incident.id, at=now,
                      after={"rule": signal.rule_id, "value": signal.value, "sensor": signal.sensor,
                             "fingerprint": signal.fingerprint})
@@ -230,6 +234,7 @@ def transition(
     if after is Status.ACKNOWLEDGED:
         incident.acknowledged_at, incident.acknowledged_by = now, actor.person_id
         incident.escalation_token = incident.ack_reminder_at = None
+        alarms.acknowledge(session, incident_id=incident_id, actor=actor, now=now, audited=False)
     elif after is Status.MITIGATING:
         incident.mitigating_at = now
         incident.escalation_token = incident.ack_reminder_at = None

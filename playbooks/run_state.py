@@ -150,6 +150,7 @@ class StepCompleted:
     actor: str
     actor_roles: Collection[str]
     answer: Answer = None
+    quorum_size: int | None = None  # a quorum step: how many confirmations complete it (the caller counts holders)
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,19 @@ class Source(Model):
         return f"{self.document} {self.clause}" if self.clause else self.document
 
 
+class Quorum(Model):
+    """The step is done when ``need`` holders of its role have confirmed it: ``all`` of them (those on shift
+    when the roster has shifts for the role), or a number ("2 of 3 shift leads")."""
+
+    need: int | Literal["all"] = Field(default="all", description='"all", or how many holders of the role')
+
+    @model_validator(mode="after")
+    def _positive(self) -> Quorum:
+        if isinstance(self.need, int) and self.need < 1:
+            raise ValueError('"need" is "all" or a number of at least 1')
+        return self
+
+
 class StepFields(Model):
     """Fields shared by steps and the parts of a parallel group."""
 
@@ -261,12 +274,20 @@ class StepFields(Model):
     when: Expression | None = None
     input: Input | None = None
     confirm: Literal["ack", "two_person"] = "ack"
+    quorum: Quorum | None = Field(default=None, description="confirmations from all or N holders of the role")
     timeouts: Timeouts | None = None
     actions: list[Action] = Field(default_factory=list)
     required_for_closure: bool = Field(default=False, description="never overridden: done before resolving")
     signature: SignatureSpec | None = None
     sources: list[Source] = Field(default_factory=list, description="the documents this step follows")
     site_rule: bool = Field(default=False, description="true when the step is the site's own choice")
+
+
+    @model_validator(mode="after")
+    def _quorum_has_a_role(self) -> StepFields:
+        if self.quorum is not None and (self.role in (None, ANYONE) or self.confirm != "ack"):
+            raise ValueError('a "quorum" step needs a "role" other than anyone, and no "confirm: two_person"')
+        return self
 
 
 class GroupPart(StepFields):
@@ -293,7 +314,7 @@ class Step(StepFields):
             if self.role is None:
                 raise ValueError('"role" is missing: who does this step?')
             return self
-        for key in ("role", "input", "branches", "repeat", "signature"):
+        for key in ("role", "input", "branches", "repeat", "signature", "quorum"):
             if getattr(self, key) is not None:
                 raise ValueError(f'a parallel group cannot have "{key}"; put it on its parts')
         if self.confirm != "ack":

@@ -105,6 +105,18 @@ class _Run:
             names = "/".join(role for role in [step.role, *step.fallback_roles] if role)
             raise StepRejected(f"只有 {names} 可以完成此步骤", f"only {names} may complete this step")
         answer = check_answer(step.input, event.answer)
+        if step.quorum is not None:
+            if event.actor in current.done_by:
+                raise StepRejected("您已确认过此步骤", "you have already confirmed this step")
+            done_by = (*current.done_by, event.actor)
+            need = event.quorum_size or 1
+            if len(done_by) < need:
+                self.steps[step.id] = replace(current, done_by=done_by, first_answer=current.first_answer or answer)
+                self._say(step.id, f"{event.actor} 已确认 {len(done_by)}/{need}",
+                          f"{event.actor} confirmed: {len(done_by)} of {need}")
+                return
+            self._finish(step, event.actor, answer)
+            return
         if step.confirm == "two_person":
             if event.actor in current.done_by:
                 raise StepRejected(
@@ -298,6 +310,8 @@ class _Run:
             )
             self._notify(step, timeouts.escalate_to, text, f"{kind}-timeout")
             self._say(step.id, text.zh, text.en)
+            if step.quorum is not None:  # the holders who have not confirmed are reminded as well
+                self._remind(step, first=True)
         else:
             self._remind(step, first=True)
 

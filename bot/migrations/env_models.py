@@ -1,11 +1,13 @@
 """Every module that defines tables, imported so that SQLModel.metadata knows them all."""
 
+import incidents.alarms
 import incidents.checkpoints
 import incidents.contacts.tables
 import incidents.identity.tables
 import incidents.inventory.tables
 import incidents.leases
 import incidents.retention
+import incidents.shelving
 import incidents.signatures
 import incidents.silences
 import incidents.tables

@@ -117,6 +117,14 @@ class RuleEngine:
                 or any(rule.id == name for rule in self._stock_rules)
                 or any(zone.site == name for zone in registry.zones.values()))
 
+    def rule(self, rule_id: str) -> Rule | None:
+        """The enabled rule with id ``rule_id`` (device or stock rule), or None."""
+        return self._rules.get(rule_id) or next((r for r in self._stock_rules if r.id == rule_id), None)
+
+    def rules_of(self, sensor: str) -> list[DeviceRule]:
+        """The enabled device rules that read ``sensor`` (any metric), in file order."""
+        return [rule for rule in self._rules.values() if self._bind(rule, sensor) is not None]
+
     def tick(self, now: datetime) -> list[AlertSignal]:
         """Let time pass: complete ``for`` / clear durations and detect devices that went quiet."""
         t = now.timestamp()

@@ -42,3 +42,6 @@ class RuleBase(ConfigModel):
     playbook: str | None = None
     recipients: StrList = Field(default_factory=list)
     enabled: bool = True
+    latching: bool = False  # ISA-18.2 latched alarm: stays until a person holding a ``reset_by`` role resets it
+    reset_by: StrList = Field(default_factory=lambda: ["SL", "WM", "QA"])
+    max_shelve: Seconds = Field(default=8 * 3600.0, gt=0)  # OPC UA MaxTimeShelved; default one shift

@@ -1,0 +1,45 @@
+"""How alarm states read in a thread's header and in lists: ``d1-probe-1 已恢复未确认 returned-to-normal
+unacknowledged``. Pure reads of ``incidents.alarms`` and ``incidents.shelving``."""
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from incidents import alarms, shelving
+from incidents.alarms import AlarmCondition, AlarmState
+
+
+def states(session: Session, conditions: list[AlarmCondition], *, now: datetime) -> list[tuple[AlarmCondition,
+                                                                                              AlarmState]]:
+    """Each condition with its ISA-18.2 state at ``now`` (shelving and out of service included)."""
+    held = {(h.kind, h.target) for h in shelving.in_force(session, now=now)}
+    return [(c, alarms.state_of(c, shelved=(shelving.SHELF, c.fingerprint) in held,
+                                out_of_service=(shelving.OUT_OF_SERVICE, c.sensor or "") in held))
+            for c in conditions]
+
+
+def state_text(state: AlarmState) -> str:
+    """``已恢复未确认 returned-to-normal unacknowledged``."""
+    return f"{alarms.STATE_TEXT[state]} {state.value}"
+
+
+def line(condition: AlarmCondition, state: AlarmState) -> str:
+    """One alarm as listed: its sensor (or fingerprint) and state."""
+    return f"{condition.sensor or condition.fingerprint} · {state_text(state)}"
+
+
+def header_text(session: Session, *, incident_id: int, acknowledged: bool, now: datetime) -> str | None:
+    """The header's alarm-state field: the alarms of the incident that are not simply what the incident's status
+    already says (an active alarm of an unacknowledged incident); None when there are none."""
+    shown = [line(c, s) for c, s in states(session, alarms.of_incident(session, incident_id=incident_id), now=now)
+             if s is not AlarmState.NORMAL and (acknowledged or s is not AlarmState.UNACKNOWLEDGED)]
+    return "; ".join(shown) or None
+
+
+def returned_unacknowledged(session: Session) -> dict[int, int]:
+    """Incident id → how many of its alarms returned to normal without anyone acknowledging them."""
+    counts: dict[int, int] = {}
+    for condition in alarms.needing_attention(session):
+        if not condition.active and not condition.acknowledged:
+            counts[condition.incident_id] = counts.get(condition.incident_id, 0) + 1
+    return counts
