@@ -20,6 +20,7 @@ from incidents.clock import as_utc
 from incidents.inventory.tables import SensorSample
 from incidents.rules.config import DeviceRegistry
 from incidents.tables import Incident
+from incidents.units import unit_for
 
 RECENT = timedelta(hours=24)
 """Samples older than this are not shown as a sensor's current value (it shows "no data")."""
@@ -31,7 +32,8 @@ _PHASE_ORDER = {"firing": 3, "clearing": 2, "pending": 1, "ok": 0}
 @dataclass(frozen=True, slots=True)
 class SensorRow:
     """One metric of one device: value in ``unit`` (None: no sample in ``RECENT``), the worst alarm phase of
-    its rules (firing, clearing, pending, ok, or "" when no rule watches it) and seconds since last heard."""
+    its rules (firing, clearing, pending, ok; "" when the rules hold no state for it: never heard from since the
+    start, or no rule watches it) and seconds since last heard (None: never)."""
 
     device: str
     name: str
@@ -137,11 +139,16 @@ def live_states(snapshot: dict[str, Any]) -> dict[str, tuple[str, float | None]]
 
 
 def _limits(registry: DeviceRegistry, zone_id: str) -> str:
+    """``temperature 2–8 °C``, ``temperature ≤ 20 °C``: the zone's ranges (config/devices.yaml)."""
     parts = []
     for metric, limits in registry.zones[zone_id].thresholds.items():
-        low = f"{limits.min:g}" if limits.min is not None else ""
-        high = f"{limits.max:g}" if limits.max is not None else ""
-        parts.append(f"{metric} {low}…{high}")
+        unit = f" {unit_for(metric)}".rstrip()
+        if limits.min is not None and limits.max is not None:
+            parts.append(f"{metric} {limits.min:g}–{limits.max:g}{unit}")
+        elif limits.max is not None:
+            parts.append(f"{metric} ≤ {limits.max:g}{unit}")
+        elif limits.min is not None:
+            parts.append(f"{metric} ≥ {limits.min:g}{unit}")
     return ", ".join(parts)
 
 

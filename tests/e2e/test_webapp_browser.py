@@ -14,6 +14,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from handlers.text import CATALOGUE
+from incidents.clock import utcnow
+from incidents.database import Database
+from incidents.inventory.demo import load_demo_stock
 from tests.e2e.server import ALERT_BODY, act_as, app_settings, running, service_token, wait_for
 from tests.e2e.test_webchat_browser import _people, browser
 from tests.identity.web import PASSWORD
@@ -65,6 +68,10 @@ def incident(tmp_path: Path, sqlite_url: str) -> Iterator[tuple[str, int, str]]:
     """The app with the seeded people and one cold-room incident acknowledged by the shift lead, whose
     handheld reading (``/done verify 7.9``) is recorded: (base URL, incident id, database URL)."""
     _people(sqlite_url)
+    database = Database(sqlite_url)
+    with database.unit_of_work() as session:
+        load_demo_stock(session, now=utcnow())
+    database.dispose()
     with running(app_settings(tmp_path, sqlite_url)) as http:
         [incident_id] = http.post("/api/v1/alerts", json=ALERT_BODY).json()["incidents"]
         lead = act_as(sqlite_url, "wangwei")
@@ -95,15 +102,20 @@ def test_a_60_message_thread_keeps_the_composer_and_the_list_in_reach(
             "X-CSRF-Token": csrf}, body: JSON.stringify({text: "/status", incident_id: id,
             event_id: crypto.randomUUID()})});
         }}""", [incident_id, page.locator("#app").get_attribute("data-csrf")])
-    page.fill("#cmdtext", "/stock INS-100")
+    page.fill("#cmdtext", "/stock SKU-D0101")
     page.get_by_role("button", name="发送 Send").click()
     reply = page.locator("article.msg.reply").last
-    expect(reply).to_contain_text("/stock INS-100")
+    expect(reply).to_contain_text("/stock SKU-D0101")
     expect(reply).to_contain_text(text("web_only_you"))
+    # the lots are a table, so their columns stay aligned on a phone (it scrolls sideways inside the card)
+    lots = reply.locator(".table-wrap table")
+    expect(lots.locator("th").first).to_have_text("库位 Location")
+    widths = lots.evaluate("t => [...t.rows].map(r => r.cells.length)")
+    assert len(widths) >= 2 and len(set(widths)) == 1, widths
     page.reload()  # the answers stay in the thread: kept, not a toast
     expect(page.locator("article.msg.reply")).to_have_count(59)
     assert page.locator("#messages article.msg").count() >= 60
-    expect(page.locator("article.msg.reply").last).to_contain_text("/stock INS-100")
+    expect(page.locator("article.msg.reply").last).to_contain_text("/stock SKU-D0101")
     page.locator("#messages").evaluate("box => box.scrollTop = box.scrollHeight")
     assert _on_screen(page, "#cmdtext") and _on_screen(page, "#cmd button")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -147,11 +159,13 @@ def test_a_closed_incident_is_read_only(incident: tuple[str, int, str], browser:
     page.goto(f"{base}/?incident={incident_id}")
     buttons = page.locator("#messages article.msg button")
     expect(buttons.first).to_be_enabled()
-    for command in ("/ack", "/resolve override 叉车已修好 forklift repaired", "/close"):
+    header = page.locator("article.msg.header")
+    for command, status in (("/ack", "已确认 Acknowledged"), ("/resolve override 叉车已修好 forklift repaired",
+                                                           "已解决 Resolved"), ("/close", "已关闭 Closed")):
         page.fill("#cmdtext", command)
         page.get_by_role("button", name="发送 Send").click()
-        expect(page.locator("article.msg.reply").last).to_contain_text(command.split(" ")[0])
-    expect(page.locator("#thread-title")).to_contain_text("已关闭 Closed")
+        expect(header).to_contain_text(status)
+    expect(page.locator("#incidents .inc.active")).to_contain_text("已关闭 Closed")
     expect(page.locator("#readonly")).to_be_visible()
     assert buttons.count() > 0  # the cards of the steps left undone keep their buttons, switched off
     for n in range(buttons.count()):

@@ -267,8 +267,11 @@ function renderThread(toBottom) {
   box.innerHTML = "";
   const all = [...state.messages.values()].sort((a, b) => a.id - b.id);
   if (!all.length) box.append(el("div", "placeholder", say(state.current === MY_REPLIES ? "web_my_replies" : "web_pick_incident")));
-  for (const m of all.filter((x) => x.header)) box.append(renderMessage(m));
-  for (const m of all.filter((x) => !x.header)) box.append(renderMessage(m));
+  // a reply that says what the core also posted for everyone (a change of state) is shown once, as posted
+  const posted = new Set(all.filter((x) => !x.reply).map((x) => `${x.title}\n${x.body || ""}`));
+  const shown = all.filter((x) => !(x.reply && x.ok && posted.has(`${x.title}\n${x.body || ""}`)));
+  for (const m of shown.filter((x) => x.header)) box.append(renderMessage(m));
+  for (const m of shown.filter((x) => !x.header)) box.append(renderMessage(m));
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
