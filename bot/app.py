@@ -183,7 +183,8 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
         app.include_router(platform.routes(runtime.router))
     for router in runtime.channels.routers(runtime.contact_ack):
         app.include_router(router)
-    app.include_router(build_router(runtime.webchat, runtime.router, auth, notice=settings.webchat_notice))
+    app.include_router(build_router(runtime.webchat, runtime.router, auth, runtime.intake,
+                                    notice=settings.webchat_notice))
     app.include_router(outbox_router(runtime.db, auth.needs(Scope.ADMIN), runtime.dispatcher.wake))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,
                                                  ingest))

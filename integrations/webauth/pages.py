@@ -36,6 +36,15 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 _ENV.globals.update(t=t, plain=plain, lines=lines, role_name=role_name)
 
 
+def add_templates(folder: Path) -> None:
+    """Let ``render`` also find the templates in ``folder`` (another part of the web app: the web chat's
+    pages extend this frame); names must not clash with the ones here."""
+    loader = _ENV.loader
+    assert isinstance(loader, FileSystemLoader)
+    if str(folder) not in loader.searchpath:
+        loader.searchpath.append(str(folder))
+
+
 def render(name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """A page from ``templates/NAME``; no caching (pages show per-person, per-moment state)."""
     html = _ENV.get_template(name).render(**context)

@@ -3,24 +3,38 @@
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from sqlmodel import col, select
 
 from handlers.ports import Capabilities, MessageRef, OutboundMessage, ThreadRef
-from incidents.clock import utcnow
+from incidents.clock import as_utc, utcnow
 from incidents.database import Database
+from incidents.tables import ChatIdentity, Person
 from integrations.webchat.store import WebChatMessage
 
 log = logging.getLogger(__name__)
 PLATFORM = "webchat"
+PRIVATE_TO = "private_to"  # payload key of a reply only one viewer sees
+NO_INCIDENT = 0  # the thread of replies to commands sent outside any incident
+_STEP_KEY = re.compile(r"^i\d+:webchat:step:(?P<step>.+):\d+$")  # handlers.notify key of a step card
 
 
 def message_json(row: WebChatMessage) -> dict[str, Any]:
-    """The shape the page renders."""
+    """The shape the page renders: the message's fields, plus ``step_id`` on a playbook step's card."""
+    step = _STEP_KEY.match(row.idempotency_key)
     return {"id": row.id, "incident_id": row.incident_id, "header": row.is_header, "version": row.version,
-            "at": row.created_at.isoformat(), **row.payload}
+            "at": as_utc(row.created_at).isoformat(), "step_id": step["step"] if step else None, **row.payload}
+
+
+def viewer_key(*, person_id: int | None, user: str | None) -> str | None:
+    """Who a private reply is for: ``person:7`` for a verified person, ``user:zhangmin`` for the demo's pick;
+    None for a caller that is neither (a service token)."""
+    if person_id is not None:
+        return f"person:{person_id}"
+    return f"user:{user}" if user else None
 
 
 class Broadcaster:
@@ -87,9 +101,33 @@ class WebChat:
             self.broadcaster.publish({"type": "incident", "incident_id": row.incident_id})
         return ref
 
-    def thread(self, incident_id: int) -> list[dict[str, Any]]:
-        """Every message of an incident's thread, oldest first."""
+    def reply(self, incident_id: int | None, *, viewer: str, command: str, text: str, ok: bool,
+              key: str) -> dict[str, Any]:
+        """Keep the answer to ``viewer``'s command (or click) in the thread, seen by that viewer only (the
+        changes a command makes are posted for everyone by the core); ``incident_id`` None keeps it in the
+        viewer's own thread of replies (``NO_INCIDENT``). Not broadcast: the page that asked shows it."""
+        title, _, body = text.partition("\n")
+        payload = {"title": title, "body": body, "tone": "ok" if ok else "alert", "reply": True, "ok": ok,
+                   "command": command, PRIVATE_TO: viewer}
+        with self.db.unit_of_work() as session:
+            existing = session.exec(select(WebChatMessage).where(WebChatMessage.idempotency_key == key)).first()
+            row = existing or WebChatMessage(incident_id=incident_id or NO_INCIDENT, idempotency_key=key,
+                                             payload=payload)
+            session.add(row)
+        return message_json(row)
+
+    def people(self) -> list[dict[str, Any]]:
+        """Everyone with a web chat identity: ``{user, name, roles}`` (the demo's people to act as)."""
+        with self.db.reader() as session:
+            rows = session.exec(select(Person, ChatIdentity).where(
+                ChatIdentity.person_id == Person.id, ChatIdentity.platform == PLATFORM).order_by(col(Person.id))).all()
+        return [{"user": ident.platform_user_id, "name": f"{p.name_zh} {p.name_en}", "roles": p.roles}
+                for p, ident in rows]
+
+    def thread(self, incident_id: int, *, viewer: str | None = None) -> list[dict[str, Any]]:
+        """Every message of an incident's thread that ``viewer`` may see (everyone's, and the replies kept for
+        them), oldest first."""
         with self.db.reader() as session:
             rows = session.exec(select(WebChatMessage).where(WebChatMessage.incident_id == incident_id)
                                 .order_by(col(WebChatMessage.id))).all()
-        return [message_json(r) for r in rows]
+        return [message_json(r) for r in rows if r.payload.get(PRIVATE_TO, viewer) == viewer]

@@ -1,0 +1,187 @@
+"""The dashboard's content: open incidents by site and zone, each zone's sensors (current value, unit,
+alarm state, last seen) and the panels of what is muted (silences; shelved alerts and drills add theirs).
+
+Values come from the stored samples (``SensorSample``: one a minute per sensor, every reading while an
+alert of the sensor is live, ``handlers.sampling``); alarm states and the time a sensor was last heard
+from come from the rules engine's live state, which is fresher than the thinned samples.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from handlers.text import duration_text, local_time, say
+from incidents import service, silences
+from incidents.clock import as_utc
+from incidents.inventory.tables import SensorSample
+from incidents.rules.config import DeviceRegistry
+from incidents.tables import Incident
+from incidents.units import unit_for
+
+RECENT = timedelta(hours=24)
+"""Samples older than this are not shown as a sensor's current value (it shows "no data")."""
+STALE_AFTER = timedelta(minutes=10)
+"""A sensor not heard from for this long is marked stale; the offline rules (config/rules.yaml) alarm on it."""
+_PHASE_ORDER = {"firing": 3, "clearing": 2, "pending": 1, "ok": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class SensorRow:
+    """One metric of one device: value in ``unit`` (None: no sample in ``RECENT``), the worst alarm phase of
+    its rules (firing, clearing, pending, ok; "" when the rules hold no state for it: never heard from since the
+    start, or no rule watches it) and seconds since last heard (None: never)."""
+
+    device: str
+    name: str
+    metric: str
+    value: float | None
+    unit: str
+    phase: str
+    age_s: float | None
+
+    @property
+    def stale(self) -> bool:
+        return self.age_s is None or self.age_s > STALE_AFTER.total_seconds()
+
+    def value_text(self) -> str:
+        """``5.2 °C``; yes/no for a state (smoke, door contact…); ``-`` without a value."""
+        if self.value is None:
+            return "-"
+        if not self.unit and self.value in (0.0, 1.0):
+            return say("dash_yes" if self.value else "dash_no").replace("\n", " ")
+        return f"{self.value:.1f} {self.unit}".strip() if self.unit else f"{self.value:g}"
+
+    def age_text(self) -> str:
+        return duration_text(self.age_s)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneView:
+    zone: str
+    site: str
+    name_zh: str
+    name_en: str
+    zone_class: str
+    limits: str
+    incidents: list[Incident]
+    sensors: list[SensorRow]
+
+    @property
+    def alarmed(self) -> bool:
+        return bool(self.incidents) or any(s.phase == "firing" for s in self.sensors)
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """A table on the dashboard: ``title`` and ``headers`` are catalogue keys, ``empty`` the catalogue key
+    shown when there are no rows; cells are plain text."""
+
+    key: str
+    title: str
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[str, ...]]
+    empty: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    sites: dict[str, list[ZoneView]]
+    unzoned: list[Incident]  # open incidents without a registry zone (system, external, by hand)
+    panels: list[Panel]
+    open_count: int
+    as_of: str
+
+
+def silences_panel(session: Session, now: datetime, timezone: str) -> Panel:
+    """The silences in force, soonest to end first."""
+    rows = [(f"#{s.id}", s.target, local_time(as_utc(s.ends_at), timezone),
+             s.author_name, s.comment) for s in silences.active_silences(session, now=now)]
+    return Panel("silences", "dash_silences", ("dash_id", "dash_target", "dash_until", "dash_by", "dash_reason"),
+                 rows, "silences_none")
+
+
+PanelBuilder = Callable[[Session, datetime, str], Panel]
+PANELS: list[PanelBuilder] = [silences_panel]
+"""The dashboard's panels in order. Shelved alerts and drills add a builder each here when they land."""
+
+
+def latest_samples(session: Session, sensors: Sequence[str], *, since: datetime) -> dict[tuple[str, str], SensorSample]:
+    """The newest stored sample of each (sensor, metric) of ``sensors`` taken after ``since``."""
+    if not sensors:
+        return {}
+    newest = (select(SensorSample.sensor, SensorSample.metric, func.max(SensorSample.at).label("at"))
+              .where(col(SensorSample.sensor).in_(list(sensors)), SensorSample.at >= since)
+              .group_by(col(SensorSample.sensor), col(SensorSample.metric)).subquery())
+    rows = session.exec(select(SensorSample).join(newest, (col(SensorSample.sensor) == newest.c.sensor)
+                                                  & (col(SensorSample.metric) == newest.c.metric)
+                                                  & (col(SensorSample.at) == newest.c.at))).all()
+    return {(r.sensor, r.metric): r for r in rows}
+
+
+def live_states(snapshot: dict[str, Any]) -> dict[str, tuple[str, float | None]]:
+    """From a ``RuleEngine.snapshot()``: per sensor, the worst phase of its rules and when it was last heard
+    from (epoch seconds, None when never)."""
+    found: dict[str, tuple[str, float | None]] = {}
+    for key, state in snapshot.get("states", {}).items():
+        _, _, sensor = key.partition(":")
+        phase, seen = str(state.get("phase", "ok")), state.get("seen")
+        worst, last = found.get(sensor, ("ok", None))
+        if _PHASE_ORDER.get(phase, 0) > _PHASE_ORDER.get(worst, 0):
+            worst = phase
+        if seen is not None and (last is None or seen > last):
+            last = float(seen)
+        found[sensor] = (worst, last)
+    return found
+
+
+def _limits(registry: DeviceRegistry, zone_id: str) -> str:
+    """``temperature 2–8 °C``, ``temperature ≤ 20 °C``: the zone's ranges (config/devices.yaml)."""
+    parts = []
+    for metric, limits in registry.zones[zone_id].thresholds.items():
+        unit = f" {unit_for(metric)}".rstrip()
+        if limits.min is not None and limits.max is not None:
+            parts.append(f"{metric} {limits.min:g}–{limits.max:g}{unit}")
+        elif limits.max is not None:
+            parts.append(f"{metric} ≤ {limits.max:g}{unit}")
+        elif limits.min is not None:
+            parts.append(f"{metric} ≥ {limits.min:g}{unit}")
+    return ", ".join(parts)
+
+
+def build(session: Session, registry: DeviceRegistry, snapshot: dict[str, Any], *, now: datetime,
+          timezone: str) -> Dashboard:
+    """The dashboard at ``now`` (aware UTC) from the database, the registry and the engine's ``snapshot``."""
+    incidents = service.list_incidents(session, open_only=True, limit=500)
+    by_zone: dict[str, list[Incident]] = {}
+    for incident in incidents:
+        by_zone.setdefault(incident.zone or "", []).append(incident)
+    samples = latest_samples(session, list(registry.devices), since=now - RECENT)
+    states = live_states(snapshot)
+    sites: dict[str, list[ZoneView]] = {}
+    for zone_id, zone in registry.zones.items():
+        rows = []
+        for device_id, device in registry.devices.items():
+            if device.zone != zone_id:
+                continue
+            phase, seen = states.get(device_id, ("", None))
+            name = " / ".join(n for n in (device.name_zh, device.name_en) if n) or device_id
+            metrics: list[tuple[str, SensorSample | None]] = sorted(
+                ((m, s) for (d, m), s in samples.items() if d == device_id), key=lambda pair: pair[0])
+            for metric, sample in metrics or [("", None)]:
+                heard = max(t for t in (seen, as_utc(sample.at).timestamp() if sample else None)
+                            if t is not None) if (seen or sample) else None
+                rows.append(SensorRow(device_id, name, metric, sample.value if sample else None,
+                                      sample.unit if sample else "", phase,
+                                      now.timestamp() - heard if heard is not None else None))
+        sites.setdefault(zone.site, []).append(ZoneView(zone_id, zone.site, zone.name_zh, zone.name_en,
+                                                        zone.zone_class, _limits(registry, zone_id),
+                                                        by_zone.pop(zone_id, []), rows))
+    for views in sites.values():
+        views.sort(key=lambda v: not v.alarmed)  # zones needing attention first, else the registry's order
+    unzoned = [i for group in by_zone.values() for i in group]
+    return Dashboard(sites=sites, unzoned=unzoned, panels=[make(session, now, timezone) for make in PANELS],
+                     open_count=len(incidents), as_of=local_time(now, timezone))
