@@ -1,6 +1,7 @@
 """Every module that defines tables, imported so that SQLModel.metadata knows them all."""
 
 import incidents.checkpoints
+import incidents.evidence.records
 import incidents.identity.tables
 import incidents.inventory.tables
 import incidents.leases
