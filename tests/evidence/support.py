@@ -13,11 +13,18 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlmodel import col, select
 
+from handlers.review import ReviewSetup, build_review
+from incidents import directory
+from incidents.clock import utcnow
 from incidents.database import Database
 from incidents.evidence.images import GPS_IFD
 from incidents.evidence.records import EvidenceFile
-from incidents.tables import AuditEvent
+from incidents.evidence.store import EvidenceStore
+from incidents.tables import AuditEvent, Incident
 from integrations.export.pdfa import check_pdfa
+from integrations.export.pictures import load_pictures
+from integrations.export.render import render_html, render_pdf
+from tests.factories import LIBRARY, Core
 
 DATA_URI = re.compile(r'src="data:(image/[a-z]+);base64,([A-Za-z0-9+/=]+)"')
 
@@ -93,3 +100,38 @@ def assert_review_pdf_shows(pdf: bytes, size: tuple[int, int]) -> None:
     """The PDF stays PDF/A-2b and embeds the picture as an RGB JPEG of its size."""
     assert check_pdfa(pdf) == []
     assert (*size, "/DCTDecode") in pdf_images(pdf)
+
+
+def declare_misshipment(core: Core) -> int:
+    """Wang Wei (SL) declares a mis-shipment in zone B2; its step ``contain`` asks for a photo of held parcels."""
+    with core.ctx.db.reader() as session:
+        wang = directory.resolve(session, platform="webchat", platform_user_id="wangwei")
+    assert wang is not None
+    declared = core.flow.declare(playbook_id="mis-shipment", zone="B2", note="", actor=wang, dedupe_key=None)
+    assert declared.ok, declared.text
+    with core.ctx.db.reader() as session:
+        [incident_id] = session.exec(select(Incident.id)).all()
+    assert incident_id is not None and "contain" in core.playbooks.current_ids(_incident(core, incident_id))
+    return incident_id
+
+
+def _incident(core: Core, incident_id: int) -> Incident:
+    with core.ctx.db.reader() as session:
+        found = session.get(Incident, incident_id)
+    assert found is not None
+    return found
+
+
+def contain_is_open(core: Core, incident_id: int) -> bool:
+    """True while the photo step is still a current step."""
+    return "contain" in core.playbooks.current_ids(_incident(core, incident_id))
+
+
+def review_documents(db: Database, store: EvidenceStore, incident_id: int) -> tuple[str, bytes]:
+    """The incident's review as HTML and as PDF/A-2b, with the pictures of ``store``."""
+    with db.reader() as session:
+        review = build_review(session, incident_id=incident_id, setup=ReviewSetup(LIBRARY, "Asia/Shanghai"),
+                              now=utcnow())
+    html = render_html(review, pictures=load_pictures(review, store, for_print=False))
+    pdf = render_pdf(review, pictures=load_pictures(review, store, for_print=True))
+    return html, pdf
