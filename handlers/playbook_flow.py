@@ -158,6 +158,10 @@ class PlaybookFlow:
         asking = [s for s in current if isinstance(run[0].playbook.step(s).input, PhotoInput)]
         return next((s for s in asking if _may_do(actor, run[0].playbook.step(s))), asking[0] if asking else None)
 
+    def evidence_url(self, sha256: str) -> str:
+        """Where a stored picture's thumbnail is served (``integrations.evidence_routes``)."""
+        return f"{self.ctx.public_url.rstrip('/')}/api/v1/evidence/{sha256}?size=thumb"
+
     def signature_link(self, *, incident_id: int, step_id: str) -> Reply:
         """The answer to a Sign button pressed where links cannot open: the signing page's address."""
         with self.ctx.db.reader() as session:
@@ -261,13 +265,15 @@ class PlaybookFlow:
         A step whose input is ``photo`` is done only with ``evidence``, a picture already in the evidence
         store: its ``sha256:<hex>`` is the answer, so the step's audit row carries the hash.
         """
+        kept = ""
         if evidence is not None:
             answer = evidence_records.answer_ref(evidence.sha256)
+            kept = "\n" + say("photo_saved", short=evidence.sha256[:12], url=self.evidence_url(evidence.sha256))
         change = StepChange(
             audit_status="done", answer_of_input=True, signing=signing, evidence=evidence,
             event=lambda target, who: StepCompleted(target, who.name, who.roles, answer),
             outcome=lambda who, step: say("step_done_msg", who=who.name, step_zh=step.title.zh,
-                                          step_en=step.title.en),
+                                          step_en=step.title.en) + kept,
         )
         return self._act(incident_id, step_id, actor, dedupe_key, change)
 

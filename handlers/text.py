@@ -494,7 +494,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "open. Please send it again in a moment."),
     "evidence_not_found": ("没有这张照片证据。", "There is no such photo evidence."),
     "photo_off": ("本系统未启用照片证据。", "Photo evidence is not set up here."),
-    "photo_saved": ("照片已存档（sha256 {short}）。", "Photo kept as evidence (sha256 {short})."),
+    "photo_saved": ("照片已存档（sha256 {short}…）：{url}", "Photo kept as evidence (sha256 {short}…): {url}"),
     "action_evidence.stored": ("照片证据已存档", "photo evidence stored"),
     "action_evidence.refused": ("照片被拒收", "photo refused"),
 }

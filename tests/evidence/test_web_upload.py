@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from incidents.database import Database
-from tests.e2e.server import act_as, app_settings, running
+from tests.e2e.server import act_as, app_settings, running, wait_for
 from tests.evidence.pictures import big_jpeg, camera_jpeg, pdf_named_jpg
 from tests.evidence.support import (
     assert_refused_and_open,
@@ -53,6 +53,10 @@ def test_a_photo_uploaded_from_the_web_app_completes_the_step_and_shows_in_the_r
         sent = http.post(url, files={"file": ("IMG_0001.jpg", camera_jpeg(), "image/jpeg")}, headers=wang)
         assert sent.status_code == 200, sent.text
         assert sent.json()["text"].startswith("王伟 Wang Wei")
+        shown = wait_for(lambda: next((m for m in http.get(f"/webchat/incidents/{incident_id}/messages").json()
+                                       if "Photo kept as evidence" in str(m)), None))
+        link = str(shown).split("/api/v1/evidence/")[1][:64]
+        assert http.get(f"/api/v1/evidence/{link}", params={"size": "thumb"}).status_code == 200
         assert "contain" not in http.get(f"/api/v1/incidents/{incident_id}").json()["current_steps"]
         again = http.post(url, files={"file": ("IMG_0002.jpg", camera_jpeg(colour="red"), "image/jpeg")},
                           headers=wang)
