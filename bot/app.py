@@ -16,6 +16,7 @@ from incidents import checkpoints, retention
 from incidents.identity.sessions import Timeouts
 from incidents.identity.tokens import Scope
 from incidents.permissions import Permission
+from integrations import evidence_routes
 from integrations.action_executor import ActionExecutor
 from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
@@ -186,6 +187,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
     app.include_router(build_router(runtime.webchat, runtime.router, auth, runtime.intake,
                                     notice=settings.webchat_notice))
     app.include_router(outbox_router(runtime.db, auth.needs(Scope.ADMIN), runtime.dispatcher.wake))
+    app.include_router(evidence_routes.build_router(runtime.router, runtime.evidence, auth))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,
                                                  ingest))
     app.include_router(review_routes.build_router(

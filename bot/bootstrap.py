@@ -10,11 +10,13 @@ from telegram import Bot
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.channels import ContactChannels, build_channels
+from bot.evidence import evidence_policy, evidence_store
 from bot.reviews import review_exporter
 from bot.settings import Settings
 from handlers.commands import ChatRouter
 from handlers.contact_ack import ContactAck
 from handlers.context import CoreContext
+from handlers.evidence_flow import EvidenceFlow
 from handlers.incident_flow import IncidentFlow
 from handlers.intake import Intake
 from handlers.notify import Notifier
@@ -40,6 +42,7 @@ from integrations.slack.socket_mode import SlackSocketMode
 from integrations.telegram import routes as telegram_routes
 from integrations.telegram.adapter import TelegramChat
 from integrations.telegram.inbound import TelegramInbound
+from integrations.telegram.photos import file_url
 from integrations.telegram.polling import TelegramPolling
 from integrations.webchat.adapter import Broadcaster, WebChat
 from integrations.wecom import routes as wecom_routes
@@ -83,12 +86,14 @@ def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
                 lambda router: slack_routes.build_router(slack_inbound.build_app(slack, signing, router))))
     if settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_mode == "polling":
         polling = TelegramPolling(Bot(settings.telegram_bot_token.get_secret_value(),
-                                      base_url=settings.telegram_api_url))
+                                      base_url=settings.telegram_api_url,
+                                      base_file_url=file_url(settings.telegram_api_url)))
         found.append(ChatPlatform(RateLimitedChat(TelegramChat(polling.bot, settings.telegram_chat_id),
                                                   public_url=public),
                                   polling.routes, start=polling.start, stop=polling.stop))
     elif settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_webhook_secret:
-        bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url)
+        bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url,
+                  base_file_url=file_url(settings.telegram_api_url))
         webhook_secret = settings.telegram_webhook_secret.get_secret_value()
 
         async def start_telegram() -> None:
@@ -146,6 +151,7 @@ class Runtime:
     routing: AlertmanagerRouting
     channels: ContactChannels
     contact_ack: ContactAck
+    evidence: EvidenceFlow
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -179,7 +185,9 @@ def build(settings: Settings) -> Runtime:
     flow = IncidentFlow(ctx, playbooks)
     intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit,
                     system=rules.system)
-    router = ChatRouter(ctx, flow, playbooks, public_url=settings.base_url())
+    store = evidence_store(settings)
+    evidence = EvidenceFlow(ctx, playbooks, store, evidence_policy(settings))
+    router = ChatRouter(ctx, flow, playbooks, public_url=settings.base_url(), evidence=evidence)
     for name, command in intake.commands().items():
         router.register(name, command)
     ttl = settings.lease_ttl_seconds
@@ -193,8 +201,8 @@ def build(settings: Settings) -> Runtime:
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
-                   routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow),
-                   review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
+                   routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow), evidence=evidence,
+                   review=review_exporter(settings, db, library, registry, store), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),
                    # one delivering process for every platform until delivery has per-platform leases

@@ -3,9 +3,11 @@
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.evidence import evidence_store
 from bot.settings import Settings
 from handlers.review import ReviewSetup
 from incidents.database import Database
+from incidents.evidence.store import EvidenceStore
 from incidents.rules.config import DeviceRegistry
 from integrations.export.routes import ReviewExporter
 
@@ -32,8 +34,10 @@ def site_seal(settings: Settings, site: str) -> "Seal":
 
 
 def review_exporter(settings: Settings, db: Database, library: dict[str, LoadedPlaybook],
-                    registry: DeviceRegistry | None) -> ReviewExporter:
-    """Reviews of this site, sealed with the site's certificate."""
+                    registry: DeviceRegistry | None, store: EvidenceStore | None = None) -> ReviewExporter:
+    """Reviews of this site, sealed with the site's certificate, with the pictures of ``store`` (default: the
+    configured evidence store)."""
     sites = sorted({zone.site for zone in registry.zones.values()}) if registry else []
     site = sites[0] if len(sites) == 1 else "WareRoom"
-    return ReviewExporter(db, review_setup(settings, library, registry), lambda: site_seal(settings, site))
+    return ReviewExporter(db, review_setup(settings, library, registry), lambda: site_seal(settings, site),
+                          store if store is not None else evidence_store(settings))

@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     retention_outbox_days: int = Field(default=30, ge=1)
     retention_inbound_days: int = Field(default=30, ge=1)
     archive_key: Path | None = Field(default=None, description="Ed25519 private key (PEM) that signs archives")
+    evidence_dir: Path | None = Field(default=None, description="photo evidence files; default var_dir/evidence")
+    evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="largest photo accepted")
+    evidence_max_pixels: int = Field(default=50_000_000, ge=10_000, description="decompression-bomb limit")
+    evidence_keep_location: bool = Field(default=False, description="keep EXIF GPS in stored photos")
+    evidence_s3_endpoint: str = Field(default="", description="S3-compatible endpoint (MinIO); set: photos go there")
+    evidence_s3_bucket: str = "wareroom-evidence"
+    evidence_s3_access_key: str = ""
+    evidence_s3_secret_key: SecretStr | None = None
+    evidence_s3_region: str = "us-east-1"
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from handlers import alarm_view, callbacks, dedupe
 from handlers.authz import authorize
 from handlers.context import CoreContext
+from handlers.evidence_flow import EvidenceFlow
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
-from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, PhotoSent, Reply
 from handlers.review import FORMATS, review_url
 from handlers.stock import StockDesk
 from handlers.text import say
@@ -91,8 +92,10 @@ def parse_command(text: str) -> ParsedCommand | None:
 class ChatRouter:
     """Resolves who acted, then runs the use case the event asks for."""
 
-    def __init__(self, ctx: CoreContext, flow: IncidentFlow, playbooks: PlaybookFlow, public_url: str = "") -> None:
+    def __init__(self, ctx: CoreContext, flow: IncidentFlow, playbooks: PlaybookFlow, public_url: str = "",
+                 evidence: EvidenceFlow | None = None) -> None:
         self.ctx = ctx
+        self.evidence = evidence
         self.flow = flow
         self.playbooks = playbooks
         self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {}
@@ -144,6 +147,11 @@ class ChatRouter:
                     raise callbacks.BadToken(event.token)
                 refusal = authorize(self.ctx, actor, permission, incident_id=action.incident_id)
                 return refusal or self._button(actor, event)
+            if isinstance(event, PhotoSent):  # a picture for a step: the same permission as /done
+                refusal = authorize(self.ctx, actor, P.STEP, incident_id=event.incident_id)
+                if refusal is not None:
+                    return refusal
+                return self.evidence.receive(actor, event) if self.evidence else Reply(say("photo_off"), ok=False)
             if isinstance(event, CommandInvoked):
                 name = ALIASES.get(event.name, event.name)
                 command = self._commands.get(name)

@@ -23,6 +23,8 @@ from handlers.signing import Signing, SigningView, reauthenticate, signing_metho
 from handlers.text import label, local_time, say
 from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
+from incidents.evidence import records as evidence_records
+from incidents.evidence.images import CheckedImage
 from incidents.lifecycle import OPEN_STATUSES, Status
 from incidents.service import PlaybookPin
 from incidents.tables import Incident
@@ -38,7 +40,7 @@ from playbooks.run_state import (
     StepSkipped,
     TimerFired,
 )
-from playbooks.schema import GroupPart, NotifyRole, Playbook, Step
+from playbooks.schema import GroupPart, NotifyRole, PhotoInput, Playbook, Step
 from playbooks.sources import provenance
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class StepChange:
     reason: str | None = None
     answer_of_input: bool = False
     signing: Signing | None = None
+    evidence: CheckedImage | None = None
 
 
 class PlaybookFlow:
@@ -140,6 +143,25 @@ class PlaybookFlow:
     def sign_url(self, incident_id: int, step_id: str) -> str:
         """The signing page of a step."""
         return f"{self.ctx.public_url.rstrip('/')}/sign/step/{incident_id}/{step_id}"
+
+    def photo_step(self, incident_id: int, step_id: str | None, actor: Actor, *, strict: bool) -> str | None:
+        """The current step a picture sent now is evidence for: ``step_id`` when it is current (when ``strict``,
+        only it), else the first current step asking for a photo that ``actor`` may do (then any asking for
+        one); None when none does."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+            run = self._run(incident) if incident is not None else None
+            if incident is None or run is None:
+                return None
+            current = self.current_ids(incident)
+        if step_id in current or strict:
+            return step_id if step_id in current else None
+        asking = [s for s in current if isinstance(run[0].playbook.step(s).input, PhotoInput)]
+        return next((s for s in asking if _may_do(actor, run[0].playbook.step(s))), asking[0] if asking else None)
+
+    def evidence_url(self, sha256: str) -> str:
+        """Where a stored picture's thumbnail is served (``integrations.evidence_routes``)."""
+        return f"{self.ctx.public_url.rstrip('/')}/api/v1/evidence/{sha256}?size=thumb"
 
     def signature_link(self, *, incident_id: int, step_id: str) -> Reply:
         """The answer to a Sign button pressed where links cannot open: the signing page's address."""
@@ -242,17 +264,24 @@ class PlaybookFlow:
     # people acting on steps
 
     def complete(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None,
-                 answer: str | None = None, signing: Signing | None = None) -> Reply:
+                 answer: str | None = None, signing: Signing | None = None,
+                 evidence: CheckedImage | None = None) -> Reply:
         """Mark a step done for ``actor`` (the first step they may do when ``step_id`` is None).
 
         A step marked ``signature`` is done only with ``signing``: the person's credentials are checked
         again now and the signature is written in the same transaction as the step (21 CFR 11.200(a)).
+        A step whose input is ``photo`` is done only with ``evidence``, a picture already in the evidence
+        store: its ``sha256:<hex>`` is the answer, so the step's audit row carries the hash.
         """
+        kept = ""
+        if evidence is not None:
+            answer = evidence_records.answer_ref(evidence.sha256)
+            kept = "\n" + say("photo_saved", short=evidence.sha256[:12], url=self.evidence_url(evidence.sha256))
         change = StepChange(
-            audit_status="done", answer_of_input=True, signing=signing,
+            audit_status="done", answer_of_input=True, signing=signing, evidence=evidence,
             event=lambda target, who: StepCompleted(target, who.name, who.roles, answer),
             outcome=lambda who, step: say("step_done_msg", who=who.name, step_zh=step.title.zh,
-                                          step_en=step.title.en),
+                                          step_en=step.title.en) + kept,
         )
         return self._act(incident_id, step_id, actor, dedupe_key, change)
 
@@ -308,6 +337,9 @@ class PlaybookFlow:
                 service.save_step(session, incident_id=incident_id, step_id=target, actor=actor, now=now,
                                   status="confirmed" if waiting else change.audit_status, answer=answer,
                                   reason=change.reason)
+                if change.evidence is not None:
+                    evidence_records.record(session, change.evidence, incident_id=incident_id, step_id=target,
+                                            actor=actor, now=now)
                 if step.signature is not None and change.signing is not None:
                     text = self._sign(session, incident, loaded, step, actor=actor, signing=change.signing,
                                       answer=answer, now=now)
@@ -338,6 +370,10 @@ class PlaybookFlow:
         problem: str | None = None
         if change.audit_status == "skipped" and step.required_for_closure:
             problem = say("skip_required", step_zh=step.title.zh, step_en=step.title.en)
+        elif change.audit_status == "done" and isinstance(step.input, PhotoInput) and change.evidence is None:
+            problem = say("photo_needed", step_zh=step.title.zh, step_en=step.title.en)
+        elif change.evidence is not None and not isinstance(step.input, PhotoInput):
+            problem = say("photo_not_asked", step_zh=step.title.zh, step_en=step.title.en)
         elif change.audit_status == "done" and step.signature is not None:
             meaning = step.signature.meaning
             if change.signing is None:

@@ -146,6 +146,28 @@ class ButtonClicked(ChatEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class Download:
+    """A file fetched once from a platform. ``data`` is None when it was not fetched: ``too_large`` (the
+    declared size, bytes) when it was over the limit, else the download failed and ``problem`` says why."""
+
+    data: bytes | None
+    filename: str = ""
+    problem: str = ""
+    too_large: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhotoSent(ChatEvent):
+    """A picture (or file) a person sent in an incident's thread or uploaded. ``step_id`` is the step the upload's
+    address names (it must be current); ``caption`` is the text sent with a chat picture, whose first word
+    names the step when it is a current step's id."""
+
+    download: Download
+    step_id: str | None = None
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """The immediate answer to the person who acted (ephemeral where the platform allows)."""
 

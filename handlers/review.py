@@ -13,6 +13,7 @@ from statistics import mean
 
 from sqlmodel import Session, col, select
 
+from handlers.review_evidence import evidence_of
 from handlers.review_exposure import EXPOSURE_METRICS, exposure, limits, zone_series
 from handlers.review_identity import accountability
 from handlers.review_model import (
@@ -152,6 +153,7 @@ def build_review(session: Session, *, incident_id: int, setup: ReviewSetup, now:
         sign_off_roles=tuple((code, role_words(code)) for code in SIGN_OFF_ROLES), signed_by=signed_by,
         timezone=setup.timezone, generated_at=now,
         accountability=who, sources=sources_of_steps(loaded, done),
+        evidence=evidence_of(session, incident_id=incident_id, loaded=loaded),
     )
 
 

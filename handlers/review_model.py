@@ -162,6 +162,23 @@ class ChainResult:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceLine:
+    """A picture kept as evidence of a step (``handlers.review_evidence``); the bytes are in the store."""
+
+    step_id: str
+    step_title: Bi
+    sha256: str
+    media_type: str
+    width: int
+    height: int
+    size_bytes: int
+    by: str | None
+    platform: str
+    at: datetime
+    location_removed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Review:
     incident_id: int
     title: Bi
@@ -202,3 +219,4 @@ class Review:
     generated_at: datetime
     accountability: Accountability  # acknowledgements, signatures, overrides (handlers.review_identity)
     sources: tuple[StepSource, ...] = ()  # sources of the steps taken (handlers.review_sources)
+    evidence: tuple[EvidenceLine, ...] = ()  # photo evidence of the steps (handlers.review_evidence)

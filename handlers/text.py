@@ -38,7 +38,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "prompt_text": ("回复 /done 文字说明", "reply /done <text>"),
     "prompt_yes_no": ("回复 /done 是 或 /done 否", "reply /done yes or /done no"),
     "prompt_choice": ("点选一项，或回复 /done 选项", "pick an option, or reply /done <option>"),
-    "prompt_photo": ("回复 /done 照片链接", "reply /done <photo link>"),
+    "prompt_photo": ("在本线程中发送照片", "send the photo in this thread"),
     "btn_done": ("完成", "Done"),
     "overdue": ("已超时", "Overdue"),
     "claimed_by": ("认领人", "Claimed by"),
@@ -589,6 +589,33 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "dash_reason": ("原因", "Reason"),
     "dash_yes": ("是", "Yes"),
     "dash_no": ("否", "No"),
+    # photos
+    "photo_needed": ("步骤「{step_zh}」需要照片：请在事件线程中直接发送照片（文字或链接不能代替照片）。",
+                     "Step \"{step_en}\" needs a photo: send the picture itself in the incident thread "
+                     "(text or a link does not count)."),
+    "photo_not_asked": ("步骤「{step_zh}」不需要照片，照片未记录。",
+                        "Step \"{step_en}\" does not ask for a photo; the picture was not recorded."),
+    "photo_no_step": ("当前没有需要照片的步骤，照片未记录。",
+                      "No current step asks for a photo; the picture was not recorded."),
+    "photo_not_image": ("该文件不是可识别的图片（{kind}），未记录。请发送 JPEG、PNG、WebP 或 HEIC 照片。",
+                        "That file is not a picture we can read ({kind}); nothing was recorded. "
+                        "Send a JPEG, PNG, WebP or HEIC photo."),
+    "photo_too_large": ("照片过大（{size_mb} MB，上限 {limit_mb} MB），未记录。请发送较小的照片。",
+                        "The photo is too large ({size_mb} MB, limit {limit_mb} MB); nothing was recorded. "
+                        "Send a smaller one."),
+    "photo_too_many_pixels": ("图片像素过多（上限 {limit} 像素），未记录。",
+                              "The image has too many pixels (limit {limit}); nothing was recorded."),
+    "photo_download_failed": ("无法从聊天平台下载照片，未记录，步骤仍未完成。请重新发送。",
+                              "The photo could not be downloaded from the chat platform; nothing was recorded and "
+                              "the step is still open. Please send it again."),
+    "photo_store_failed": ("照片暂时无法保存，未记录，步骤仍未完成。请稍后重新发送。",
+                           "The photo could not be stored just now; nothing was recorded and the step is still "
+                           "open. Please send it again in a moment."),
+    "evidence_not_found": ("没有这张照片证据。", "There is no such photo evidence."),
+    "photo_off": ("本系统未启用照片证据。", "Photo evidence is not set up here."),
+    "photo_saved": ("照片已存档（sha256 {short}…）：{url}", "Photo kept as evidence (sha256 {short}…): {url}"),
+    "action_evidence.stored": ("照片证据已存档", "photo evidence stored"),
+    "action_evidence.refused": ("照片被拒收", "photo refused"),
 }
 
 

@@ -7,12 +7,15 @@ from typing import Any
 
 from handlers.commands import ChatRouter
 from handlers.context import CoreContext
+from handlers.evidence_flow import EvidenceFlow
 from handlers.incident_flow import IncidentFlow
 from handlers.notify import Notifier
 from handlers.playbook_flow import PlaybookFlow
 from incidents import directory
 from incidents.database import Database
 from incidents.escalation import EscalationConfig, load_escalation
+from incidents.evidence.images import EvidencePolicy
+from incidents.evidence.store import EvidenceStore
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from playbooks.loader import load_library
@@ -65,8 +68,9 @@ class Core:
 
 
 def make_core(db: Database, *, platforms: tuple[str, ...] = ("webchat",), escalation: EscalationConfig | None = None,
-              now: Any = None) -> Core:
-    """The platform-neutral core over a real database, with recorded timers."""
+              now: Any = None, evidence: EvidenceStore | None = None, policy: EvidencePolicy | None = None) -> Core:
+    """The platform-neutral core over a real database, with recorded timers; photos go to ``evidence``
+    (none: the core answers that photo evidence is not set up)."""
     timers = FakeTimers()
     ctx = CoreContext(db=db, notifier=Notifier(platforms), escalation=escalation or ESCALATION, timers=timers,
                       timezone="Asia/Shanghai")
@@ -74,7 +78,8 @@ def make_core(db: Database, *, platforms: tuple[str, ...] = ("webchat",), escala
         ctx.now = now
     playbooks = PlaybookFlow(ctx, LIBRARY)
     flow = IncidentFlow(ctx, playbooks)
-    return Core(ctx, flow, playbooks, ChatRouter(ctx, flow, playbooks), timers)
+    keeper = EvidenceFlow(ctx, playbooks, evidence, policy or EvidencePolicy()) if evidence is not None else None
+    return Core(ctx, flow, playbooks, ChatRouter(ctx, flow, playbooks, evidence=keeper), timers)
 
 
 def seed_people(db: Database) -> dict[str, int]:

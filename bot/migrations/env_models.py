@@ -3,6 +3,7 @@
 import incidents.alarms
 import incidents.checkpoints
 import incidents.contacts.tables
+import incidents.evidence.records
 import incidents.identity.tables
 import incidents.inventory.tables
 import incidents.leases

@@ -8,6 +8,7 @@ import base64
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from integrations.export.chart import readings_chart
 from integrations.export.formats import ReviewFormat
 from integrations.export.formatting import local, local_seconds
 from integrations.export.language import Lang, pick
+from integrations.export.pictures import Picture
 from integrations.export.seal import Seal, seal_pdf
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -42,7 +44,8 @@ _ENV = _environment()
 PRINT_TIMELINE_ROWS = 400  # a printed review keeps the first and last 200 events; the rest is in the other formats
 
 
-def _context(review: Review, *, lang: Lang, for_print: bool, seal: Seal | None = None) -> dict[str, Any]:
+def _context(review: Review, *, lang: Lang, for_print: bool, seal: Seal | None = None,
+             pictures: Mapping[str, Picture] | None = None) -> dict[str, Any]:
     chart = readings_chart(review, lang=lang, fmt="svg")
     events = review.timeline
     half = PRINT_TIMELINE_ROWS // 2
@@ -65,6 +68,7 @@ def _context(review: Review, *, lang: Lang, for_print: bool, seal: Seal | None =
         "skipped": sum(step.status == "skipped" for step in review.steps),
         "for_print": for_print,
         "seal": seal,
+        "pictures": pictures or {},
     }
 
 
@@ -73,9 +77,11 @@ def render_markdown(review: Review, *, lang: Lang = "both") -> str:
     return _ENV.get_template("review.md.j2").render(_context(review, lang=lang, for_print=False) | {"chart": None})
 
 
-def render_html(review: Review, *, lang: Lang = "both", for_print: bool = False, seal: Seal | None = None) -> str:
-    """The review as one self-contained HTML page (the chart embedded as SVG)."""
-    return _ENV.get_template("review.html.j2").render(_context(review, lang=lang, for_print=for_print, seal=seal))
+def render_html(review: Review, *, lang: Lang = "both", for_print: bool = False, seal: Seal | None = None,
+                pictures: Mapping[str, Picture] | None = None) -> str:
+    """The review as one self-contained HTML page (the chart embedded as SVG, the pictures as data URIs)."""
+    return _ENV.get_template("review.html.j2").render(_context(review, lang=lang, for_print=for_print, seal=seal,
+                                                               pictures=pictures))
 
 
 def _without_producer(_document: Any, pdf: Any) -> None:
@@ -84,11 +90,12 @@ def _without_producer(_document: Any, pdf: Any) -> None:
     pdf.info.pop("Producer", None)
 
 
-def render_pdf(review: Review, *, lang: Lang = "both", seal: Seal | None = None) -> bytes:
+def render_pdf(review: Review, *, lang: Lang = "both", seal: Seal | None = None,
+               pictures: Mapping[str, Picture] | None = None) -> bytes:
     """The review as an A4 PDF/A-2b file, sealed with ``seal`` (pyHanko) when one is given."""
     from weasyprint import HTML
 
-    html = render_html(review, lang=lang, for_print=True, seal=seal)
+    html = render_html(review, lang=lang, for_print=True, seal=seal, pictures=pictures)
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(pdf_variant=PDF_VARIANT,
                                                                        finisher=_without_producer)
     if seal is None:
@@ -112,12 +119,14 @@ def render_csv(review: Review) -> str:
     return buffer.getvalue()
 
 
-def render(review: Review, fmt: ReviewFormat, *, lang: Lang = "both", seal: Seal | None = None) -> bytes:
-    """The review in ``fmt`` as bytes; ``lang`` picks the language of MD, HTML and PDF."""
+def render(review: Review, fmt: ReviewFormat, *, lang: Lang = "both", seal: Seal | None = None,
+           pictures: Mapping[str, Picture] | None = None) -> bytes:
+    """The review in ``fmt`` as bytes; ``lang`` picks the language of MD, HTML and PDF; ``pictures``
+    (``integrations.export.pictures``) are embedded in the HTML and PDF."""
     if fmt is ReviewFormat.PDF:
-        return render_pdf(review, lang=lang, seal=seal)
+        return render_pdf(review, lang=lang, seal=seal, pictures=pictures)
     if fmt is ReviewFormat.MD:
         return render_markdown(review, lang=lang).encode("utf-8")
     if fmt is ReviewFormat.HTML:
-        return render_html(review, lang=lang).encode("utf-8")
+        return render_html(review, lang=lang, pictures=pictures).encode("utf-8")
     return (render_json(review) if fmt is ReviewFormat.JSON else render_csv(review)).encode("utf-8")

@@ -13,9 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from handlers.review import ReviewSetup, build_review
 from incidents import service
 from incidents.database import Database
+from incidents.evidence.store import EvidenceStore
 from integrations.api_types import IncidentId
 from integrations.export.formats import MEDIA_TYPES, ReviewFormat
 from integrations.export.language import Lang
+from integrations.export.pictures import load_pictures
 from playbooks.durations import parse_duration
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ class ReviewExporter:
     db: Database
     setup: ReviewSetup
     load_seal: Callable[[], "Seal"]
+    store: EvidenceStore | None = None  # where the pictures of reviews are (none: shown as missing)
     _seal: "Seal | None" = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -48,7 +51,10 @@ class ReviewExporter:
         setup = replace(self.setup, mkt_period=mkt_period) if mkt_period else self.setup
         with self.db.reader() as session:
             review = build_review(session, incident_id=incident_id, setup=setup, now=now)
-        return render(review, fmt, lang=lang, seal=self.seal() if fmt is ReviewFormat.PDF else None)
+        pictures = load_pictures(review, self.store, for_print=fmt is ReviewFormat.PDF) \
+            if fmt in (ReviewFormat.HTML, ReviewFormat.PDF) else None
+        return render(review, fmt, lang=lang, seal=self.seal() if fmt is ReviewFormat.PDF else None,
+                      pictures=pictures)
 
 
 def build_router(exporter: ReviewExporter, now: Callable[[], datetime], require_token: Any) -> APIRouter:

@@ -11,10 +11,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.commands import ChatRouter, parse_command
-from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, PhotoSent, Reply, ThreadRef, UserRef
 from incidents import outbox
 from incidents.clock import utcnow
+from incidents.evidence.images import EvidencePolicy
 from integrations.slack.adapter import PLATFORM, native
+from integrations.slack.photos import download
 from integrations.slack.render import ACTION_PREFIX
 
 log = logging.getLogger(__name__)
@@ -86,9 +88,14 @@ class SlackInbound:
         channel is ``thread_broadcast``, one with a file ``file_share``); edits and deletions carry the
         text nested (``message_changed``) and bots' messages carry ``bot_id``: those are not commands.
         """
-        if event.get("bot_id") or not event.get("user") or not event.get("text") or not event.get("thread_ts"):
+        if event.get("bot_id") or not event.get("user") or not event.get("thread_ts"):
             return
         if event.get("subtype") in IGNORED_SUBTYPES:
+            return
+        if event.get("files"):
+            await self.on_files(body, event, client)
+            return
+        if not event.get("text"):
             return
         parsed = parse_command(str(event.get("text", "")))
         if parsed is None:
@@ -99,6 +106,24 @@ class SlackInbound:
                                  actor=UserRef(PLATFORM, event["user"]), thread=thread, received_at=utcnow(),
                                  name=parsed.name, args=parsed.args)
         reply = await self.handle(command)
+        await client.chat_postEphemeral(channel=channel, user=event["user"], text=reply.text, thread_ts=root_ts)
+
+
+    async def on_files(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        """A file shared in an incident thread: fetched once and handed to the core as evidence of a step
+        (the first file; the text with it may name the step). Files in other threads are left alone."""
+        channel, root_ts = event["channel"], event["thread_ts"]
+        thread = ThreadRef(PLATFORM, native(channel, root_ts))
+        with self.router.ctx.db.reader() as session:
+            bound = outbox.binding_for_thread(session, platform=PLATFORM, thread_native=thread.native)
+        if bound is None:
+            return
+        limit = (self.router.evidence.policy if self.router.evidence else EvidencePolicy()).max_bytes
+        got = await download(client, str(event["files"][0].get("id", "")), limit=limit)
+        photo = PhotoSent(platform=PLATFORM, dedupe_key=f"slack:event:{body['event_id']}",
+                          actor=UserRef(PLATFORM, event["user"]), thread=thread, received_at=utcnow(),
+                          incident_id=bound.incident_id, download=got, caption=str(event.get("text") or ""))
+        reply = await self.handle(photo)
         await client.chat_postEphemeral(channel=channel, user=event["user"], text=reply.text, thread_ts=root_ts)
 
 

@@ -8,11 +8,13 @@ from typing import Any
 from telegram import Bot, CallbackQuery, Message, Update
 
 from handlers.commands import ChatRouter, parse_command
-from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, PhotoSent, Reply, ThreadRef, UserRef
 from incidents import outbox
 from incidents.clock import utcnow
+from incidents.evidence.images import EvidencePolicy
 from integrations.outbound import fit_text
 from integrations.telegram.adapter import LIMITS, PLATFORM, message_native, thread_native
+from integrations.telegram.photos import download, has_picture
 
 log = logging.getLogger(__name__)
 ANSWER_MAX = 200  # answerCallbackQuery text limit
@@ -36,13 +38,19 @@ class TelegramInbound:
         self.bot = bot
         self.router = router
 
-    def _route(self, event: ChatEvent, candidates: list[str]) -> Reply:
+    def _bind(self, candidates: list[str]) -> tuple[ThreadRef, int] | None:
+        """The first candidate thread bound to an incident, and that incident's id."""
         with self.router.ctx.db.reader() as session:
             for native in candidates:
                 bound = outbox.binding_for_thread(session, platform=PLATFORM, thread_native=native)
                 if bound is not None:
-                    event = replace(event, thread=ThreadRef(PLATFORM, native), incident_id=bound.incident_id)
-                    break
+                    return ThreadRef(PLATFORM, native), bound.incident_id
+        return None
+
+    def _route(self, event: ChatEvent, candidates: list[str]) -> Reply:
+        bound = self._bind(candidates)
+        if bound is not None:
+            event = replace(event, thread=bound[0], incident_id=bound[1])
         return self.router.handle(event)
 
     def _key(self, update_id: int) -> str:
@@ -57,6 +65,25 @@ class TelegramInbound:
             await self._click(update.update_id, update.callback_query)
         elif update.message is not None and update.message.text:
             await self._command(update.update_id, update.message)
+        elif update.message is not None and has_picture(update.message):
+            await self._picture(update.update_id, update.message)
+
+    async def _picture(self, update_id: int, message: Message) -> None:
+        """A photo or file in an incident's thread: fetched once, then handed to the core; pictures elsewhere
+        in the group are not WareRoom's and are left alone."""
+        if message.from_user is None:
+            return
+        bound = await asyncio.to_thread(self._bind, _candidates(message))
+        if bound is None:
+            return
+        limit = (self.router.evidence.policy if self.router.evidence else EvidencePolicy()).max_bytes
+        got = await download(self.bot, message, limit=limit)
+        event = PhotoSent(platform=PLATFORM, dedupe_key=self._key(update_id),
+                          actor=UserRef(PLATFORM, str(message.from_user.id), message.from_user.full_name),
+                          thread=bound[0], received_at=utcnow(), incident_id=bound[1], download=got,
+                          caption=message.caption or "")
+        reply = await asyncio.to_thread(self.router.handle, event)
+        await message.reply_text(fit_text(reply.text, LIMITS.max_size, LIMITS.unit), do_quote=True)
 
     async def _click(self, update_id: int, query: CallbackQuery) -> None:
         message = query.message if isinstance(query.message, Message) else None

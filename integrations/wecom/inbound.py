@@ -11,16 +11,17 @@ from sqlmodel import col, select
 from wechatpy.enterprise import create_reply, parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.events import register_event
-from wechatpy.enterprise.messages import TextMessage
+from wechatpy.enterprise.messages import ImageMessage, TextMessage
 from wechatpy.events import BaseEvent
 from wechatpy.fields import IntegerField, StringField
 
 from handlers.commands import ChatRouter, parse_command
-from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, Reply, ThreadRef, UserRef
+from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, PhotoSent, Reply, ThreadRef, UserRef
 from incidents import outbox
 from incidents.clock import utcnow
 from integrations.outbound import Unit, fit_text
 from integrations.wecom.adapter import PLATFORM, TEXT_MAX_BYTES, WeComClient
+from integrations.wecom.photos import download
 from integrations.wecom.store import WeComCard
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,15 @@ class WeComInbound:
             reply = await asyncio.to_thread(self._click, message)
             self._answer(message.source, reply)
             return ""
+        answer: Reply | None = None
         if isinstance(message, TextMessage):
-            command = await asyncio.to_thread(self._command, message)
-            if command is not None:
-                text = fit_text(command.text, TEXT_MAX_BYTES, Unit.BYTES)
-                return str(self.crypto.encrypt_message(create_reply(text, message).render(), nonce, timestamp))
-        return ""
+            answer = await asyncio.to_thread(self._command, message)
+        elif isinstance(message, ImageMessage):
+            answer = await asyncio.to_thread(self._picture, message)
+        if answer is None:
+            return ""
+        text = fit_text(answer.text, TEXT_MAX_BYTES, Unit.BYTES)
+        return str(self.crypto.encrypt_message(create_reply(text, message).render(), nonce, timestamp))
 
     def _answer(self, user: str, reply: Reply) -> None:
         """A click cannot be answered passively with text: send it to the user, after the callback returns."""
@@ -132,6 +136,18 @@ class WeComInbound:
         with self.router.ctx.db.reader() as session:
             cards = session.exec(select(WeComCard).order_by(col(WeComCard.created_at).desc()).limit(RECENT_CARDS))
             return next((c.chat_id for c in cards if user in c.userids), None)
+
+    def _picture(self, message: ImageMessage) -> Reply | None:
+        """An image sent to the app while the member has an incident: fetched once, evidence of its step."""
+        chat_id = self._latest_chat(message.source)
+        incident_id = self._incident(chat_id)
+        if incident_id is None:
+            return None
+        event = PhotoSent(platform=PLATFORM, dedupe_key=f"wecom:msg:{message.id}",
+                          actor=UserRef(PLATFORM, message.source),
+                          thread=ThreadRef(PLATFORM, chat_id) if chat_id else None, received_at=utcnow(),
+                          incident_id=incident_id, download=download(self.client, message.media_id))
+        return self.router.handle(event)
 
     def _command(self, message: TextMessage) -> Reply | None:
         parsed = parse_command(message.content or "")

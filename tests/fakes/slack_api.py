@@ -40,11 +40,15 @@ class FakeSlack:
     pause_seconds: float = 30.0  # at most; clearing ``paused`` answers at once
     paused: list[int] = field(default_factory=list)  # posts kept, whose answer is being held back now
     outage: int = 0  # set: every API call is answered with this HTTP status and nothing is kept (Slack is down)
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # id -> (name, mimetype, content)
+    lost_files: set[str] = field(default_factory=set)  # files.info answers, the private download fails (500)
+    downloads: list[tuple[str, str]] = field(default_factory=list)  # (file id, Authorization header) per download
     _next_ts: int = field(default_factory=lambda: int(time.time() * 1_000_000))  # message ts are times, as Slack's
 
     def __post_init__(self) -> None:
         self.app = Starlette(routes=[Route("/api/{method}", self._api, methods=["GET", "POST"]),
                                      Route("/hooks/{hook}", self._hook, methods=["POST"]),
+                                     Route("/files-pri/{team_file}/{name}", self._private, methods=["GET"]),
                                      WebSocketRoute("/link", self._socket)])
 
     def called(self, method: str) -> list[dict[str, Any]]:
@@ -76,6 +80,8 @@ class FakeSlack:
             return JSONResponse({"ok": True, "url": f"ws://{request.url.netloc}/link"})
         if not request.headers.get("authorization", "").startswith("Bearer xoxb-"):
             return JSONResponse({"ok": False, "error": "not_authed"})
+        if method == "files.info":
+            return JSONResponse(self._file_info(params, f"{request.url.scheme}://{request.url.netloc}"))
         handler = {"auth.test": self._auth_test, "chat.postMessage": self._post, "chat.update": self._update,
                    "chat.postEphemeral": self._ephemeral, "conversations.replies": self._replies,
                    "conversations.history": self._history}.get(method)
@@ -91,6 +97,36 @@ class FakeSlack:
             if number in self.paused:
                 self.paused.remove(number)
         return JSONResponse(answer)
+
+    def add_file(self, file_id: str, name: str, mimetype: str, content: bytes) -> None:
+        """A file a user shared; it is served by ``files.info`` and its ``url_private_download``."""
+        self.files[file_id] = (name, mimetype, content)
+
+    def _file_info(self, params: dict[str, Any], base: str) -> dict[str, Any]:
+        """``files.info``: the file object, with its private URLs on this server."""
+        file_id = str(params.get("file", ""))
+        if file_id not in self.files:
+            return {"ok": False, "error": "file_not_found"}
+        name, mimetype, content = self.files[file_id]
+        private = f"{base}/files-pri/T1-{file_id}/{name}"
+        return {"ok": True, "file": {"id": file_id, "name": name, "title": name, "mimetype": mimetype,
+                                     "filetype": name.rsplit(".", 1)[-1], "size": len(content), "user": "U-wangwei",
+                                     "url_private": private, "url_private_download": f"{private}?download=1",
+                                     "is_external": False, "mode": "hosted"}}
+
+    async def _private(self, request: Request) -> Response:
+        """A private file: its bytes with the bot token, the sign-in page (HTML, 200) without it, as Slack does."""
+        file_id = request.path_params["team_file"].removeprefix("T1-")
+        authorization = request.headers.get("authorization", "")
+        self.downloads.append((file_id, authorization))
+        if not authorization.startswith("Bearer xoxb-"):
+            return Response(b"<!DOCTYPE html><html><body>Sign in to Slack</body></html>", media_type="text/html")
+        if file_id in self.lost_files:
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        if file_id not in self.files:
+            return PlainTextResponse("Not Found", status_code=404)
+        _, mimetype, content = self.files[file_id]
+        return Response(content, media_type=mimetype)
 
     def _auth_test(self, _params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "team_id": "T1", "team": "Warehouse", "user_id": "UBOT", "bot_id": "BBOT",
@@ -201,3 +237,15 @@ def thread_message_body(*, event_id: str, user: str, channel: str, thread_ts: st
                        "event_time": 1_700_000_000, "authorizations": [{"team_id": "T1", "user_id": "UBOT"}],
                        "event": {"type": "message", "channel": channel, "user": user, "text": text,
                                  "ts": "1700000999.000100", "thread_ts": thread_ts}})
+
+
+def file_share_body(*, event_id: str, user: str, channel: str, thread_ts: str, file_id: str,
+                    text: str = "") -> str:
+    """An Events API ``message`` event of subtype ``file_share`` in a thread: the file as the event gives it
+    (a partial object; ``files.info`` has the rest)."""
+    return json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": event_id,
+                       "event_time": 1_700_000_000, "authorizations": [{"team_id": "T1", "user_id": "UBOT"}],
+                       "event": {"type": "message", "subtype": "file_share", "channel": channel, "user": user,
+                                 "text": text, "ts": f"1700001{event_id[-3:].zfill(3)}.000100",
+                                 "thread_ts": thread_ts, "upload": False, "display_as_bot": False,
+                                 "files": [{"id": file_id, "mode": "hosted", "file_access": "check_file_info"}]}})

@@ -38,10 +38,41 @@ class FakeTelegram:
     stale_queries: set[str] = field(default_factory=set)  # callback query ids answered "query is too old"
     long_poll_cap: float = 0.5  # an empty getUpdates returns by then, so shutting the fake down never waits long
     storm: Storm | None = None
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content, served by getFile + /file/bot…
+    lost_files: set[str] = field(default_factory=set)  # getFile answers, the download then fails (502)
+    downloads: list[str] = field(default_factory=list)  # file paths downloaded, in order
     _next_id: int = 900
 
     def __post_init__(self) -> None:
-        self.app = Starlette(routes=[Route("/bot{token}/{method}", self._api, methods=["GET", "POST"])])
+        self.app = Starlette(routes=[Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+                                     Route("/file/bot{token}/{path:path}", self._file, methods=["GET"])])
+
+    def add_file(self, file_id: str, content: bytes) -> dict[str, Any]:
+        """Keep a file a user sent; returns the PhotoSize Telegram would put in the message."""
+        self.files[file_id] = content
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 600,
+                "file_size": len(content)}
+
+    async def _file(self, request: Request) -> Response:
+        """``GET /file/bot<token>/<file_path>``: the file's bytes, as api.telegram.org serves them."""
+        if request.path_params["token"] != self.token:
+            return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
+        path = request.path_params["path"]
+        self.downloads.append(path)
+        file_id = path.removeprefix("photos/").removesuffix(".bin")
+        if file_id in self.lost_files:
+            return Response(b"Bad Gateway", status_code=502)
+        if file_id not in self.files:
+            return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
+        return Response(self.files[file_id], media_type="application/octet-stream")
+
+    def _getFile(self, params: dict[str, Any]) -> dict[str, Any] | Response:  # noqa: N802
+        """A File object with the path to download from (Bot API getFile)."""
+        file_id = str(params["file_id"])
+        if file_id not in self.files:
+            return self._bad("Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]),
+                "file_path": f"photos/{file_id}.bin"}
 
     def called(self, method: str) -> list[dict[str, Any]]:
         """The parameters of every call of ``method``, in order."""
@@ -185,6 +216,28 @@ def text_update(update_id: int, *, sender: dict[str, Any], chat: dict[str, Any],
                                "from": sender, "text": text}
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ", maxsplit=1)[0])}]
+    if reply_to is not None:
+        message["reply_to_message"] = reply_to
+    if thread_id is not None:
+        message |= {"message_thread_id": thread_id, "is_topic_message": True}
+    return {"update_id": update_id, "message": message}
+
+
+def photo_update(update_id: int, *, sender: dict[str, Any], chat: dict[str, Any], photo: dict[str, Any],
+                 caption: str = "", reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
+                 as_document: str = "") -> dict[str, Any]:
+    """A group message carrying a photo (its sizes; a thumbnail size first as Telegram sends), or with
+    ``as_document`` (a file name) the same file sent as a document."""
+    message: dict[str, Any] = {"message_id": 5000 + update_id, "date": int(time.time()), "chat": chat,
+                               "from": sender}
+    if as_document:
+        message["document"] = {"file_id": photo["file_id"], "file_unique_id": photo["file_unique_id"],
+                               "file_name": as_document, "mime_type": "image/jpeg", "file_size": photo["file_size"]}
+    else:
+        small = photo | {"file_id": f"{photo['file_id']}-s", "width": 90, "height": 67, "file_size": 1000}
+        message["photo"] = [small, photo]
+    if caption:
+        message["caption"] = caption
     if reply_to is not None:
         message["reply_to_message"] = reply_to
     if thread_id is not None:

@@ -87,6 +87,14 @@ def text_message(*, user: str, content: str, msg_id: int, corp_id: str) -> str:
             f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
 
 
+def image_message(*, user: str, media_id: str, msg_id: int, corp_id: str) -> str:
+    """An image a member sends to the app: its MediaId for media/get and a PicUrl."""
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+            f"<PicUrl><![CDATA[https://wework.qpic.cn/{media_id}]]></PicUrl><MediaId><![CDATA[{media_id}]]></MediaId>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+
+
 def card_click(*, user: str, key: str, task_id: str, response_code: str, corp_id: str, at: int) -> str:
     """A template_card_event: a button pressed on an interactive card."""
     return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
@@ -108,6 +116,8 @@ class FakeWeCom:
     limited: set[str] = field(default_factory=set)  # paths whose next call answers 45009
     stalled: set[str] = field(default_factory=set)  # paths whose next call hangs, unanswered, until released
     held: list[str] = field(default_factory=list)  # calls hanging now
+    media: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # media id -> (name, type, content)
+    lost_media: set[str] = field(default_factory=set)  # media/get answers "system busy" for these
     _codes: dict[str, str] = field(default_factory=dict)  # response code -> task id, until used
     _count: int = 0
 
@@ -137,9 +147,13 @@ class FakeWeCom:
                 return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
             return JSONResponse({"errcode": 0, "errmsg": "ok", "access_token": "tok-1", "expires_in": 7200})
         body = json.loads(await request.body() or b"{}")  # wechatpy sends JSON without a Content-Type
+        if request.method == "GET":  # media/get: its parameters are in the query
+            body = {k: v for k, v in request.query_params.items() if k != "access_token"}
         self.calls.append((path, body))
         if request.query_params.get("access_token") != "tok-1":
             return JSONResponse({"errcode": 40014, "errmsg": "invalid access_token"})
+        if path == "media/get":
+            return self._media(request.query_params.get("media_id", ""))
         if path in self.limited:
             self.limited.discard(path)
             return JSONResponse({"errcode": 45009, "errmsg": "api freq out of limit"})
@@ -154,6 +168,20 @@ class FakeWeCom:
         if handler is None:
             return JSONResponse({"errcode": 404, "errmsg": f"unknown api {path}"})
         return JSONResponse({"errcode": 0, "errmsg": "ok"} | handler(body))
+
+    def add_media(self, media_id: str, name: str, content_type: str, content: bytes) -> None:
+        """A picture a member sent to the app: WeCom keeps it for three days under its MediaId."""
+        self.media[media_id] = (name, content_type, content)
+
+    def _media(self, media_id: str) -> Response:
+        """``GET media/get``: the file with its name in Content-Disposition, or an errcode as JSON."""
+        if media_id in self.lost_media:
+            return JSONResponse({"errcode": -1, "errmsg": "system busy"})
+        if media_id not in self.media:
+            return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
+        name, content_type, content = self.media[media_id]
+        return Response(content, media_type=content_type,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("msgtype") != "template_card":

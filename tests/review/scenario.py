@@ -1,6 +1,7 @@
 """A realistic cold-room incident, from alarm to resolution, for review tests and the export benchmark."""
 
 import math
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -8,11 +9,12 @@ from pathlib import Path
 import yaml
 
 from handlers.commands import ChatRouter
-from handlers.ports import CommandInvoked, UserRef
+from handlers.ports import CommandInvoked, Download, PhotoSent, UserRef
 from handlers.signing import Signing
 from incidents import directory
 from incidents.actors import SYSTEM, Actor
 from incidents.database import Database
+from incidents.evidence.store import EvidenceStore, LocalStore
 from incidents.identity import passwords
 from incidents.inventory.demo import load_demo_stock
 from incidents.inventory.samples import record_samples
@@ -21,6 +23,7 @@ from incidents.readings import Reading
 from incidents.rules.config import DeviceRegistry, parse_registry
 from incidents.signals import SignalKind
 from tests.conftest import FakeClock
+from tests.evidence.pictures import camera_jpeg
 from tests.factories import ROOT, make_core, make_signal, seed_people
 
 START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -68,10 +71,10 @@ def _say(router: ChatRouter, user: str, name: str, args: tuple[str, ...], *, inc
     return reply.text
 
 
-def play_cold_room_incident(database: Database) -> Scenario:
+def play_cold_room_incident(database: Database, evidence: EvidenceStore | None = None) -> Scenario:
     """D1 warms up; its alarm opens an incident at 02:52 that escalates, is acknowledged, worked through its
-    playbook (handheld 9.1 °C, compressor, back in range, quarantine, QA releases) and resolved at 04:10
-    with the shipped-check step still open."""
+    playbook (handheld 9.1 °C, compressor, back in range, quarantine with a photo kept in ``evidence`` (default:
+    a new temporary directory), QA releases) and resolved at 04:10 with the shipped-check step still open."""
     clock = FakeClock(START)
     people = seed_people(database)
     with database.unit_of_work() as session:
@@ -79,7 +82,8 @@ def play_cold_room_incident(database: Database) -> Scenario:
         load_demo_stock(session, now=START)
         record_samples(session, probe_readings(READINGS_FROM, 300))
         record_samples(session, back_wall_readings(READINGS_FROM, 300))
-    core = make_core(database, now=clock)
+    store = evidence or LocalStore(Path(tempfile.mkdtemp(prefix="wareroom-scenario-evidence-")))
+    core = make_core(database, now=clock, evidence=store)
     clock.advance(minutes=52)
     incident_id = core.flow.on_signal(make_signal(at=clock.now, value=8.4))
     assert incident_id is not None
@@ -98,8 +102,10 @@ def play_cold_room_incident(database: Database) -> Scenario:
     clock.advance(minutes=4)
     _say(core.router, "wangwei", "done", ("yes",), incident_id=incident_id, key="k3", at=clock.now)
     clock.advance(minutes=5)
-    _say(core.router, "wangwei", "done", ("https://photos.example/q1.jpg",), incident_id=incident_id, key="k4",
-         at=clock.now)
+    photo = core.router.handle(PhotoSent(
+        platform="webchat", dedupe_key="k4", actor=UserRef("webchat", "wangwei"), thread=None, received_at=clock.now,
+        incident_id=incident_id, download=Download(camera_jpeg(), "quarantine.jpg")))
+    assert photo.ok, photo.text
     clock.advance(minutes=20)
     signed = core.playbooks.complete(  # the QA disposition is an electronic signature, not a chat /done
         incident_id=incident_id, step_id="qa-assessment", actor=_actor(database, "zhangmin"), dedupe_key="k5",

@@ -67,7 +67,7 @@ def test_the_review_holds_metrics_steps_escalations_and_the_chain(played: tuple[
     assert [(t.value, t.above, t.sources) for t in review.thresholds] == [
         (2.0, False, ("zone-min",)), (8.0, True, ("zone-max", "cold-room-high-temp"))]
     # the header's count and the timeline agree: every event of the incident is in the timeline
-    assert review.chain.ok and review.chain.incident_events == len(review.timeline) == 19
+    assert review.chain.ok and review.chain.incident_events == len(review.timeline) == 20
     assert review.chain.checked >= review.chain.incident_events
 
 
@@ -150,7 +150,7 @@ def test_markdown_json_and_csv(played: tuple[Database, Scenario]) -> None:
     assert "Verify the reading | SL | Done overdue" in english and "核实" not in english
     bundle = json.loads(render(review, ReviewFormat.JSON))
     assert bundle["incident_id"] == played[1].incident_id and bundle["chain"]["ok"] is True
-    assert bundle["opened_at"] == "2026-11-25T02:52:00+00:00" and len(bundle["timeline"]) == 19
+    assert bundle["opened_at"] == "2026-11-25T02:52:00+00:00" and len(bundle["timeline"]) == 20
     assert bundle["exposure"]["probes"][0]["mkt_excursion"] == pytest.approx(8.8, abs=0.1)
     rows = list(csv.reader(io.StringIO(render(review, ReviewFormat.CSV).decode())))
     assert rows[0] == ["at_utc", "at_local", "who", "action", "text_zh", "text_en", "object", "detail", "reason"]

@@ -1,0 +1,1 @@
+"""Photo evidence: checked images (``images``), kept content-addressed (``store``), recorded per step (``records``)."""
