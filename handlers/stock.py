@@ -87,7 +87,7 @@ def report_json(report: StockReport) -> dict[str, Any]:
 
 
 class StockDesk:
-    """Answers stock questions from the local stock database; keeps the name index warm between questions."""
+    """Answers stock questions from the local stock database (names through its trigram index)."""
 
     def __init__(self, db: Database, *, timezone: str, now: Callable[[], datetime] = utcnow) -> None:
         self.db = db

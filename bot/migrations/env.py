@@ -8,13 +8,14 @@ from sqlmodel import SQLModel
 
 import bot.migrations.env_models  # noqa: F401  (registers every table)
 from incidents.database import make_engine
+from incidents.inventory.search import TEXT_INDEX_PREFIX
 
 _NOT_OURS = {"apscheduler_jobs"}
 _MIGRATION_LOCK_KEY = 7_202_612  # pg_advisory_xact_lock: processes starting together migrate one after the other
 
 
 def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    return not (type_ == "table" and name in _NOT_OURS)
+    return not (type_ == "table" and name in _NOT_OURS) and not (name or "").startswith(TEXT_INDEX_PREFIX)
 
 
 def run_migrations_online() -> None:
