@@ -10,13 +10,14 @@ from fastapi import FastAPI
 
 from bot import api, db, health
 from bot.bootstrap import Runtime, build
+from bot.channels import dead_man
 from bot.settings import Settings
 from handlers.audit_watch import AuditWatch
 from incidents import checkpoints, retention
 from incidents.identity.sessions import Timeouts
 from incidents.identity.tokens import Scope
 from incidents.permissions import Permission
-from integrations import evidence_routes
+from integrations import contact_routes, evidence_routes, heartbeat
 from integrations.action_executor import ActionExecutor
 from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
@@ -132,7 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  asyncio.create_task(runtime.outbox_lease.run(), name="outbox-lease"),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick"),
-                 asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit")]
+                 asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit"),
+                 asyncio.create_task(dead_man(settings, runtime.heartbeats), name="dead-man")]
         try:
             yield
         finally:
@@ -180,10 +182,13 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
     app.include_router(api.build_router(runtime, auth))
     app.include_router(health.build_router(runtime, broker_connected=lambda: health.subscriber_connected(app)))
     app.include_router(webhooks.build_router(runtime.intake, ingest, runtime.routing))
+    app.include_router(heartbeat.build_router(runtime.heartbeats, ingest))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
     for router in runtime.channels.routers(runtime.contact_ack):
         app.include_router(router)
+    app.include_router(contact_routes.build_router(runtime.db, runtime.contact_ack, runtime.channels.links,
+                                                   runtime.channels.ports, auth.needs(Scope.ADMIN)))
     app.include_router(build_router(runtime.webchat, runtime.router, auth, runtime.intake,
                                     notice=settings.webchat_notice))
     app.include_router(outbox_router(runtime.db, auth.needs(Scope.ADMIN), runtime.dispatcher.wake))

@@ -17,6 +17,7 @@ from handlers.commands import ChatRouter
 from handlers.contact_ack import ContactAck
 from handlers.context import CoreContext
 from handlers.evidence_flow import EvidenceFlow
+from handlers.heartbeats import HeartbeatWatch
 from handlers.incident_flow import IncidentFlow
 from handlers.intake import Intake
 from handlers.notify import Notifier
@@ -27,6 +28,7 @@ from incidents.escalation import load_escalation
 from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
+from integrations.apprise_notify.adapter import AppriseNotify
 from integrations.export.routes import ReviewExporter
 from integrations.fallback_watch import FallbackWatch
 from integrations.inventory.sink import StockEventSink
@@ -68,7 +70,8 @@ class ChatPlatform:
 
 
 def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
-    """Slack, Telegram and WeCom, each switched on when its credentials are set."""
+    """Slack, Telegram and WeCom, each switched on when its credentials are set; one notification-only
+    platform per Apprise URL."""
     found: list[ChatPlatform] = []
     public = settings.base_url()
     inbound_slack = settings.slack_signing_secret or settings.slack_app_token
@@ -127,6 +130,8 @@ def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
 
         found.append(ChatPlatform(RateLimitedChat(WeComChat(wecom, db, agent), public_url=public), wecom_router,
                                   stop=stop_wecom))
+    found += [ChatPlatform(AppriseNotify(f"apprise-{n}", url), lambda _router: APIRouter())
+              for n, url in enumerate(settings.apprise_urls, start=1)]
     return found
 
 
@@ -152,6 +157,7 @@ class Runtime:
     channels: ContactChannels
     contact_ack: ContactAck
     evidence: EvidenceFlow
+    heartbeats: HeartbeatWatch
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -202,6 +208,7 @@ def build(settings: Settings) -> Runtime:
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
                    routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow), evidence=evidence,
+                   heartbeats=HeartbeatWatch(flow, settings.expected_heartbeats),
                    review=review_exporter(settings, db, library, registry, store), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),
