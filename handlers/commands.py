@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import callbacks, dedupe
+from handlers import callbacks, dedupe, drills
 from handlers.authz import authorize
 from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
@@ -91,6 +91,7 @@ class ChatRouter:
         self.playbooks = playbooks
         self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {}
         self.stock = StockDesk(ctx.db, timezone=ctx.timezone, now=ctx.now)
+        self.drills = drills.DrillDesk(ctx, flow, playbooks)
         self.public_url = public_url
         for name, command in {
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
@@ -291,7 +292,11 @@ class ChatRouter:
                                     dedupe_key=event.dedupe_key)
 
     def _declare(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
-        """``/incident fire D1 [details…]``: start a playbook by hand for a zone."""
+        """``/incident fire D1 [details…]``: start a playbook by hand for a zone; ``--drill`` (演练) anywhere
+        makes it a drill, ``--at 14:30`` (or an ISO time) schedules that drill (``handlers.drills``)."""
+        drill, at, args = drills.parse_drill(args)
+        if at is not None:
+            return self.drills.schedule_text(args, at=at, actor=actor)
         if not args:
             return Reply(say("help"), ok=False)
         playbook_id = self.playbooks.for_command(args[0])
@@ -300,7 +305,7 @@ class ChatRouter:
             return Reply(say("no_playbook_alias", name=args[0], known=known), ok=False)
         zone = args[1] if len(args) > 1 else None
         return self.flow.declare(playbook_id=playbook_id, zone=zone, note=" ".join(args[2:]), actor=actor,
-                                 dedupe_key=event.dedupe_key)
+                                 dedupe_key=event.dedupe_key, drill=drill)
 
     def _status(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         incident_id = self._target(event, args)

@@ -490,6 +490,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action_incident.retriggered": ("告警再次触发", "Triggered again"),
     "action_incident.unacknowledge": ("撤回确认", "Acknowledgement withdrawn"),
     "action_incident.reminded": ("提醒", "Reminder"),
+    "drill_usage": ("用法：/incident 预案 区域 --drill [--at 14:30]，例如 /incident fire A1 演练",
+                    "Usage: /incident <playbook> <zone> --drill [--at 14:30], e.g. /incident fire A1 --drill"),
+    "drill_bad_time": ("「{value}」不是将来的时间，请写成 14:30 或 2026-12-01T14:30。",
+                       "\"{value}\" is not a time in the future; write it like 14:30 or 2026-12-01T14:30."),
+    "drill_scheduled": ("已安排演练：{playbook} {zone}，{at} 开始。", "Drill scheduled: {playbook} {zone} at {at}."),
+    "action_drill.scheduled": ("安排演练", "Drill scheduled"),
 }
 
 
