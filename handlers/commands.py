@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from handlers import callbacks, dedupe, drills
 from handlers.authz import authorize
 from handlers.context import CoreContext
+from handlers.incident_command import IncidentCommandDesk
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
@@ -42,6 +43,8 @@ ALIASES: dict[str, str] = {
     "unsilence": "unsilence", "取消静默": "unsilence",
     "link": "link", "关联": "link", "绑定": "link",
     "unack": "unack", "取消确认": "unack",
+    "severity": "severity", "级别": "severity", "定级": "severity",
+    "assign": "assign", "指派": "assign", "handover": "handover", "移交": "handover",
 }
 P = Permission
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
@@ -50,6 +53,7 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "status": P.READ, "stock": P.READ, "review": P.EXPORT_REVIEW, "help": None,
     "silence": P.SILENCE, "silences": P.READ, "unsilence": P.SILENCE,
     "unack": P.ACKNOWLEDGE,
+    "severity": P.CHANGE_SEVERITY, "assign": P.ASSIGN_COMMANDER, "handover": P.ACKNOWLEDGE,  # the commander's own
 }
 """Every chat and API command and the permission it needs (None: any person in the directory).
 A command that is not listed here cannot be registered."""
@@ -92,6 +96,8 @@ class ChatRouter:
         self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {}
         self.stock = StockDesk(ctx.db, timezone=ctx.timezone, now=ctx.now)
         self.drills = drills.DrillDesk(ctx, flow, playbooks)
+        for name, command in IncidentCommandDesk(ctx, flow).commands().items():
+            self.register(name, command)
         self.public_url = public_url
         for name, command in {
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,

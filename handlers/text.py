@@ -496,6 +496,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "\"{value}\" is not a time in the future; write it like 14:30 or 2026-12-01T14:30."),
     "drill_scheduled": ("已安排演练：{playbook} {zone}，{at} 开始。", "Drill scheduled: {playbook} {zone} at {at}."),
     "action_drill.scheduled": ("安排演练", "Drill scheduled"),
+    "perm_assign_commander": ("指派或移交事件指挥", "assign or hand over the incident commander"),
+    "severity_usage": ("用法：/severity SEV1 原因（SEV1–SEV4）", "Usage: /severity SEV1 <reason> (SEV1–SEV4)"),
+    "severity_needs_reason": ("变更级别需要填写原因，例如 /severity SEV1 蔓延到 D2",
+                              "A severity change needs a reason, e.g. /severity SEV1 spreading to D2"),
+    "severity_msg": ("{who} 将级别由 {before} 改为 {after}：{reason}。升级计划已按新级别重排。",
+                     "{who} changed the severity from {before} to {after}: {reason}. Escalation re-planned."),
+    "assign_usage": ("用法：/assign @某人（指派事件指挥）", "Usage: /assign @person (the incident commander)"),
+    "handover_usage": ("用法：/handover @某人（移交事件指挥）", "Usage: /handover @person (hand over command)"),
+    "person_unknown": ("找不到「{who}」：请用 @账号、登录名或姓名。",
+                       "Nobody called \"{who}\": use their @account, login or name."),
+    "assigned_msg": ("{who} 指派 {commander} 为事件指挥（原：{before}）。",
+                     "{who} made {commander} the incident commander (was: {before})."),
+    "handover_msg": ("{who} 将事件指挥移交给 {commander}（原：{before}）。",
+                     "{who} handed command over to {commander} (was: {before})."),
+    "commander": ("事件指挥", "Commander"),
+    "action_incident.assigned": ("指派事件指挥", "Commander assigned"),
+    "action_incident.handover": ("移交事件指挥", "Command handed over"),
 }
 
 
