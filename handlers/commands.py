@@ -17,6 +17,7 @@ from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
 from handlers.review import FORMATS, review_url
 from handlers.stock import StockDesk
 from handlers.text import say
+from handlers.timeline_notes import NoteDesk
 from incidents import audit, directory, service
 from incidents.actors import Actor
 from incidents.identity import codes
@@ -45,6 +46,7 @@ ALIASES: dict[str, str] = {
     "unack": "unack", "取消确认": "unack",
     "severity": "severity", "级别": "severity", "定级": "severity",
     "assign": "assign", "指派": "assign", "handover": "handover", "移交": "handover",
+    "note": "note", "备注": "note", "记录": "note",
 }
 P = Permission
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
@@ -54,6 +56,7 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "silence": P.SILENCE, "silences": P.READ, "unsilence": P.SILENCE,
     "unack": P.ACKNOWLEDGE,
     "severity": P.CHANGE_SEVERITY, "assign": P.ASSIGN_COMMANDER, "handover": P.ACKNOWLEDGE,  # the commander's own
+    "note": P.STEP,
 }
 """Every chat and API command and the permission it needs (None: any person in the directory).
 A command that is not listed here cannot be registered."""
@@ -98,6 +101,7 @@ class ChatRouter:
         self.drills = drills.DrillDesk(ctx, flow, playbooks)
         for name, command in IncidentCommandDesk(ctx, flow).commands().items():
             self.register(name, command)
+        self.register("note", NoteDesk(ctx).note)
         self.public_url = public_url
         for name, command in {
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,

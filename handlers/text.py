@@ -513,6 +513,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "commander": ("事件指挥", "Commander"),
     "action_incident.assigned": ("指派事件指挥", "Commander assigned"),
     "action_incident.handover": ("移交事件指挥", "Command handed over"),
+    "note_usage": ("用法：/note 内容（写入事件时间线）", "Usage: /note <text> (added to the incident timeline)"),
+    "note_msg": ("📝 {who} 记入时间线：{text}", "📝 {who} added to the timeline: {text}"),
+    "note_added": ("已记入时间线。", "Added to the timeline."),
+    "action_incident.note": ("时间线备注", "Timeline note"),
 }
 
 
