@@ -39,6 +39,16 @@ class CommandIn(BaseModel):
     event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
 
+class DrillIn(BaseModel):
+    """A drill of a playbook (its id or a command alias such as ``fire``), now or at ``at`` (``14:30``, ISO)."""
+
+    playbook: Text = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
+    zone: Text = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
+    at: Text | None = Field(default=None, max_length=40, pattern=r"^[\dT:+\-.Z]+$")
+    note: Text = Field(default="", max_length=500)
+    event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+
+
 class ClickIn(BaseModel):
     """A button's token (``v1:ack:12``) as a chat card would send it."""
 
@@ -116,6 +126,16 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
         event: ChatEvent = CommandInvoked(platform=PLATFORM, dedupe_key=f"api:{body.event_id}", actor=sender(caller),
                                           thread=None, received_at=utcnow(), incident_id=body.incident_id,
                                           name=parsed.name, args=parsed.args)
+        reply = await asyncio.to_thread(runtime.router.handle, event)
+        return {"ok": reply.ok, "text": reply.text}
+
+    @api.post("/api/v1/drills", tags=["commands"])
+    async def drill(body: DrillIn, caller: Caller = acting) -> dict[str, Any]:
+        """Start or schedule a drill as the token's person: ``/incident <playbook> <zone> --drill [--at …]``."""
+        args = (body.playbook, body.zone, "--drill",
+                *(["--at", body.at] if body.at else []), *body.note.split())
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=f"api:{body.event_id}", actor=sender(caller),
+                               thread=None, received_at=utcnow(), name="incident", args=args)
         reply = await asyncio.to_thread(runtime.router.handle, event)
         return {"ok": reply.ok, "text": reply.text}
 

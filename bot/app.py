@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mqtt_url = mqtt_url
         # Timers run where the scheduler lease is; it re-arms them from the database when taken.
         runtime.timers.start(on_escalation=runtime.flow.escalation_due, on_step=runtime.playbooks.timer_due,
-                             on_reminder=runtime.flow.reminders.due,
+                             on_reminder=runtime.flow.reminders.due, on_drill=runtime.router.drills.due,
                              rearm=runtime.flow.rearm_all, on_retention=lambda: retention.nightly(
                                  runtime.db, settings.retention_policy()),
                              nightly=NightlyAt(settings.retention_time.hour, settings.retention_time.minute,

@@ -45,7 +45,7 @@ from integrations.telegram import routes as telegram_routes
 from integrations.telegram.adapter import TelegramChat
 from integrations.telegram.inbound import TelegramInbound
 from integrations.telegram.photos import file_url
-from integrations.telegram.polling import TelegramPolling
+from integrations.telegram.polling import ALLOWED_UPDATES, TelegramPolling
 from integrations.webchat.adapter import Broadcaster, WebChat
 from integrations.wecom import routes as wecom_routes
 from integrations.wecom.adapter import WeComChat, WeComClient
@@ -103,7 +103,7 @@ def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
             await bot.initialize()  # getMe: the bot's username, for ``/cmd@bot`` in groups
             if settings.public_url:  # Telegram calls only a public HTTPS address
                 await bot.set_webhook(f"{public}/telegram/webhook", secret_token=webhook_secret,
-                                      allowed_updates=["message", "callback_query"])
+                                      allowed_updates=list(ALLOWED_UPDATES))
 
         found.append(ChatPlatform(
             RateLimitedChat(TelegramChat(bot, settings.telegram_chat_id), public_url=public),

@@ -682,8 +682,9 @@ def _seal_words(seal: object) -> str:
 def review_stats_command(
     since: Annotated[str, typer.Option(help="how far back: 30d, 12h…")] = "30d",
     out_dir: Annotated[Path, typer.Option(help="where stats.csv, stats.png and stats.svg go")] = Path("review-stats"),
+    include_drills: Annotated[bool, typer.Option(help="count drills with the incidents")] = False,
 ) -> None:
-    """Counts, MTTA and MTTR by incident type and site, overdue steps and the noisiest rules."""
+    """Counts, MTTA and MTTR by incident type and site, overdue steps and the noisiest rules; drills apart."""
     from handlers.review import review_stats
     from incidents.clock import utcnow
     from incidents.database import Database
@@ -702,7 +703,8 @@ def review_stats_command(
     now = utcnow()
     try:
         with database.reader() as session:
-            stats = review_stats(session, since=now - window, now=now, library=library)
+            stats = review_stats(session, since=now - window, now=now, library=library,
+                                 include_drills=include_drills)
     finally:
         database.dispose()
     typer.echo(stats_table(stats))

@@ -7,16 +7,18 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import alarm_view, callbacks, dedupe
+from handlers import alarm_view, callbacks, dedupe, drills
 from handlers.authz import authorize
 from handlers.context import CoreContext
 from handlers.evidence_flow import EvidenceFlow
+from handlers.incident_command import IncidentCommandDesk
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, PhotoSent, Reply
 from handlers.review import FORMATS, review_url
 from handlers.stock import StockDesk
 from handlers.text import say
+from handlers.timeline_notes import NoteDesk
 from incidents import audit, directory, service
 from incidents.actors import Actor
 from incidents.identity import codes
@@ -47,6 +49,9 @@ ALIASES: dict[str, str] = {
     "alarms": "alarms", "告警": "alarms", "ackalarm": "ackalarm", "确认告警": "ackalarm", "reset": "reset",
     "复位": "reset", "shelve": "shelve", "搁置": "shelve", "unshelve": "unshelve", "取消搁置": "unshelve",
     "oos": "oos", "停用": "oos", "inservice": "inservice", "恢复使用": "inservice",
+    "severity": "severity", "级别": "severity", "定级": "severity",
+    "assign": "assign", "指派": "assign", "handover": "handover", "移交": "handover",
+    "note": "note", "备注": "note", "记录": "note",
 }
 P = Permission
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
@@ -57,6 +62,8 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "unack": P.ACKNOWLEDGE,
     "alarms": P.READ, "ackalarm": P.ACKNOWLEDGE, "reset": P.ACKNOWLEDGE, "shelve": P.SILENCE,
     "unshelve": P.SILENCE, "oos": P.SILENCE, "inservice": P.SILENCE,
+    "severity": P.CHANGE_SEVERITY, "assign": P.ASSIGN_COMMANDER, "handover": P.ACKNOWLEDGE,  # the commander's own
+    "note": P.STEP,
 }
 """Every chat and API command and the permission it needs (None: any person in the directory).
 A command that is not listed here cannot be registered."""
@@ -100,6 +107,10 @@ class ChatRouter:
         self.playbooks = playbooks
         self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {}
         self.stock = StockDesk(ctx.db, timezone=ctx.timezone, now=ctx.now)
+        self.drills = drills.DrillDesk(ctx, flow, playbooks)
+        for name, command in IncidentCommandDesk(ctx, flow).commands().items():
+            self.register(name, command)
+        self.register("note", NoteDesk(ctx).note)
         self.public_url = public_url
         for name, command in {
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
@@ -305,7 +316,11 @@ class ChatRouter:
                                     dedupe_key=event.dedupe_key)
 
     def _declare(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
-        """``/incident fire D1 [details…]``: start a playbook by hand for a zone."""
+        """``/incident fire D1 [details…]``: start a playbook by hand for a zone; ``--drill`` (演练) anywhere
+        makes it a drill, ``--at 14:30`` (or an ISO time) schedules that drill (``handlers.drills``)."""
+        drill, at, args = drills.parse_drill(args)
+        if at is not None:
+            return self.drills.schedule_text(args, at=at, actor=actor)
         if not args:
             return Reply(say("help"), ok=False)
         playbook_id = self.playbooks.for_command(args[0])
@@ -314,7 +329,7 @@ class ChatRouter:
             return Reply(say("no_playbook_alias", name=args[0], known=known), ok=False)
         zone = args[1] if len(args) > 1 else None
         return self.flow.declare(playbook_id=playbook_id, zone=zone, note=" ".join(args[2:]), actor=actor,
-                                 dedupe_key=event.dedupe_key)
+                                 dedupe_key=event.dedupe_key, drill=drill)
 
     def _status(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         incident_id = self._target(event, args)

@@ -22,6 +22,9 @@ class TimerPort(Protocol):
 
     def arm_reminder(self, *, incident_id: int, kind: str, token: str, run_at: datetime) -> None: ...
 
+    def arm_drill(self, *, job_id: str, run_at: datetime, playbook_id: str, zone: str | None, note: str,
+                  person_id: int | None) -> None: ...
+
 
 @dataclass
 class CoreContext:

@@ -14,6 +14,7 @@ from handlers import messages, paging
 from handlers.authz import authorize_text
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
+from handlers.drill_mark import drill_title
 from handlers.incident_timers import arm_incident
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import OutboundMessage, Reply
@@ -190,14 +191,22 @@ class IncidentFlow:
         return None
 
     def declare(self, *, playbook_id: str, zone: str | None, note: str, actor: Actor,
-                dedupe_key: str | None) -> Reply:
-        """Open (or join) an incident by hand with a playbook, e.g. ``/incident fire D1``."""
+                dedupe_key: str | None, drill: bool = False) -> Reply:
+        """Open (or join) an incident by hand with a playbook, e.g. ``/incident fire D1``.
+
+        A ``drill`` is its own incident (it never joins a real one, nor a real alarm it), marked DRILL in
+        every title and message, its actuations simulated, and left out of the statistics.
+        """
         loaded = self.playbooks.library[playbook_id]
         where = f" {zone}" if zone else ""
+        title_zh, title_en = f"{loaded.playbook.title.zh}{where}", f"{loaded.playbook.title.en}{where}"
+        if drill:
+            title_zh, title_en = drill_title(title_zh), drill_title(title_en)
         signal = AlertSignal(
-            kind=SignalKind.FIRING, rule_id=f"manual:{playbook_id}", fingerprint=f"manual:{playbook_id}:{zone or '-'}",
-            severity=Severity(loaded.playbook.severity), title_zh=f"{loaded.playbook.title.zh}{where}",
-            title_en=f"{loaded.playbook.title.en}{where}", at=self.ctx.now(), zone=zone, playbook=playbook_id,
+            kind=SignalKind.FIRING, rule_id=f"manual:{playbook_id}",
+            fingerprint=f"{'drill:' if drill else ''}manual:{playbook_id}:{zone or '-'}",
+            severity=Severity(loaded.playbook.severity), title_zh=title_zh,
+            title_en=title_en, at=self.ctx.now(), zone=zone, playbook=playbook_id,
             source="manual", labels={"declared_by": actor.name, "note": note} if note else {"declared_by": actor.name},
         )
         with self.ctx.db.unit_of_work() as session:
@@ -205,15 +214,15 @@ class IncidentFlow:
                 remember(session, dedupe_key, actor)
             except DuplicateEvent:
                 return Reply(say("duplicate"))
-        incident_id = self.on_signal(signal)
+        incident_id = self.on_signal(signal, drill=drill)
         assert incident_id is not None
         with self.ctx.db.unit_of_work() as session:
             audit.record(session, action="incident.declared", actor=actor, incident_id=incident_id,
-                         after={"playbook": playbook_id, "zone": zone, "note": note or None})
+                         after={"playbook": playbook_id, "zone": zone, "note": note or None, "drill": drill})
             self.ctx.notifier.post(session, incident_id,
                                    messages.notice(incident_id, say("declared_msg", who=actor.name), tone="alert"))
         self.ctx.wake_outbox()
-        return Reply(f"#{incident_id} {loaded.playbook.title.zh}{where} / {loaded.playbook.title.en}{where}")
+        return Reply(f"#{incident_id} {title_zh} / {title_en}")
 
     def acknowledge_external(self, *, dedup_key: str, source: str) -> int | None:
         """An acknowledgement sent by the system that raised the alert (PagerDuty Events ``acknowledge``)."""

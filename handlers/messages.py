@@ -22,8 +22,9 @@ def incident_title(incident: Incident) -> str:
 def incident_header(
     incident: Incident, *, timezone: str, acked_by_name: str | None, current_step: str | None,
     alarm_states: str | None = None,
+    commander_name: str | None = None,
 ) -> OutboundMessage:
-    """The thread's root message, edited in place on every state change."""
+    """The thread's root message, edited in place on every state change; it names the incident commander."""
     assert incident.id is not None
     status = Status(incident.status)
     zh, en = STATUS_TEXT[status]
@@ -32,6 +33,8 @@ def incident_header(
         (label("zone"), " / ".join(x for x in (incident.site, incident.zone) if x) or "-"),
         (label("opened"), local_time(incident.opened_at, timezone)),
     ]
+    if commander_name:
+        fields.append((label("commander"), commander_name))
     if acked_by_name and incident.acknowledged_at:
         fields.append((label("acked_by"), f"{acked_by_name} · {local_time(incident.acknowledged_at, timezone)}"))
     if incident.cleared_at:

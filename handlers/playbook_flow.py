@@ -196,14 +196,15 @@ class PlaybookFlow:
 
     def header(self, session: Session, incident: Incident) -> OutboundMessage:
         """The incident's current root message."""
-        acked = None
-        if incident.acknowledged_by is not None:
-            acked = directory.names(session, [incident.acknowledged_by]).get(incident.acknowledged_by)
+        people = directory.names(session, [p for p in (incident.acknowledged_by, incident.commander_id)
+                                           if p is not None])
         assert incident.id is not None
         alarm_states = alarm_view.header_text(session, incident_id=incident.id, now=self.ctx.now(),
                                               acknowledged=Status(incident.status) is not Status.TRIGGERED)
-        return messages.incident_header(incident, timezone=self.ctx.timezone, acked_by_name=acked,
-                                        current_step=self.current_label(incident), alarm_states=alarm_states)
+        return messages.incident_header(incident, timezone=self.ctx.timezone,
+                                        acked_by_name=people.get(incident.acknowledged_by or 0),
+                                        current_step=self.current_label(incident), alarm_states=alarm_states,
+                                        commander_name=people.get(incident.commander_id or 0))
 
     def _card(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState, step_id: str, *,
               outcome: str | None = None) -> OutboundMessage:

@@ -7,12 +7,13 @@ alerts, stored sensor samples of the zone's probes and the move ledger of the zo
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import mean
 
 from sqlmodel import Session, col, select
 
+from handlers.drill_stats import DrillStats, drill_stats, split_drills
 from handlers.review_evidence import evidence_of
 from handlers.review_exposure import EXPOSURE_METRICS, exposure, limits, zone_series
 from handlers.review_identity import accountability
@@ -250,12 +251,18 @@ class ReviewStats:
     total: int
     groups: tuple[GroupStats, ...]
     noisy_rules: tuple[tuple[str, int], ...]
+    drills: DrillStats = field(default_factory=DrillStats)  # reported apart; in ``groups`` only when included
 
 
 def review_stats(session: Session, *, since: datetime, now: datetime,
-                 library: Mapping[str, LoadedPlaybook]) -> ReviewStats:
-    """Counts, MTTA and MTTR by incident type and site, overdue steps, and the rules that fired most."""
-    incidents = list(session.exec(select(Incident).where(Incident.opened_at >= since).order_by(col(Incident.id))))
+                 library: Mapping[str, LoadedPlaybook], include_drills: bool = False) -> ReviewStats:
+    """Counts, MTTA and MTTR by incident type and site, overdue steps, and the rules that fired most.
+
+    Drills are left out unless ``include_drills``, and always reported apart (``ReviewStats.drills``).
+    """
+    everything = list(session.exec(select(Incident).where(Incident.opened_at >= since).order_by(col(Incident.id))))
+    incidents, drills = split_drills(everything, include_drills=include_drills)
+    left_out = {i.id for i in everything} - {i.id for i in incidents}
     grouped: dict[tuple[str, str], list[Incident]] = defaultdict(list)
     for incident in incidents:
         grouped[(incident.playbook_id or incident.source, incident.site or "-")].append(incident)
@@ -266,5 +273,6 @@ def review_stats(session: Session, *, since: datetime, now: datetime,
         overdue = sum(line.overdue for i in members for line in steps_of(session, i, library, now=now))
         groups.append(GroupStats(kind, site, len(members), mean(acks) if acks else None,
                                  mean(fixes) if fixes else None, overdue))
-    rules = Counter(session.exec(select(Alert.rule_id).where(Alert.at >= since)).all())
-    return ReviewStats(since, now, len(incidents), tuple(groups), tuple(rules.most_common(10)))
+    fired = session.exec(select(Alert.rule_id, Alert.incident_id).where(Alert.at >= since))
+    rules = Counter(rule for rule, incident_id in fired if incident_id not in left_out)
+    return ReviewStats(since, now, len(incidents), tuple(groups), tuple(rules.most_common(10)), drill_stats(drills))

@@ -160,6 +160,9 @@ class Narrator:
             return Bi.of("tl_action_requested", what=describe_action(str(after.get("kind")), after.get("spec") or {}))
         if action == "action.failed":
             return Bi.of("tl_action_failed", error=after.get("error") or "-")
+        if action == "incident.note":
+            text = str(after.get("text") or "")
+            return Bi(f"备注：{text}", f"Note: {text}")
         if action == "alerts.inhibited":
             return Bi.of("tl_inhibited", scope=after.get("scope") or "-")
         simple = {"action.confirmed": "tl_action_confirmed", "action.executed": "tl_action_executed",

@@ -135,6 +135,13 @@ def delivered_one_off(*, sent_before: datetime) -> ColumnElement[bool]:
     return and_(col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) < sent_before, one_off)
 
 
+def by_message_native(session: Session, *, platform: str, native: str) -> OutboxMessage | None:
+    """The delivered row whose message is ``native`` on ``platform`` (a reaction or pin names only that)."""
+    return session.exec(select(OutboxMessage).where(OutboxMessage.platform == platform,
+                                                    OutboxMessage.message_native == native)
+                        .order_by(col(OutboxMessage.id))).first()
+
+
 def by_key(session: Session, *, key: str) -> OutboxMessage | None:
     """The row enqueued with idempotency key ``key``."""
     return session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()

@@ -27,12 +27,13 @@ class Permission(StrEnum):
     CHANGE_SEVERITY = "change_severity"
     EXPORT_REVIEW = "export_review"
     MANAGE_PEOPLE = "manage_people"  # directory, chat links, API tokens, sessions: the admin pages
+    ASSIGN_COMMANDER = "assign_commander"  # /assign the incident commander (the commander may /handover)
 
 
 P = Permission
 _ALL_HANDS = frozenset({P.READ, P.ACKNOWLEDGE, P.DECLARE, P.STEP})
 _LEAD = _ALL_HANDS | {P.MITIGATE, P.SKIP_STEP, P.RESOLVE, P.REOPEN, P.CONFIRM_ACTUATION, P.SILENCE,
-                      P.CHANGE_SEVERITY}
+                      P.CHANGE_SEVERITY, P.ASSIGN_COMMANDER}
 _MANAGER = _LEAD | {P.CLOSE, P.OVERRIDE, P.EXPORT_REVIEW}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {

@@ -73,4 +73,5 @@ class StockLevel:
     safety_stock: float | None = None
     reorder_point: float | None = None
     counted: float | None = None
+    book: float | None = None  # with ``counted``: the book quantity the count is held to, before it adjusted it
     ts: datetime

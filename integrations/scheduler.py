@@ -81,6 +81,11 @@ async def fire_reminder(incident_id: int, kind: str, token: str) -> None:
     _run("reminder", incident_id=incident_id, kind=kind, token=token)
 
 
+async def fire_drill(playbook_id: str, zone: str | None, note: str, person_id: int | None) -> None:
+    """The job body of a scheduled drill: declare it (``handlers.drills.DrillDesk.due``)."""
+    _run("drill", playbook_id=playbook_id, zone=zone, note=note, person_id=person_id)
+
+
 async def run_retention() -> None:
     """The nightly retention job: runs in a worker thread, each of its transactions fenced by the lease."""
     handler, lease = _live.handlers.get("retention"), _live.lease
@@ -116,11 +121,13 @@ class PersistentTimers:
 
     def start(self, *, on_escalation: EscalationHandler, on_step: EscalationHandler, rearm: Callable[[], int],
               on_retention: Callable[[], object] | None = None, nightly: NightlyAt | None = None,
-              on_reminder: EscalationHandler | None = None) -> None:
+              on_reminder: EscalationHandler | None = None, on_drill: EscalationHandler | None = None) -> None:
         """Register the handlers and open the job store, paused: jobs run only under the lease (``hold``)."""
         _live.handlers.update(escalation=on_escalation, step=on_step)
         if on_reminder is not None:
             _live.handlers["reminder"] = on_reminder
+        if on_drill is not None:
+            _live.handlers["drill"] = on_drill
         if on_retention is not None:
             _live.handlers["retention"] = on_retention
         self._rearm, self._nightly = rearm, nightly
@@ -185,6 +192,11 @@ class PersistentTimers:
         """Replace the incident's ``kind`` reminder job with one at ``run_at``; ``token`` names that due time."""
         self._put(fire_reminder, job_id=f"reminder-{kind}-{incident_id}", run_at=run_at,
                   args=[incident_id, kind, token])
+
+    def arm_drill(self, *, job_id: str, run_at: datetime, playbook_id: str, zone: str | None, note: str,
+                  person_id: int | None) -> None:
+        """A scheduled drill: one job, kept in the shared job store until it runs."""
+        self._put(fire_drill, job_id=job_id, run_at=run_at, args=[playbook_id, zone, note, person_id])
 
     def disarm_escalation(self, *, incident_id: int) -> None:
         """Remove the incident's escalation job; one that already ran (here or elsewhere) is fine."""

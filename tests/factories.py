@@ -44,6 +44,7 @@ class FakeTimers:
     armed: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     steps: dict[tuple[int, str], tuple[str, str, datetime]] = field(default_factory=dict)
     reminders: dict[tuple[int, str], tuple[str, datetime]] = field(default_factory=dict)
+    drills: dict[str, tuple[datetime, dict[str, Any]]] = field(default_factory=dict)
 
     def arm_escalation(self, *, incident_id: int, token: str, run_at: datetime) -> None:
         self.armed[incident_id] = (token, run_at)
@@ -56,6 +57,11 @@ class FakeTimers:
 
     def arm_reminder(self, *, incident_id: int, kind: str, token: str, run_at: datetime) -> None:
         self.reminders[(incident_id, kind)] = (token, run_at)
+
+    def arm_drill(self, *, job_id: str, run_at: datetime, playbook_id: str, zone: str | None, note: str,
+                  person_id: int | None) -> None:
+        self.drills[job_id] = (run_at, {"playbook_id": playbook_id, "zone": zone, "note": note,
+                                        "person_id": person_id})
 
 
 @dataclass

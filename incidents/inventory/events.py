@@ -108,8 +108,11 @@ def apply_event(session: Session, *, event: StockEvent, actor: Actor, now: datet
                   lot_id=lot_id, from_status=source or event.status, to_status=target_status or event.status,
                   reference=event.reference, actor=event.actor, reason_code=event.reason, at=at)
 
+    book: float | None = None
     if event.kind in ("count", "level"):
         difference = _difference(session, item, location.id, lot_id, event, at=at)
+        if event.kind == "count" and event.counted is not None:
+            book = event.counted - difference  # the book before this count adjusts it
         if difference > 0:
             move(MoveKind.COUNT_ADJUST, difference, to_id=location.id)
         elif difference < 0:
@@ -128,12 +131,13 @@ def apply_event(session: Session, *, event: StockEvent, actor: Actor, now: datet
                  after=event.model_dump(mode="json", exclude_none=True), reason=event.reason, at=now)
     touched = [location] if target is None else [location, target]
     return [level_at(session, item=item, location=place, at=at,
-                     counted=event.counted if event.kind == "count" else None) for place in touched]
+                     counted=event.counted if event.kind == "count" else None, book=book) for place in touched]
 
 
 def level_at(session: Session, *, item: Item, location: Location, at: datetime,
-             counted: float | None = None) -> StockLevel:
-    """The item's available stock at one location, as the stock rules see it."""
+             counted: float | None = None, book: float | None = None) -> StockLevel:
+    """The item's available stock at one location, as the stock rules see it; ``counted`` and ``book`` (the
+    book quantity before the count adjusted it) for a cycle count."""
     quants = session.exec(select(StockQuant).where(StockQuant.item_id == item.id,
                                                    StockQuant.location_id == location.id,
                                                    StockQuant.status == "available")).all()
@@ -143,7 +147,7 @@ def level_at(session: Session, *, item: Item, location: Location, at: datetime,
     return StockLevel(sku=item.sku, location=location.code, zone=zone.code if zone else "", on_hand=on_hand,
                       projected=on_hand - sum(q.qty_reserved for q in quants),
                       safety_stock=rule.safety_stock if rule else None,
-                      reorder_point=rule.reorder_point if rule else None, counted=counted, ts=at)
+                      reorder_point=rule.reorder_point if rule else None, counted=counted, book=book, ts=at)
 
 
 def _difference(session: Session, item: Item, location_id: int, lot_id: int | None, event: StockEvent, *,

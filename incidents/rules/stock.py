@@ -34,7 +34,11 @@ class StockBelowRule(RuleBase):
 
 
 class CountVarianceRule(RuleBase):
-    """A cycle count differs from the book quantity by more than ``units`` or ``percent`` of it."""
+    """A cycle count differs from the book quantity by more than ``units`` or ``percent`` of it.
+
+    The book is the quantity recorded before the count adjusted it (``StockLevel.book``), as a cycle-count
+    variance is defined (APICS Dictionary, "cycle counting"; warehouse-domain §1.2).
+    """
 
     type: Literal["count_variance"]
     match: StockMatch = Field(default_factory=StockMatch)
@@ -67,8 +71,9 @@ def stock_condition(rule: StockRule, level: StockLevel) -> tuple[bool, float, fl
         limit = level.safety_stock if rule.below == "safety_stock" else level.reorder_point
         quantity = level.projected if rule.quantity == "projected" else level.on_hand
         return None if limit is None else (quantity < limit, quantity, limit)
-    if level.counted is None:
+    if level.counted is None or level.book is None:
         return None
-    tolerance = rule.units if rule.units is not None else abs(level.on_hand) * (rule.percent or 0.0) / 100
-    variance = level.counted - level.on_hand
+    # against the book BEFORE the count corrected it: after the correction the two are always equal
+    tolerance = rule.units if rule.units is not None else abs(level.book) * (rule.percent or 0.0) / 100
+    variance = level.counted - level.book
     return abs(variance) > tolerance, variance, tolerance

@@ -22,6 +22,9 @@ def stats_table(stats: ReviewStats) -> str:
         lines.append("  ".join(cell + " " * (width - _width(cell)) for cell, width in zip(row, widths, strict=True)))
     lines.append("最常触发的规则 Noisiest rules: " + (", ".join(f"{rule} ×{n}" for rule, n in stats.noisy_rules)
                                                   or "-"))
+    drills = stats.drills
+    lines.append(f"演练（不计入以上统计）Drills (not counted above): {drills.count} · "
+                 f"MTTA {duration_text(drills.mtta_seconds)} · MTTR {duration_text(drills.mttr_seconds)}")
     return "\n".join(lines)
 
 

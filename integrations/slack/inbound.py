@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.commands import ChatRouter, parse_command
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, PhotoSent, Reply, ThreadRef, UserRef
+from handlers.timeline_notes import PIN_MARK, REACTION_MARK, SLACK_NOTE_REACTIONS
 from incidents import outbox
 from incidents.clock import utcnow
 from incidents.evidence.images import EvidencePolicy
@@ -47,6 +48,10 @@ class SlackInbound:
             if bound is not None:
                 event = replace(event, incident_id=bound.incident_id)
         return self.router.handle(event)
+
+    def _bound(self, thread_native: str) -> bool:
+        with self.router.ctx.db.reader() as session:
+            return outbox.binding_for_thread(session, platform=PLATFORM, thread_native=thread_native) is not None
 
     async def handle(self, event: ChatEvent) -> Reply:
         """Find the incident of the event's thread, then let the router handle it."""
@@ -108,6 +113,38 @@ class SlackInbound:
         reply = await self.handle(command)
         await client.chat_postEphemeral(channel=channel, user=event["user"], text=reply.text, thread_ts=root_ts)
 
+    async def on_reaction(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        """``reaction_added`` with an agreed emoji (``SLACK_NOTE_REACTIONS``) on a message of an incident thread:
+        the message (read with ``conversations.replies``) goes on the timeline as ``/note ✍ <text>``."""
+        item = event.get("item") or {}
+        if event.get("reaction") not in SLACK_NOTE_REACTIONS or item.get("type") != "message" or not event.get("user"):
+            return
+        answer = await client.conversations_replies(channel=item["channel"], ts=item["ts"], limit=1, inclusive=True)
+        found = answer.get("messages") or []
+        message = next((m for m in found if m.get("ts") == item["ts"]), None)
+        if message is not None:
+            await self._note(body, event["user"], item["channel"], message, REACTION_MARK)
+
+    async def on_pin(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """``pin_added`` of a message of an incident thread: the pinned message goes on the timeline."""
+        item = event.get("item") or {}
+        message = item.get("message")
+        if item.get("type") != "message" or not isinstance(message, dict) or not event.get("user"):
+            return
+        await self._note(body, event["user"], event.get("channel_id") or item["channel"], message, PIN_MARK)
+
+    async def _note(self, body: dict[str, Any], user: str, channel: str, message: dict[str, Any], mark: str) -> None:
+        text = str(message.get("text") or "").split()
+        if not text:
+            return
+        root = message.get("thread_ts") or message["ts"]
+        if not await asyncio.to_thread(self._bound, native(channel, root)):
+            return  # a pin or reaction outside incident threads is none of WareRoom's business
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=f"slack:event:{body['event_id']}",
+                               actor=UserRef(PLATFORM, user), thread=ThreadRef(PLATFORM, native(channel, root)),
+                               received_at=utcnow(), name="note", args=(mark, *text))
+        await self.handle(event)
+
 
     async def on_files(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
         """A file shared in an incident thread: fetched once and handed to the core as evidence of a step
@@ -141,6 +178,8 @@ def build_app(client: AsyncWebClient, signing_secret: str, router: ChatRouter, *
     app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(inbound.on_click)
     app.command(re.compile(r"^/"))(inbound.on_command)
     app.event("message")(inbound.on_message)
+    app.event("reaction_added")(inbound.on_reaction)
+    app.event("pin_added")(inbound.on_pin)
     everything = re.compile(".*")
     app.event(everything)(_ignored_event)
     for kind in (app.action, app.shortcut, app.view, app.options):

@@ -5,10 +5,11 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, Message, MessageReactionUpdated, ReactionTypeEmoji, Update
 
 from handlers.commands import ChatRouter, parse_command
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, MessageRef, PhotoSent, Reply, ThreadRef, UserRef
+from handlers.timeline_notes import PIN_MARK, REACTION_MARK, TELEGRAM_NOTE_REACTIONS
 from incidents import outbox
 from incidents.clock import utcnow
 from incidents.evidence.images import EvidencePolicy
@@ -63,6 +64,10 @@ class TelegramInbound:
         update = Update.de_json(data, self.bot)
         if update.callback_query is not None:
             await self._click(update.update_id, update.callback_query)
+        elif update.message_reaction is not None:
+            await self._reaction(update.update_id, update.message_reaction)
+        elif update.message is not None and isinstance(update.message.pinned_message, Message):
+            await self._pinned(update.update_id, update.message, update.message.pinned_message)
         elif update.message is not None and update.message.text:
             await self._command(update.update_id, update.message)
         elif update.message is not None and has_picture(update.message):
@@ -95,6 +100,51 @@ class TelegramInbound:
         reply = await asyncio.to_thread(self._route, event, _candidates(message) if message else [])
         text = fit_text(reply.text, ANSWER_MAX, LIMITS.unit)
         await query.answer(text=text, show_alert=not reply.ok)
+
+    async def _reaction(self, update_id: int, reaction: MessageReactionUpdated) -> None:
+        """An agreed emoji (``TELEGRAM_NOTE_REACTIONS``) added to a message of an incident thread: the message
+        goes on the timeline. The Bot API gives no message text with a reaction, so it is read from what
+        WareRoom posted (its cards and notices) or, for a thread's root, known from the binding."""
+        added = {r.emoji for r in reaction.new_reaction if isinstance(r, ReactionTypeEmoji)}
+        old = {r.emoji for r in reaction.old_reaction if isinstance(r, ReactionTypeEmoji)}
+        if reaction.user is None or not (added - old) & TELEGRAM_NOTE_REACTIONS:
+            return
+        native = message_native(reaction.chat.id, reaction.message_id)
+        found = await asyncio.to_thread(self._posted, native)
+        if found is None:
+            return
+        incident_id, text = found
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=self._key(update_id),
+                               actor=UserRef(PLATFORM, str(reaction.user.id), reaction.user.full_name), thread=None,
+                               received_at=utcnow(), incident_id=incident_id, name="note",
+                               args=(REACTION_MARK, *text.split()))
+        await asyncio.to_thread(self.router.handle, event)
+
+    def _posted(self, native: str) -> tuple[int, str] | None:
+        """(incident, text) of a message WareRoom posted on Telegram, by its native ref."""
+        with self.router.ctx.db.reader() as session:
+            row = outbox.by_message_native(session, platform=PLATFORM, native=native)
+        if row is None:
+            return None
+        shown = row.payload.get("message") or {}
+        return row.incident_id, " ".join(str(shown.get(k) or "") for k in ("title", "body")).strip() or native
+
+    async def _pinned(self, update_id: int, service: Message, pinned: Message) -> None:
+        """A message pinned in an incident thread: it goes on the timeline as ``/note 📌 <text>``."""
+        text = (pinned.text or pinned.caption or "").split()
+        if service.from_user is None or not text:
+            return
+        event = CommandInvoked(platform=PLATFORM, dedupe_key=self._key(update_id),
+                               actor=UserRef(PLATFORM, str(service.from_user.id), service.from_user.full_name),
+                               thread=None, received_at=utcnow(), name="note", args=(PIN_MARK, *text))
+        candidates = _candidates(pinned)
+        if await asyncio.to_thread(self._bound, candidates):
+            await asyncio.to_thread(self._route, event, candidates)
+
+    def _bound(self, candidates: list[str]) -> bool:
+        with self.router.ctx.db.reader() as session:
+            return any(outbox.binding_for_thread(session, platform=PLATFORM, thread_native=native) is not None
+                       for native in candidates)
 
     async def _command(self, update_id: int, message: Message) -> None:
         text = message.text or ""

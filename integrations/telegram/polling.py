@@ -13,7 +13,7 @@ from handlers.commands import ChatRouter
 from integrations.telegram.inbound import TelegramInbound
 
 log = logging.getLogger(__name__)
-ALLOWED_UPDATES = ("message", "callback_query")
+ALLOWED_UPDATES = ("message", "callback_query", "message_reaction")  # reactions: the timeline (/note)
 LONG_POLL_SECONDS = 30
 ERROR_PAUSE_SECONDS = 5.0
 

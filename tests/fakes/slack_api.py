@@ -173,6 +173,13 @@ class FakeSlack:
                if c == channel and m["thread_ts"] is None and float(ts) >= oldest]
         return self._listed(top, params)
 
+    def user_message(self, *, channel: str, thread_ts: str, user: str, text: str) -> dict[str, Any]:
+        """A person's reply in a thread, kept as Slack keeps it (``conversations.replies`` returns it)."""
+        ts = self._ts()
+        message = {"type": "message", "ts": ts, "text": text, "thread_ts": thread_ts, "user": user}
+        self.messages[(channel, ts)] = message
+        return message
+
     def _ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._ts()}
 
@@ -249,3 +256,24 @@ def file_share_body(*, event_id: str, user: str, channel: str, thread_ts: str, f
                                  "text": text, "ts": f"1700001{event_id[-3:].zfill(3)}.000100",
                                  "thread_ts": thread_ts, "upload": False, "display_as_bot": False,
                                  "files": [{"id": file_id, "mode": "hosted", "file_access": "check_file_info"}]}})
+
+
+def _event_callback(event_id: str, event: dict[str, Any]) -> str:
+    return json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": event_id,
+                       "event_time": 1_700_000_000, "authorizations": [{"team_id": "T1", "user_id": "UBOT"}],
+                       "event": event})
+
+
+def reaction_added_body(*, event_id: str, user: str, channel: str, ts: str, reaction: str) -> str:
+    """An Events API ``reaction_added`` on a message (the item names the message; its text is not included)."""
+    return _event_callback(event_id, {"type": "reaction_added", "user": user, "reaction": reaction,
+                                      "item": {"type": "message", "channel": channel, "ts": ts},
+                                      "item_user": "UBOT", "event_ts": "1700001000.000200"})
+
+
+def pin_added_body(*, event_id: str, user: str, channel: str, message: dict[str, Any]) -> str:
+    """An Events API ``pin_added``: the item carries the pinned message."""
+    return _event_callback(event_id, {"type": "pin_added", "user": user, "channel_id": channel,
+                                      "item": {"type": "message", "channel": channel, "created": 1_700_001_000,
+                                               "created_by": user, "message": message},
+                                      "event_ts": "1700001000.000300"})

@@ -243,3 +243,19 @@ def photo_update(update_id: int, *, sender: dict[str, Any], chat: dict[str, Any]
     if thread_id is not None:
         message |= {"message_thread_id": thread_id, "is_topic_message": True}
     return {"update_id": update_id, "message": message}
+
+
+def reaction_update(update_id: int, *, sender: dict[str, Any], chat: dict[str, Any], message_id: int,
+                    emoji: str, old: str | None = None) -> dict[str, Any]:
+    """A ``message_reaction`` update: a user set ``emoji`` on a message (Bot API 7.0; no message text in it)."""
+    return {"update_id": update_id, "message_reaction": {
+        "chat": chat, "message_id": message_id, "user": sender, "date": int(time.time()),
+        "old_reaction": [{"type": "emoji", "emoji": old}] if old else [],
+        "new_reaction": [{"type": "emoji", "emoji": emoji}]}}
+
+
+def pinned_update(update_id: int, *, sender: dict[str, Any], chat: dict[str, Any],
+                  pinned: dict[str, Any]) -> dict[str, Any]:
+    """The service ``message`` Telegram sends when ``sender`` pins ``pinned`` (its whole Message object)."""
+    return {"update_id": update_id, "message": {"message_id": 7000 + update_id, "date": int(time.time()),
+                                                "chat": chat, "from": sender, "pinned_message": pinned}}

@@ -56,7 +56,8 @@ def test_a_fire_incident_shows_its_safety_steps_first(database: Database, clock:
     assert all(title.startswith("🚨") for title in cards[: len(safety)])
     declared = _audit(database, "incident.declared")
     assert [(e.actor_name, e.after) for e in declared] == [("王伟 Wang Wei", {"playbook": "fire-evacuation",
-                                                                               "zone": "D1", "note": None})]
+                                                                               "zone": "D1", "note": None,
+                                                                               "drill": False})]
     unknown = core.router.handle(_command("wangwei", "incident", "flood", "D1", key="k-flood"))
     assert not unknown.ok and "fire" in unknown.text and "There is no playbook \"flood\"" in unknown.text
 

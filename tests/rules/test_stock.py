@@ -84,18 +84,20 @@ def test_items_without_safety_stock_are_not_judged() -> None:
 
 def test_count_variance_beyond_tolerance() -> None:
     rules = engine()
-    assert rules.observe_stock(level(counted=118.0)) == []  # −2 of 120: within 2 %
-    (fired,) = rules.observe_stock(level(1, counted=110.0))
+    assert rules.observe_stock(level(counted=118.0, book=120.0)) == []  # −2 of 120: within 2 %
+    # the level after the count: on hand already corrected to the count; the book before it is what counts
+    (fired,) = rules.observe_stock(level(1, counted=110.0, on_hand=110.0, book=120.0))
     assert (fired.rule_id, fired.value, fired.threshold, fired.playbook) == (
         "count-variance", -10.0, 2.4, "count-discrepancy")
     assert fired.title_en == "Cold room D1: SKU-1 at D1-01-02 counted -10 off the book, beyond ±2.4"
     assert rules.observe_stock(level(2)) == []  # not a count: says nothing about the variance
-    assert brief(rules.observe_stock(level(3, counted=121.0))) == [
+    assert brief(rules.observe_stock(level(3, counted=121.0, book=120.0))) == [
         (SignalKind.RESOLVED, "count-variance", 1.0, 2.4)]
 
 
 def test_negative_stock_in_matching_zones() -> None:
     rules = engine()
+    assert rules.observe_stock(level(on_hand=0.0, projected=60.0)) == []  # nothing is not less than nothing
     assert rules.observe_stock(level(zone="F1", on_hand=-3.0, projected=60.0)) == []
     (fired,) = rules.observe_stock(level(on_hand=-3.0, projected=60.0))
     assert (fired.rule_id, fired.value, fired.title_en) == (

@@ -23,7 +23,15 @@ from integrations.slack.inbound import build_app
 from integrations.slack.routes import build_router
 from tests.factories import Core, make_core, make_signal, seed_people
 from tests.fakes.live_server import live_server
-from tests.fakes.slack_api import FakeSlack, click_body, command_body, signed_headers, thread_message_body
+from tests.fakes.slack_api import (
+    FakeSlack,
+    click_body,
+    command_body,
+    pin_added_body,
+    reaction_added_body,
+    signed_headers,
+    thread_message_body,
+)
 
 SECRET = "slack-signing-secret"
 CHANNEL = "C-OPS"
@@ -235,3 +243,34 @@ async def test_events_and_interactions_wareroom_does_not_act_on_are_answered_200
                 "user": {"id": "U-lina"}, "token": "legacy"}
     assert (await rig.post(urlencode({"payload": json.dumps(shortcut)}))).status_code == 200
     assert _status(rig.db, incident_id) == "triggered" and rig.fake.called("chat.postEphemeral") == []
+
+
+# the thread becomes the timeline (issue 11, item 8): pins and agreed reactions
+
+def _timeline_notes(rig: Rig) -> list[tuple[str | None, str, str]]:
+    with rig.db.reader() as session:
+        return [(e.platform_user_id, e.after["text"], e.after["source"]) for e in session.exec(
+            select(AuditEvent).where(AuditEvent.action == "incident.note").order_by(col(AuditEvent.id))) if e.after]
+
+
+async def test_a_memo_reaction_and_a_pin_add_thread_messages_to_the_timeline(rig: Rig) -> None:
+    incident_id, channel = await _open(rig)
+    root = _root_ts(rig)
+    said = rig.fake.user_message(channel=channel, thread_ts=root, user="U-lina", text="门封条已更换 door seal replaced")
+    body = reaction_added_body(event_id="EvR1", user="U-wangwei", channel=channel, ts=said["ts"], reaction="memo")
+    assert (await rig.post(body, "application/json")).status_code == 200
+    assert (await rig.post(body, "application/json", **{"X-Slack-Retry-Num": "1"})).status_code == 200
+    other = reaction_added_body(event_id="EvR2", user="U-wangwei", channel=channel, ts=said["ts"], reaction="tada")
+    assert (await rig.post(other, "application/json")).status_code == 200  # not an agreed emoji
+    pinned = rig.fake.user_message(channel=channel, thread_ts=root, user="U-zhangmin", text="QA hold on lot L26")
+    pin = pin_added_body(event_id="EvP1", user="U-zhangmin", channel=channel, message=pinned)
+    assert (await rig.post(pin, "application/json")).status_code == 200
+    outside = pin_added_body(event_id="EvP2", user="U-zhangmin", channel=channel,
+                             message={"type": "message", "ts": "1600000000.000100", "text": "lunch?", "user": "U-x"})
+    assert (await rig.post(outside, "application/json")).status_code == 200  # not in an incident thread
+    # once each: the retried delivery of the reaction did nothing
+    assert _timeline_notes(rig) == [("U-wangwei", "✍ 门封条已更换 door seal replaced", "reaction"),
+                           ("U-zhangmin", "📌 QA hold on lot L26", "pin")]
+    await rig.deliver()
+    echoed = [p["text"] for p in rig.fake.called("chat.postMessage") if "timeline" in p["text"]]
+    assert len(echoed) == 2 and incident_id > 0

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Bot
 
 from handlers.ports import MessageRef, OutboundMessage, RateLimited, ThreadRef
@@ -20,7 +20,7 @@ from integrations.telegram.inbound import TelegramInbound
 from integrations.telegram.routes import build_router
 from tests.factories import Core, make_core, make_signal, seed_people
 from tests.fakes.live_server import live_server
-from tests.fakes.telegram_api import FakeTelegram, callback_update, text_update, user
+from tests.fakes.telegram_api import FakeTelegram, callback_update, pinned_update, reaction_update, text_update, user
 
 SECRET = "tg-webhook-secret_1"
 WANG = user(1001, "Wei")
@@ -195,3 +195,31 @@ async def test_edits_member_changes_and_channel_posts_are_ignored_quietly(rig: R
     # the command itself, sent as a new message, acts
     assert (await rig.send(text_update(93, sender=WANG, chat=chat, text="认领", **in_thread))).status_code == 200
     assert _status(rig.db, incident_id) == "acknowledged"
+
+
+# the thread becomes the timeline (issue 11, item 8): pins and agreed reactions
+
+LINA = user(1002, "Na")
+
+
+def _timeline_notes(rig: Rig) -> list[tuple[str | None, str, str]]:
+    with rig.db.reader() as session:
+        return [(e.platform_user_id, e.after["text"], e.after["source"]) for e in session.exec(
+            select(AuditEvent).where(AuditEvent.action == "incident.note").order_by(col(AuditEvent.id))) if e.after]
+
+
+async def test_a_writing_hand_reaction_and_a_pin_add_to_the_timeline(rig: Rig) -> None:
+    _incident_id, root = await _open(rig)
+    chat = root["chat"]
+    notice = next(m for i, m in sorted(rig.fake.messages.items()) if i != root["message_id"])  # the "opened" notice
+    assert (await rig.send(reaction_update(90, sender=WANG, chat=chat, message_id=notice["message_id"],
+                                           emoji="✍"))).status_code == 200
+    assert (await rig.send(reaction_update(91, sender=WANG, chat=chat, message_id=notice["message_id"],
+                                           emoji="👍"))).status_code == 200  # not the agreed emoji
+    in_thread = {"thread_id": root["message_thread_id"]} if rig.fake.is_forum else {"reply_to": root}
+    typed = text_update(92, sender=LINA, chat=chat, text="压缩机已重启 compressor restarted", **in_thread)["message"]
+    assert (await rig.send(pinned_update(93, sender=LINA, chat=chat, pinned=typed))).status_code == 200
+    notes = _timeline_notes(rig)
+    assert [(who, source) for who, _, source in notes] == [("1001", "reaction"), ("1002", "pin")]
+    assert notes[0][1].startswith("✍ ") and "新事件" in notes[0][1]
+    assert notes[1][1] == "📌 压缩机已重启 compressor restarted"
