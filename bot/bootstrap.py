@@ -17,11 +17,13 @@ from handlers.intake import Intake
 from handlers.notify import Notifier
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
+from handlers.staff_desk import StaffDesk
 from incidents.database import Database
 from incidents.escalation import load_escalation
 from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
+from incidents.staffing import load_staffing
 from integrations.export.routes import ReviewExporter
 from integrations.inventory.sink import StockEventSink
 from integrations.lease_loop import LeaseLoop
@@ -140,6 +142,7 @@ class Runtime:
     outbox_lease: LeaseLoop
     decoder: MqttDecoder
     routing: AlertmanagerRouting
+    staff: StaffDesk
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -166,7 +169,8 @@ def build(settings: Settings) -> Runtime:
     intake = Intake(db, RuleEngine(rules.rules, registry), flow, grouping=rules.grouping, inhibit=rules.inhibit,
                     system=rules.system)
     router = ChatRouter(ctx, flow, playbooks, public_url=settings.base_url())
-    for name, command in intake.commands().items():
+    staff = StaffDesk(flow, load_staffing(settings.staffing_file))
+    for name, command in {**intake.commands(), **staff.commands()}.items():
         router.register(name, command)
     ttl = settings.lease_ttl_seconds
 
@@ -177,7 +181,7 @@ def build(settings: Settings) -> Runtime:
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
-                   routing=rules.alertmanager,
+                   routing=rules.alertmanager, staff=staff,
                    review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),

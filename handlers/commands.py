@@ -11,6 +11,7 @@ from handlers import alarm_view, callbacks, dedupe
 from handlers.authz import authorize
 from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
+from handlers.milestone_desk import MilestoneDesk
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
 from handlers.review import FORMATS, review_url
@@ -45,6 +46,9 @@ ALIASES: dict[str, str] = {
     "alarms": "alarms", "告警": "alarms", "ackalarm": "ackalarm", "确认告警": "ackalarm", "reset": "reset",
     "复位": "reset", "shelve": "shelve", "搁置": "shelve", "unshelve": "unshelve", "取消搁置": "unshelve",
     "oos": "oos", "停用": "oos", "inservice": "inservice", "恢复使用": "inservice",
+    "milestones": "milestones", "里程碑": "milestones", "milestone": "milestone", "修改里程碑": "milestone",
+    "absent": "absent", "缺勤": "absent", "checkin": "checkin", "签到": "checkin", "cover": "cover", "顶岗": "cover",
+    "decline": "decline", "不能顶岗": "decline",
 }
 P = Permission
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
@@ -54,6 +58,8 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "silence": P.SILENCE, "silences": P.READ, "unsilence": P.SILENCE,
     "alarms": P.READ, "ackalarm": P.ACKNOWLEDGE, "reset": P.ACKNOWLEDGE, "shelve": P.SILENCE,
     "unshelve": P.SILENCE, "oos": P.SILENCE, "inservice": P.SILENCE,
+    "milestones": P.READ, "milestone": P.EDIT_MILESTONES,
+    "absent": P.DECLARE, "checkin": None, "cover": P.STEP, "decline": P.STEP,
 }
 """Every chat and API command and the permission it needs (None: any person in the directory).
 A command that is not listed here cannot be registered."""
@@ -96,7 +102,9 @@ class ChatRouter:
         self._commands: dict[str, Callable[[Actor, ChatEvent, tuple[str, ...]], Reply]] = {}
         self.stock = StockDesk(ctx.db, timezone=ctx.timezone, now=ctx.now)
         self.public_url = public_url
+        self.milestones = MilestoneDesk(ctx, flow)
         for name, command in {
+            "milestones": self.milestones.list_command, "milestone": self.milestones.edit_command,
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
             "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
             "skip": self._skip, "claim": self._claim, "incident": self._declare,
