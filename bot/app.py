@@ -17,7 +17,7 @@ from incidents import checkpoints, retention
 from incidents.identity.sessions import Timeouts
 from incidents.identity.tokens import Scope
 from incidents.permissions import Permission
-from integrations import contact_routes, evidence_routes, heartbeat
+from integrations import contact_routes, evidence_routes, heartbeat, operations_routes
 from integrations.action_executor import ActionExecutor
 from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
@@ -27,6 +27,7 @@ from integrations.mqtt.broker_config import BrokerConfig
 from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
 from integrations.mqtt.publisher import ConfirmedPublisher
+from integrations.operations_routes import ATTENDANCE_TOPIC_PREFIX, SCANS_TOPIC_PREFIX
 from integrations.outbox_routes import build_router as outbox_router
 from integrations.scheduler import NightlyAt
 from integrations.webauth.admin import AdminPages
@@ -76,6 +77,7 @@ async def _tick_rules(runtime: Runtime) -> None:
         await asyncio.sleep(runtime.settings.rules_tick_seconds)
         try:
             runtime.intake.tick()
+            runtime.staff.tick()  # check-ins missing by the deadline
         except Exception:
             log.exception("rules tick failed; the next tick runs as usual")
 
@@ -86,8 +88,15 @@ def _subscriber(runtime: Runtime, mqtt_url: str) -> MqttSubscriber:
     def stock(payload: bytes) -> None:
         runtime.stock_events.receive(payload, source="mqtt")
 
-    handle = batch_handler(runtime.intake, runtime.decoder, others={STOCK_TOPIC_PREFIX: stock})
-    topics = [*runtime.decoder.layout.subscriptions(), STOCK_TOPIC_PREFIX + "#"]
+    def attendance(payload: bytes) -> None:
+        runtime.staff.receive(payload, source="mqtt")
+
+    def scans(payload: bytes) -> None:
+        operations_routes.scans_in(runtime.intake, payload)
+
+    others = {STOCK_TOPIC_PREFIX: stock, ATTENDANCE_TOPIC_PREFIX: attendance, SCANS_TOPIC_PREFIX: scans}
+    handle = batch_handler(runtime.intake, runtime.decoder, others=others)
+    topics = [*runtime.decoder.layout.subscriptions(), *(prefix + "#" for prefix in others)]
     return MqttSubscriber(mqtt_url, client_id=runtime.settings.mqtt_client_id, topics=topics, handle=handle,
                           on_connection=runtime.intake.connection, ca_file=runtime.settings.mqtt_ca_file)
 
@@ -193,6 +202,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
                                     notice=settings.webchat_notice))
     app.include_router(outbox_router(runtime.db, auth.needs(Scope.ADMIN), runtime.dispatcher.wake))
     app.include_router(evidence_routes.build_router(runtime.router, runtime.evidence, auth))
+    app.include_router(operations_routes.build_router(runtime.staff, runtime.intake, ingest))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,
                                                  ingest))
     app.include_router(review_routes.build_router(

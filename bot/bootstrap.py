@@ -23,11 +23,13 @@ from handlers.intake import Intake
 from handlers.notify import Notifier
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
+from handlers.staff_desk import StaffDesk
 from incidents.database import Database
 from incidents.escalation import load_escalation
 from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
+from incidents.staffing import load_staffing
 from integrations.apprise_notify.adapter import AppriseNotify
 from integrations.export.routes import ReviewExporter
 from integrations.fallback_watch import FallbackWatch
@@ -158,6 +160,7 @@ class Runtime:
     contact_ack: ContactAck
     evidence: EvidenceFlow
     heartbeats: HeartbeatWatch
+    staff: StaffDesk
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -194,7 +197,8 @@ def build(settings: Settings) -> Runtime:
     store = evidence_store(settings)
     evidence = EvidenceFlow(ctx, playbooks, store, evidence_policy(settings))
     router = ChatRouter(ctx, flow, playbooks, public_url=settings.base_url(), evidence=evidence)
-    for name, command in intake.commands().items():
+    staff = StaffDesk(flow, load_staffing(settings.staffing_file))
+    for name, command in {**intake.commands(), **staff.commands()}.items():
         router.register(name, command)
     ttl = settings.lease_ttl_seconds
 
@@ -207,7 +211,8 @@ def build(settings: Settings) -> Runtime:
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
-                   routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow), evidence=evidence,
+                   routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow),
+                   evidence=evidence, staff=staff,
                    heartbeats=HeartbeatWatch(flow, settings.expected_heartbeats),
                    review=review_exporter(settings, db, library, registry, store), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     devices_file: Path = PROJECT_ROOT / "config" / "devices.yaml"
     rules_file: Path = PROJECT_ROOT / "config" / "rules.yaml"
     escalation_file: Path = PROJECT_ROOT / "config" / "escalation.yaml"
+    staffing_file: Path = PROJECT_ROOT / "config" / "staffing.yaml"  # key roles, qualifications, check-in grace
     playbook_dir: Path = PROJECT_ROOT / "playbooks" / "library"
     site_timezone: str = "Asia/Shanghai"
     auth_mode: Literal["signin", "demo"] = Field(

@@ -13,6 +13,7 @@ from handlers.context import CoreContext
 from handlers.evidence_flow import EvidenceFlow
 from handlers.incident_command import IncidentCommandDesk
 from handlers.incident_flow import IncidentFlow
+from handlers.milestone_desk import MilestoneDesk
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, PhotoSent, Reply
 from handlers.review import FORMATS, review_url
@@ -52,6 +53,9 @@ ALIASES: dict[str, str] = {
     "severity": "severity", "级别": "severity", "定级": "severity",
     "assign": "assign", "指派": "assign", "handover": "handover", "移交": "handover",
     "note": "note", "备注": "note", "记录": "note",
+    "milestones": "milestones", "里程碑": "milestones", "milestone": "milestone", "修改里程碑": "milestone",
+    "absent": "absent", "缺勤": "absent", "checkin": "checkin", "签到": "checkin", "cover": "cover", "顶岗": "cover",
+    "decline": "decline", "不能顶岗": "decline",
 }
 P = Permission
 COMMAND_PERMISSIONS: dict[str, Permission | None] = {
@@ -64,6 +68,8 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
     "unshelve": P.SILENCE, "oos": P.SILENCE, "inservice": P.SILENCE,
     "severity": P.CHANGE_SEVERITY, "assign": P.ASSIGN_COMMANDER, "handover": P.ACKNOWLEDGE,  # the commander's own
     "note": P.STEP,
+    "milestones": P.READ, "milestone": P.EDIT_MILESTONES,
+    "absent": P.DECLARE, "checkin": None, "cover": P.STEP, "decline": P.STEP,
 }
 """Every chat and API command and the permission it needs (None: any person in the directory).
 A command that is not listed here cannot be registered."""
@@ -112,7 +118,9 @@ class ChatRouter:
             self.register(name, command)
         self.register("note", NoteDesk(ctx).note)
         self.public_url = public_url
+        self.milestones = MilestoneDesk(ctx, flow)
         for name, command in {
+            "milestones": self.milestones.list_command, "milestone": self.milestones.edit_command,
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
             "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
             "skip": self._skip, "claim": self._claim, "incident": self._declare,

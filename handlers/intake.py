@@ -42,6 +42,7 @@ from incidents.rules.grouping import Grouper, GroupFlush
 from incidents.rules.identity import DeviceIndex
 from incidents.rules.inhibition import ActiveSource, Inhibitor
 from incidents.rules.noise import GroupRoute, Inhibition
+from incidents.rules.scans import ScanEvent, ScanWatch
 from incidents.rules.system import DROPS_RULE, SystemWatch, out_of_calibration
 from incidents.rules.unknown import UnknownDevices
 from incidents.severity import Severity
@@ -126,6 +127,7 @@ class Intake:
         self._disconnected_since: datetime | None = None
         self._drops_checked = False
         self.alarm_desk = AlarmDesk(flow, engine, release=self._release)
+        self.scans = ScanWatch(engine.scan_rules)
 
     def readings(self, readings: Iterable[Reading]) -> list[int]:
         """Feed readings to the rules; returns the incidents they opened or touched. Raises what handling raised."""
@@ -281,6 +283,11 @@ class Intake:
                 break
         return touched
 
+    def scan(self, events: Iterable[ScanEvent]) -> list[int]:
+        """Feed pick and pack scans to the scan rules; the incidents their alerts opened or touched."""
+        return [i for event in events for signal in self.scans.observe(event)
+                for i in self._apply(signal, in_message=True)]
+
     def stock(self, level: StockLevel) -> list[int]:
         """Feed one stock level (from the inventory side) to the stock rules."""
         self.stats.stock_levels += 1
@@ -291,7 +298,7 @@ class Intake:
         intake's dead-man and calibration dates; signals waiting for the database are tried again."""
         now = self.ctx.now()
         touched = self._redeliver() if self._undelivered else []
-        signals = self.engine.tick(now) + self.system.calibration(now)
+        signals = self.engine.tick(now) + self.system.calibration(now) + self.scans.tick(now)
         if self._connection_known:
             signals += self.system.intake(now, last_reading=self.stats.last_reading_at,
                                           disconnected_since=self._disconnected_since, started=self._started)

@@ -39,9 +39,10 @@ from handlers.review_story import (
     words,
 )
 from handlers.text import CATALOGUE
-from incidents import audit, directory, service
+from incidents import audit, directory, milestones, service
 from incidents.inventory.as_of import zone_stock_during
 from incidents.kinetics import DEFAULT_ACTIVATION_ENERGY_KJ
+from incidents.milestones import MilestoneValue
 from incidents.rules.config import DeviceRegistry
 from incidents.tables import Alert, AuditEvent, Incident, StepRun
 from playbooks.durations import parse_duration
@@ -101,6 +102,7 @@ def build_review(session: Session, *, incident_id: int, setup: ReviewSetup, now:
     narrator = Narrator(setup.registry, playbook, alerts, setup.timezone)
     timeline = tuple(TimelineEntry(e.at, e.actor_name, e.action, narrator.sentence(e), e.object_id, _detail(e),
                                    e.reason) for e in events)
+    marks = milestones.effective(session, incident)
     end = incident.resolved_at or now
     metric = next((a.metric for a in alerts if a.metric), None)
     thresholds = limits(setup.registry, incident.zone, metric, alerts) if metric else ()
@@ -139,15 +141,14 @@ def build_review(session: Session, *, incident_id: int, setup: ReviewSetup, now:
             resolved=(resolved_by, incident.resolved_at) if resolved_by and incident.resolved_at else None,
             signed_by=signed_by), setup.timezone),
         cause=cause, disposition=disposition,
-        opened_at=incident.opened_at, acknowledged_at=incident.acknowledged_at, acknowledged_by=acknowledged_by,
-        mitigating_at=incident.mitigating_at, resolved_at=incident.resolved_at, resolved_by=resolved_by,
-        closed_at=incident.closed_at,
-        tta_seconds=_seconds(incident.opened_at, incident.acknowledged_at),
-        ttm_seconds=_seconds(incident.opened_at, incident.mitigating_at),
-        ttr_seconds=_seconds(incident.opened_at, incident.resolved_at),
+        opened_at=incident.opened_at, acknowledged_at=marks["acknowledged"].at, acknowledged_by=acknowledged_by,
+        mitigating_at=marks["mitigated"].at, resolved_at=marks["resolved"].at, resolved_by=resolved_by,
+        closed_at=marks["closed"].at,
+        tta_seconds=_between(marks, "acknowledged"), ttm_seconds=_between(marks, "mitigated"),
+        ttr_seconds=_between(marks, "resolved"),
         alerts=len(alerts), timeline=timeline, steps=steps,
         escalations=tuple(_escalation(e) for e in events if e.action.endswith(".escalated")),
-        series=series, thresholds=thresholds, milestones=_milestones(incident), exposure=found,
+        series=series, thresholds=thresholds, milestones=_milestones(incident, marks), exposure=found,
         stock=affected_stock(session, zone=incident.zone, start=incident.opened_at, end=end),
         stock_window=(incident.opened_at, end),
         chain=ChainResult(chain.ok, chain.checked, chain.first_bad_id, chain.problem, len(events)),
@@ -209,12 +210,27 @@ def steps_of(session: Session, incident: Incident, library: Mapping[str, LoadedP
     return tuple(lines)
 
 
-def _milestones(incident: Incident) -> tuple[Milestone, ...]:
-    marks = (("opened", incident.opened_at), ("acknowledged", incident.acknowledged_at),
-             ("mitigating", incident.mitigating_at), ("cleared", incident.cleared_at),
-             ("resolved", incident.resolved_at))
-    return tuple(Milestone(key, words(f"milestone_{key}"), at) for key, at in sorted(
-        ((k, a) for k, a in marks if a is not None), key=lambda mark: mark[1]))
+def _between(marks: dict[str, MilestoneValue], key: str) -> float | None:
+    """Seconds from detection to milestone ``key`` as they count (edited where a person corrected them)."""
+    start, end = marks["detected"].at, marks[key].at
+    return _seconds(start, end) if start is not None else None
+
+
+_REVIEW_KEYS = {"impact_started": "impact_started", "detected": "opened", "acknowledged": "acknowledged",
+                "mitigated": "mitigating", "resolved": "resolved", "closed": "closed"}
+"""Milestone keys (``incidents.milestones.KEYS``) → the review's milestone keys."""
+
+
+def _milestones(incident: Incident, marks: dict[str, MilestoneValue]) -> tuple[Milestone, ...]:
+    """The milestones in time order: each as it counts, the edited ones with who, why and the system's time.
+    Impact start is shown when it precedes detection or was edited."""
+    found = [Milestone(_REVIEW_KEYS[key], words(f"milestone_{_REVIEW_KEYS[key]}"), value.at, value.edited_by,
+                       value.reason, value.system_at if value.edited else None)
+             for key, value in marks.items() if value.at is not None
+             and (key != "impact_started" or value.edited or value.at != marks["detected"].at)]
+    if incident.cleared_at is not None:
+        found.append(Milestone("cleared", words("milestone_cleared"), incident.cleared_at))
+    return tuple(sorted(found, key=lambda mark: mark.at))
 
 
 def affected_stock(session: Session, *, zone: str | None, start: datetime, end: datetime) -> tuple[
@@ -242,6 +258,7 @@ class GroupStats:
     mtta_seconds: float | None
     mttr_seconds: float | None
     overdue_steps: int
+    edited_milestones: int = 0  # incidents of the group whose milestones a person corrected
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,23 +273,26 @@ class ReviewStats:
 
 def review_stats(session: Session, *, since: datetime, now: datetime,
                  library: Mapping[str, LoadedPlaybook], include_drills: bool = False) -> ReviewStats:
-    """Counts, MTTA and MTTR by incident type and site, overdue steps, and the rules that fired most.
+    """Counts, MTTA and MTTR by incident type and site (from the milestones as they count, edited ones included,
+    and how many incidents had an edited milestone), overdue steps, and the rules that fired most.
 
     Drills are left out unless ``include_drills``, and always reported apart (``ReviewStats.drills``).
     """
     everything = list(session.exec(select(Incident).where(Incident.opened_at >= since).order_by(col(Incident.id))))
     incidents, drills = split_drills(everything, include_drills=include_drills)
     left_out = {i.id for i in everything} - {i.id for i in incidents}
+    marks = milestones.effective_many(session, incidents)
     grouped: dict[tuple[str, str], list[Incident]] = defaultdict(list)
     for incident in incidents:
         grouped[(incident.playbook_id or incident.source, incident.site or "-")].append(incident)
     groups = []
     for (kind, site), members in sorted(grouped.items()):
-        acks = [(i.acknowledged_at - i.opened_at).total_seconds() for i in members if i.acknowledged_at]
-        fixes = [(i.resolved_at - i.opened_at).total_seconds() for i in members if i.resolved_at]
+        acks = [s for i in members if (s := _between(marks[i.id or 0], "acknowledged")) is not None]
+        fixes = [s for i in members if (s := _between(marks[i.id or 0], "resolved")) is not None]
         overdue = sum(line.overdue for i in members for line in steps_of(session, i, library, now=now))
+        edited = sum(any(v.edited for v in marks[i.id or 0].values()) for i in members)
         groups.append(GroupStats(kind, site, len(members), mean(acks) if acks else None,
-                                 mean(fixes) if fixes else None, overdue))
+                                 mean(fixes) if fixes else None, overdue, edited))
     fired = session.exec(select(Alert.rule_id, Alert.incident_id).where(Alert.at >= since))
     rules = Counter(rule for rule, incident_id in fired if incident_id not in left_out)
     return ReviewStats(since, now, len(incidents), tuple(groups), tuple(rules.most_common(10)), drill_stats(drills))

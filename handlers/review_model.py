@@ -91,9 +91,15 @@ class Threshold:
 
 @dataclass(frozen=True, slots=True)
 class Milestone:
+    """A milestone as the review counts it; ``edited_by``, ``reason`` and ``system_at`` (the time the system had
+    recorded) are set when a person corrected it (``incidents.milestones``)."""
+
     key: str
     name: Bi
     at: datetime
+    edited_by: str | None = None
+    reason: str | None = None
+    system_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,13 +71,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "/incident 预案 区域 手动发起（如 /incident fire D1）· /stock 货号/条码/品名 查库存 · "
         "/review [编号] 复盘报告 · /silence 区域 时长 原因 静默告警 · /silences · /alarms 告警状态 · "
         "/ackalarm [编号] 确认告警 · /reset 规则:设备 复位 · /shelve 规则:设备 时长 原因 搁置 · /unshelve · "
-        "/oos 设备 时长 原因 停用维护 · /inservice · /help 帮助",
+        "/oos 设备 时长 原因 停用维护 · /inservice · /milestones 里程碑 · /milestone 里程碑 时间 原因 修改 · "
+        "/help 帮助",
         "Commands: /ack [id] acknowledge · /status [id] · /done [step] [answer] complete a step · /claim [step] · "
         "/skip [step] reason · /resolve [id] · /close · /reopen [id] reason · "
         "/incident PLAYBOOK ZONE declare by hand (e.g. /incident fire D1) · /stock SKU|barcode|name · "
         "/review [id] post-incident review · /silence ZONE DURATION REASON · /silences · /alarms · "
         "/ackalarm [id] acknowledge alarms · /reset RULE:SENSOR · /shelve RULE:SENSOR DURATION REASON · /unshelve · "
-        "/oos SENSOR DURATION REASON out of service · /inservice · /help",
+        "/oos SENSOR DURATION REASON out of service · /inservice · /milestones · "
+        "/milestone KEY TIME REASON edit a milestone · /help",
     ),
     "unknown_command": ("未知命令「{name}」。输入 /help 查看可用命令。",
                         "Unknown command \"{name}\". Type /help for the list."),
@@ -645,6 +647,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "note_msg": ("📝 {who} 记入时间线：{text}", "📝 {who} added to the timeline: {text}"),
     "note_added": ("已记入时间线。", "Added to the timeline."),
     "action_incident.note": ("时间线备注", "Timeline note"),
+    "perm_edit_milestones": ("修改事件里程碑", "edit incident milestones"),
+    "milestones_title": ("事件 #{id} 的里程碑：", "Milestones of incident #{id}:"),
+    "milestone_edited_note": ("（{who} 修改：{reason}；系统记录 {system}）",
+                              "(edited by {who}: {reason}; system {system})"),
+    "milestone_edited_msg": ("{who} 修改了里程碑：{line}", "{who} edited a milestone: {line}"),
+    "milestone_usage": ("用法：/milestone [编号] 里程碑 时间 原因，例如 /milestone ack 10:05 对讲机已确认；"
+                        "里程碑：impact detected ack mitigated resolved closed",
+                        "Usage: /milestone [id] <milestone> <time> <reason>, e.g. /milestone ack 10:05 acknowledged "
+                        "on the radio; milestones: impact detected ack mitigated resolved closed"),
+    "milestone_bad_time": ("「{value}」不是有效时间，请写成 10:05、11-25 10:05 或 2026-11-25T10:05。",
+                           "\"{value}\" is not a time; write 10:05, 11-25 10:05 or 2026-11-25T10:05."),
+    "milestone_edited_mark": ("（已修改）", "(edited)"),
+    "milestone_impact_started": ("影响开始", "Impact started"),
+    "milestone_closed": ("关闭", "Closed"),
+    "staff_page_msg": ("📣 请 {who}（{where_zh}）顶替 {absent} 的 {role} 岗位：回复 /cover {id} 接受，"
+                       "/decline {id} 拒绝。",
+                       "📣 {who} ({where_en}), please cover {role} for {absent}: reply /cover {id} to accept, "
+                       "/decline {id} if you cannot."),
+    "staff_no_substitute": ("没有（其他）具备资质的人员可以顶岗，请值班经理安排。",
+                            "No (further) qualified person can cover; the duty manager must arrange it."),
+    "staff_cover_msg": ("{who} 已接受顶岗 {role}，已排入本班。",
+                        "{who} accepted to cover {role} and is on the roster now."),
+    "staff_decline_msg": ("{who} 无法顶岗。", "{who} cannot cover."),
+    "staff_no_offer": ("事件 #{id} 没有等待您答复的顶岗请求。", "Incident #{id} has no cover request waiting for you."),
+    "absent_usage": ("用法：/absent 登录名 [原因]", "Usage: /absent <login> [reason]"),
+    "absent_msg": ("已记录 {who} 缺勤；缺员事件：{incidents}",
+                   "{who} is marked absent; staff-shortage incidents: {incidents}"),
+    "checked_in_msg": ("{who} 已签到。", "{who} checked in."),
 }
 
 

@@ -28,19 +28,21 @@ class Permission(StrEnum):
     EXPORT_REVIEW = "export_review"
     MANAGE_PEOPLE = "manage_people"  # directory, chat links, API tokens, sessions: the admin pages
     ASSIGN_COMMANDER = "assign_commander"  # /assign the incident commander (the commander may /handover)
+    EDIT_MILESTONES = "edit_milestones"  # correct an incident's milestone times, with a reason
 
 
 P = Permission
 _ALL_HANDS = frozenset({P.READ, P.ACKNOWLEDGE, P.DECLARE, P.STEP})
 _LEAD = _ALL_HANDS | {P.MITIGATE, P.SKIP_STEP, P.RESOLVE, P.REOPEN, P.CONFIRM_ACTUATION, P.SILENCE,
                       P.CHANGE_SEVERITY, P.ASSIGN_COMMANDER}
-_MANAGER = _LEAD | {P.CLOSE, P.OVERRIDE, P.EXPORT_REVIEW}
+_MANAGER = _LEAD | {P.CLOSE, P.OVERRIDE, P.EXPORT_REVIEW, P.EDIT_MILESTONES}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "SL": _LEAD,
     "WM": _MANAGER,
     "OD": _MANAGER,
-    "QA": _ALL_HANDS | {P.SKIP_STEP, P.RESOLVE, P.CLOSE, P.REOPEN, P.OVERRIDE, P.CHANGE_SEVERITY, P.EXPORT_REVIEW},
+    "QA": _ALL_HANDS | {P.SKIP_STEP, P.RESOLVE, P.CLOSE, P.REOPEN, P.OVERRIDE, P.CHANGE_SEVERITY, P.EXPORT_REVIEW,
+                        P.EDIT_MILESTONES},
     "SO": _LEAD - {P.SILENCE},
     "MT": _ALL_HANDS | {P.MITIGATE, P.SKIP_STEP, P.CONFIRM_ACTUATION, P.SILENCE},
     "FW": _ALL_HANDS,

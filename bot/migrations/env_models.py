@@ -7,10 +7,12 @@ import incidents.evidence.records
 import incidents.identity.tables
 import incidents.inventory.tables
 import incidents.leases
+import incidents.milestones
 import incidents.retention
 import incidents.shelving
 import incidents.signatures
 import incidents.silences
+import incidents.staffing
 import incidents.tables
 import integrations.webchat.store
 import integrations.wecom.store

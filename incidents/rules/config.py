@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from incidents.rules.fields import ConfigModel, RuleBase, Seconds, SeverityWord, StrList, as_list
 from incidents.rules.identity import HardwareIdError, parse_hardware_id
 from incidents.rules.noise import GroupRoute, Inhibition, RuleFacts, noise_problems
+from incidents.rules.scans import ScanRule
 from incidents.rules.stock import StockRule
 from incidents.rules.yaml_source import PathProblem, load_document
 from incidents.severity import Severity
@@ -256,7 +257,7 @@ class BooleanRule(_Rule):
 
 
 DeviceRule = ThresholdRule | RateOfChangeRule | TimeToBreachRule | OfflineRule | BooleanRule
-Rule = Annotated[DeviceRule | StockRule, Field(discriminator="type")]
+Rule = Annotated[DeviceRule | StockRule | ScanRule, Field(discriminator="type")]
 
 
 class RulesFile(ConfigModel):
@@ -270,7 +271,7 @@ class RulesFile(ConfigModel):
 
     def device_rules(self) -> list[DeviceRule]:
         """The rules that read sensor readings."""
-        return [rule for rule in self.rules if not isinstance(rule, StockRule)]
+        return [rule for rule in self.rules if not isinstance(rule, StockRule | ScanRule)]
 
     def stock_rules(self) -> list[StockRule]:
         """The rules that read stock levels."""
@@ -366,11 +367,14 @@ def _rules_problems(rules: list[Rule], registry: DeviceRegistry | None) -> list[
 
 
 def _facts(rule: Rule) -> RuleFacts:
-    metric = None if isinstance(rule, StockRule) else rule.match.metric
+    metric = "scan_mismatch" if isinstance(rule, ScanRule) else None if isinstance(rule, StockRule) \
+        else rule.match.metric
     return RuleFacts(rule.id, rule.type, rule.severity, metric)
 
 
 def _registry_references(index: int, rule: Rule, registry: DeviceRegistry) -> list[PathProblem]:
+    if isinstance(rule, ScanRule):
+        return []
     if isinstance(rule, StockRule):
         return [PathProblem(("rules", index, "match", "zones"), f'unknown zone "{zone}"')
                 for zone in rule.match.zones or () if zone not in registry.zones]

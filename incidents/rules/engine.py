@@ -9,6 +9,7 @@ from incidents.readings import Reading, StockLevel
 from incidents.rules.bindings import Binding, bind
 from incidents.rules.config import DeviceRegistry, DeviceRule, Rule
 from incidents.rules.lifecycle import AlertState, Change, Phase, Timing, on_condition, on_time
+from incidents.rules.scans import ScanRule
 from incidents.rules.stock import StockRule, stock_condition
 from incidents.rules.titles import minutes, render_stock_titles, render_titles
 from incidents.rules.trend import Trend
@@ -33,7 +34,8 @@ class RuleEngine:
 
     def __init__(self, rules: Iterable[Rule], registry: DeviceRegistry) -> None:
         enabled = [rule for rule in rules if rule.enabled]
-        self._rules: dict[str, DeviceRule] = {r.id: r for r in enabled if not isinstance(r, StockRule)}
+        self._rules: dict[str, DeviceRule] = {r.id: r for r in enabled if not isinstance(r, StockRule | ScanRule)}
+        self.scan_rules = tuple(r for r in enabled if isinstance(r, ScanRule))  # read by ``ScanWatch``
         self._stock_rules = tuple(r for r in enabled if isinstance(r, StockRule))
         self._registry = registry
         self._states: dict[str, AlertState] = {}
@@ -114,12 +116,13 @@ class RuleEngine:
         """Whether ``name`` is a site, zone, device or rule id of this engine (for silences)."""
         registry = self._registry
         return (name in registry.zones or name in registry.devices or name in self._rules
-                or any(rule.id == name for rule in self._stock_rules)
+                or any(rule.id == name for rule in (*self._stock_rules, *self.scan_rules))
                 or any(zone.site == name for zone in registry.zones.values()))
 
     def rule(self, rule_id: str) -> Rule | None:
         """The enabled rule with id ``rule_id`` (device or stock rule), or None."""
-        return self._rules.get(rule_id) or next((r for r in self._stock_rules if r.id == rule_id), None)
+        return self._rules.get(rule_id) or next((r for r in (*self._stock_rules, *self.scan_rules)
+                                                 if r.id == rule_id), None)
 
     def rules_of(self, sensor: str) -> list[DeviceRule]:
         """The enabled device rules that read ``sensor`` (any metric), in file order."""

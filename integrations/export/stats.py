@@ -8,14 +8,15 @@ from handlers.review import ReviewStats
 from handlers.text import duration_text
 from integrations.export.chart import stats_chart
 
-STATS_COLUMNS = ("incident_type", "site", "count", "mtta_seconds", "mttr_seconds", "overdue_steps")
+STATS_COLUMNS = ("incident_type", "site", "count", "mtta_seconds", "mttr_seconds", "overdue_steps",
+                 "edited_milestones")
 
 
 def stats_table(stats: ReviewStats) -> str:
     """A plain-text table for the terminal, then the noisiest rules."""
-    header = ("类型 Type", "站点 Site", "数量 Count", "MTTA", "MTTR", "超时步骤 Overdue")
+    header = ("类型 Type", "站点 Site", "数量 Count", "MTTA", "MTTR", "超时步骤 Overdue", "里程碑已修改 Edited")
     rows = [(g.incident_type, g.site, str(g.count), duration_text(g.mtta_seconds), duration_text(g.mttr_seconds),
-             str(g.overdue_steps)) for g in stats.groups]
+             str(g.overdue_steps), str(g.edited_milestones)) for g in stats.groups]
     widths = [max(_width(cell) for cell in column) for column in zip(header, *rows, strict=False)]
     lines = [f"事件统计 Incidents {stats.since:%Y-%m-%d} – {stats.until:%Y-%m-%d}: {stats.total}"]
     for row in (header, *rows):
@@ -39,7 +40,8 @@ def stats_csv(stats: ReviewStats) -> str:
     writer.writerow(STATS_COLUMNS)
     for g in stats.groups:
         writer.writerow([g.incident_type, g.site, g.count, "" if g.mtta_seconds is None else round(g.mtta_seconds),
-                         "" if g.mttr_seconds is None else round(g.mttr_seconds), g.overdue_steps])
+                         "" if g.mttr_seconds is None else round(g.mttr_seconds), g.overdue_steps,
+                         g.edited_milestones])
     return buffer.getvalue()
 
 

@@ -207,8 +207,9 @@ def test_stats_across_incidents(played: tuple[Database, Scenario], tmp_path: Pat
     group = stats.groups[0]
     assert (group.incident_type, group.site, group.count, group.mtta_seconds, group.mttr_seconds,
             group.overdue_steps) == ("cold-chain-excursion", "SH-01", 1, 780.0, 4800.0, 1)
-    assert stats_csv(stats).splitlines() == ["incident_type,site,count,mtta_seconds,mttr_seconds,overdue_steps",
-                                             "cold-chain-excursion,SH-01,1,780,4800,1"]
+    assert stats_csv(stats).splitlines() == [
+        "incident_type,site,count,mtta_seconds,mttr_seconds,overdue_steps,edited_milestones",
+        "cold-chain-excursion,SH-01,1,780,4800,1,0"]
     assert "cold-chain-excursion  SH-01" in stats_table(stats)
     paths = write_stats(stats, tmp_path)
     assert [p.name for p in paths] == ["stats.csv", "stats.png", "stats.svg"]

@@ -1,0 +1,148 @@
+"""Staff shortage: an absent shift lead opens a staff-shortage incident and qualified substitutes are paged in
+order (on shift elsewhere, then off shift), an expired or missing qualification never; acceptance from chat."""
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from handlers.ports import CommandInvoked, Reply, UserRef
+from handlers.staff_desk import AttendanceRefused, StaffDesk
+from incidents import directory
+from incidents.database import Database
+from incidents.staffing import KeyRole, StaffingPolicy, SubstituteOffer
+from incidents.tables import AuditEvent, Incident, OutboxMessage, Person, Shift
+from tests.conftest import FakeClock
+from tests.factories import Core, make_core
+
+POLICY = StaffingPolicy(key_roles={"SL": KeyRole(qualification="shift-lead")}, check_in_grace=900)
+PEOPLE = [  # login, zh, en, qualifications, on shift now
+    ("wangwei", "王伟", "Wang Wei", ["shift-lead:2027-06-30"], True),
+    ("zhoujie", "周杰", "Zhou Jie", ["shift-lead:2026-10-31", "forklift"], True),  # expired last month
+    ("zhengli", "郑丽", "Zheng Li", ["forklift"], True),  # not a qualified shift lead
+    ("wuqiang", "吴强", "Wu Qiang", ["shift-lead"], True),
+    ("sunyue", "孙悦", "Sun Yue", ["shift-lead:2027-12-31"], False),
+    ("chenlin", "陈琳", "Chen Lin", ["shift-lead"], False),
+]
+
+
+def seed(database: Database, clock: FakeClock) -> dict[str, int]:
+    ids = {}
+    starts = clock.now - timedelta(hours=2)
+    with database.unit_of_work() as session:
+        for login, zh, en, qualifications, on_shift in PEOPLE:
+            person = directory.add_person(session, name_zh=zh, name_en=en, roles=["SL"], login=login,
+                                          qualifications=qualifications, identities=[("webchat", login),
+                                                                                     ("telegram", f"t-{login}")])
+            assert person.id is not None
+            ids[login] = person.id
+            if on_shift:
+                directory.add_shift(session, person_id=person.id, starts_at=starts,
+                                    ends_at=starts + timedelta(hours=12))
+        directory.add_person(session, name_zh="李娜", name_en="Li Na", roles=["WM"], login="lina",
+                             identities=[("webchat", "lina")])
+    return ids
+
+
+def chat(core: Core, user: str, name: str, *args: str, platform: str = "webchat") -> Reply:
+    return core.router.handle(CommandInvoked(platform=platform, dedupe_key=uuid.uuid4().hex,
+                                             actor=UserRef(platform, user), thread=None, received_at=FakeClock.start,
+                                             name=name, args=args))
+
+
+def offers(database: Database, incident_id: int) -> list[tuple[str, bool, str]]:
+    with database.reader() as session:
+        rows = session.exec(select(SubstituteOffer).where(SubstituteOffer.incident_id == incident_id)
+                            .order_by(col(SubstituteOffer.rank))).all()
+        names = {p.id: p.name_en for p in session.exec(select(Person))}
+    return [(names[o.person_id], o.on_shift, o.status) for o in rows]
+
+
+def pages(database: Database, incident_id: int) -> list[str]:
+    with database.reader() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.incident_id == incident_id,
+                                                        OutboxMessage.platform == "webchat",
+                                                        OutboxMessage.op == "post").order_by(col(OutboxMessage.id)))
+        return [r.payload["message"]["body"] for r in rows if r.payload["message"]["title"].startswith("📣")]
+
+
+def make(database: Database, clock: FakeClock) -> tuple[Core, StaffDesk, dict[str, int]]:
+    ids = seed(database, clock)
+    core = make_core(database, platforms=("webchat", "telegram"), now=clock)
+    desk = StaffDesk(core.flow, POLICY)
+    for name, command in desk.commands().items():
+        core.router.register(name, command)
+    return core, desk, ids
+
+
+def test_an_absent_shift_lead_opens_a_shortage_and_pages_a_qualified_substitute(database: Database,
+                                                                              clock: FakeClock) -> None:
+    core, desk, _ = make(database, clock)
+    (incident_id,) = desk.receive(b'{"person": "wangwei", "event": "absent", "reason": "sick"}', source="mqtt")
+    with database.reader() as session:
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+    assert (incident.playbook_id, incident.severity) == ("staff-shortage", "SEV3")
+    assert incident.title_en == "Key role uncovered: Shift lead Wang Wei absent"
+    # Zhou's licence expired and Zheng holds none: never proposed; on shift before off shift
+    assert offers(database, incident_id) == [("Wu Qiang", True, "paged"), ("Chen Lin", False, "waiting"),
+                                             ("Sun Yue", False, "waiting")]
+    assert pages(database, incident_id) == [
+        "📣 吴强 Wu Qiang (on shift), please cover 班组长 Shift lead (SL) for 王伟 Wang Wei: reply /cover 1 to "
+        "accept, /decline 1 if you cannot."]
+    # the same absence reported again changes nothing
+    assert desk.attendance("wangwei", "absent", at=clock.now, source="api") == [incident_id]
+    assert len(offers(database, incident_id)) == 3
+
+    assert chat(core, "sunyue", "cover", "1").ok  # any proposed substitute may accept
+    assert offers(database, incident_id)[2][2] == "accepted"
+    assert not chat(core, "wuqiang", "顶岗", "1").ok  # already covered
+
+
+def test_a_declined_page_goes_to_the_next_and_acceptance_puts_them_on_the_roster(database: Database,
+                                                                               clock: FakeClock) -> None:
+    core, _, ids = make(database, clock)
+    reply = chat(core, "lina", "缺勤", "wangwei", "family emergency")
+    assert reply.ok, reply.text
+    incident_id = 1
+    assert not chat(core, "zhengli", "cover", "1").ok  # not proposed: no qualification
+    declined = chat(core, "t-wuqiang", "decline", "1", platform="telegram")
+    assert declined.ok, declined.text
+    assert [status for *_, status in offers(database, incident_id)] == ["declined", "paged", "waiting"]
+    assert "Chen Lin (off shift)" in pages(database, incident_id)[-1]
+    accepted = chat(core, "t-chenlin", "cover", "1", platform="telegram")
+    assert accepted.ok, accepted.text
+    assert [status for *_, status in offers(database, incident_id)] == ["declined", "accepted", "withdrawn"]
+    with database.reader() as session:
+        (shift,) = session.exec(select(Shift).where(Shift.person_id == ids["chenlin"])).all()
+        actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.incident_id == incident_id)
+                                                  .order_by(col(AuditEvent.id)))]
+    assert (shift.starts_at, shift.ends_at) == (clock.now, clock.now + timedelta(hours=10))
+    assert [a for a in actions if a.startswith("staffing.")] == [
+        "staffing.substitute_paged", "staffing.substitute_declined", "staffing.substitute_paged",
+        "staffing.substitute_accepted"]
+
+
+def test_a_missing_check_in_counts_as_an_absence_after_the_grace(database: Database, clock: FakeClock) -> None:
+    core, desk, _ = make(database, clock)
+    for login in ("wuqiang", "zhoujie", "zhengli"):
+        assert chat(core, login, "签到").ok
+    clock.now = clock.now - timedelta(hours=2) + timedelta(minutes=10)  # shifts began 10 minutes ago
+    assert desk.tick() == []
+    clock.now += timedelta(minutes=6)
+    (incident_id,) = desk.tick()  # Wang Wei never checked in
+    assert desk.tick() == []  # recorded once
+    assert offers(database, incident_id)[0] == ("Wu Qiang", True, "paged")
+
+
+def test_unusable_attendance_events_are_refused_with_a_reason(database: Database, clock: FakeClock) -> None:
+    _, desk, _ = make(database, clock)
+    for payload in (b"not json", b'{"person": "nobody", "event": "absent"}', b'{"person": "wangwei", "event": "nap"}',
+                    b'{"person": "wangwei", "event": "absent", "at": "2026-11-25T08:00:00"}'):
+        try:
+            desk.receive(payload, source="mqtt")
+        except AttendanceRefused as exc:
+            assert " / " in exc.reason  # bilingual
+        else:
+            raise AssertionError(f"accepted {payload!r}")
+    assert isinstance(clock.now, datetime)
