@@ -236,3 +236,26 @@ def test_a_photo_step_offers_the_camera_and_says_why_a_photo_was_not_taken(
     expected = text("web_photo_sent") if served else text("web_photo_unavailable")
     expect(card.locator(".photo .status")).to_have_text(expected)
     page.screenshot(path=str(shots / "photo-step-phone.png"))
+
+
+def test_in_the_demo_a_reply_is_kept_for_the_person_picked(tmp_path: Path, sqlite_url: str, browser: Browser,
+                                                           shots: Path) -> None:
+    _people(sqlite_url)
+    settings = app_settings(tmp_path, sqlite_url, auth_mode="demo", webchat_notice="\n".join(CATALOGUE["demo_notice"]))
+    with running(settings) as http:
+        [incident_id] = http.post("/api/v1/alerts", json=ALERT_BODY).json()["incidents"]
+        base = str(http.base_url).rstrip("/")
+        page = _context(browser, "phone").new_page()
+        page.goto(f"{base}/?incident={incident_id}")
+        expect(page.locator("#who")).to_be_visible()
+        page.select_option("#who", "wangwei")
+        page.fill("#cmdtext", "/status")
+        page.get_by_role("button", name="发送 Send").click()
+        expect(page.locator("article.msg.reply")).to_contain_text("/status")
+        assert _on_screen(page, "#cmdtext")
+        page.screenshot(path=str(shots / "demo-thread-phone.png"))
+        page.reload()  # the pick is remembered; the answer is still there for Wang Wei…
+        expect(page.locator("article.msg.reply")).to_have_count(1)
+        page.select_option("#who", "lina")  # …and not for Li Na
+        expect(page.locator("article.msg.header")).to_be_visible()
+        expect(page.locator("article.msg.reply")).to_have_count(0)

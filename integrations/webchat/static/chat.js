@@ -344,8 +344,9 @@ if (who_) {
   if (saved) who_.value = saved;
   who_.onchange = () => { localStorage.setItem("wareroom.who", who_.value); if (state.current !== null) select(state.current, false); };
 }
-const notice = $("#notice");
-if (notice) notice.onclick = () => notice.classList.toggle("open");  // on a phone it shows three lines until tapped
+for (const banner of document.querySelectorAll("#notice, body > .demo")) {  // on a phone: two lines until tapped
+  banner.onclick = () => banner.classList.toggle("open");
+}
 
 loadIncidents().then(() => {
   const asked = new URLSearchParams(location.search).get("incident");
