@@ -54,7 +54,7 @@ def test_zones_sensors_incidents_and_silences(database_url: str) -> None:
     assert (probe.value_text(), probe.phase, probe.metric) == ("9.6 °C", "firing", "temperature")
     assert probe.age_s == 610 and probe.age_text() == "10 min 10 s" and probe.stale  # quiet for over 10 min
     a1 = next(z for z in zones if z.zone == "A1")
-    assert a1.limits == "temperature 0–30 °C"
+    assert a1.limits == "temperature 0 – 30 °C"
     assert next(s for s in a1.sensors if s.device == "a1-probe-1").value_text() == "-"
     assert [i.title_en for i in board.unzoned] == ["Broker lost"] and board.open_count == 2
     [panel] = board.panels
