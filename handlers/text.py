@@ -546,6 +546,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # webapp
     "web_incidents": ("事件", "Incidents"),
     "web_dashboard": ("看板", "Dashboard"),
+    "web_outbox": ("未送达", "Undelivered"),
     "web_acting_as": ("身份", "Acting as"),
     "web_open_only": ("只看未解决", "Open only"),
     "web_no_incidents": ("暂无事件", "No incidents yet"),

@@ -139,12 +139,12 @@ def live_states(snapshot: dict[str, Any]) -> dict[str, tuple[str, float | None]]
 
 
 def _limits(registry: DeviceRegistry, zone_id: str) -> str:
-    """``temperature 2–8 °C``, ``temperature ≤ 20 °C``: the zone's ranges (config/devices.yaml)."""
+    """``temperature 2 – 8 °C``, ``temperature ≤ 20 °C``: the zone's ranges (config/devices.yaml)."""
     parts = []
     for metric, limits in registry.zones[zone_id].thresholds.items():
         unit = f" {unit_for(metric)}".rstrip()
         if limits.min is not None and limits.max is not None:
-            parts.append(f"{metric} {limits.min:g}–{limits.max:g}{unit}")
+            parts.append(f"{metric} {limits.min:g} – {limits.max:g}{unit}")
         elif limits.max is not None:
             parts.append(f"{metric} ≤ {limits.max:g}{unit}")
         elif limits.min is not None:

@@ -7,6 +7,7 @@ Screenshots go to ``WAREROOM_SHOTS`` when set (e.g. /tmp/webapp-shots), else to 
 import os
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -178,8 +179,11 @@ def test_the_dashboard_shows_each_zones_sensors(incident: tuple[str, int, str], 
                                                 size: str) -> None:
     base, incident_id, database_url = incident
     headers = {"Authorization": f"Bearer {service_token(database_url)}"}
-    answer = httpx.post(f"{base}/api/v1/alerts", headers=headers,
-                        json={"sensor": "d2-probe-1", "metric": "temperature", "value": 4.6})
+    now = utcnow()
+    readings = [{"sensor": "d2-probe-1", "metric": "temperature", "value": 4.6},
+                *({"sensor": "d1-probe-1", "metric": "temperature", "value": value,
+                   "ts": (now - timedelta(seconds=ago)).isoformat()} for ago, value in ((5, 9.1), (1, 9.3)))]
+    answer = httpx.post(f"{base}/api/v1/alerts", headers=headers, json=readings)  # D1's probe: above 8 °C for 4 s
     assert answer.status_code in (200, 202), answer.text
     httpx.post(f"{base}/api/v1/commands", headers=act_as(database_url, "lina"),
                json={"text": "/silence D2 30m 除霜 defrost"}).raise_for_status()
@@ -189,7 +193,10 @@ def test_the_dashboard_shows_each_zones_sensors(incident: tuple[str, int, str], 
     probe = d2.locator("tr.sensor[data-device='d2-probe-1']")
     expect(probe.locator("td.value")).to_have_text("4.6 °C")
     expect(probe).to_contain_text("正常 OK")
-    expect(page.locator("section.zone[data-zone='D1']")).to_contain_text(f"#{incident_id}")
+    d1 = page.locator("section.zone[data-zone='D1']")
+    expect(d1).to_contain_text(f"#{incident_id}")
+    expect(d1.locator("tr.sensor[data-device='d1-probe-1'] td.value")).to_have_text("9.3 °C")
+    expect(d1.locator("tr.sensor[data-device='d1-probe-1']")).to_contain_text("告警中 Alarm")
     expect(page.locator("#panel-silences")).to_contain_text("D2")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(shots / f"dashboard-{size}.png"), full_page=True)
@@ -236,3 +243,26 @@ def test_a_photo_step_offers_the_camera_and_says_why_a_photo_was_not_taken(
     expected = text("web_photo_sent") if served else text("web_photo_unavailable")
     expect(card.locator(".photo .status")).to_have_text(expected)
     page.screenshot(path=str(shots / "photo-step-phone.png"))
+
+
+def test_in_the_demo_a_reply_is_kept_for_the_person_picked(tmp_path: Path, sqlite_url: str, browser: Browser,
+                                                           shots: Path) -> None:
+    _people(sqlite_url)
+    settings = app_settings(tmp_path, sqlite_url, auth_mode="demo", webchat_notice="\n".join(CATALOGUE["demo_notice"]))
+    with running(settings) as http:
+        [incident_id] = http.post("/api/v1/alerts", json=ALERT_BODY).json()["incidents"]
+        base = str(http.base_url).rstrip("/")
+        page = _context(browser, "phone").new_page()
+        page.goto(f"{base}/?incident={incident_id}")
+        expect(page.locator("#who")).to_be_visible()
+        page.select_option("#who", "wangwei")
+        page.fill("#cmdtext", "/status")
+        page.get_by_role("button", name="发送 Send").click()
+        expect(page.locator("article.msg.reply")).to_contain_text("/status")
+        assert _on_screen(page, "#cmdtext")
+        page.screenshot(path=str(shots / "demo-thread-phone.png"))
+        page.reload()  # the pick is remembered; the answer is still there for Wang Wei…
+        expect(page.locator("article.msg.reply")).to_have_count(1)
+        page.select_option("#who", "lina")  # …and not for Li Na
+        expect(page.locator("article.msg.header")).to_be_visible()
+        expect(page.locator("article.msg.reply")).to_have_count(0)

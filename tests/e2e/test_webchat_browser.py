@@ -74,7 +74,7 @@ def test_sign_in_acknowledge_and_sign_out(tmp_path: Path, sqlite_url: str, brows
         expect(header).to_contain_text("王伟 Wang Wei")
         page.fill("#cmdtext", "/close")
         page.click("form#cmd button")
-        expect(page.locator("#toast")).to_contain_text("do not allow you to close incidents")
+        expect(page.locator("article.msg.reply").last).to_contain_text("do not allow you to close incidents")
         page.screenshot(path=str(tmp_path / "webchat-signed-in.png"), full_page=True)
         page.get_by_role("button", name="退出 Sign out").click()
         expect(page).to_have_url(re.compile(r"/signin$"))
@@ -106,7 +106,7 @@ def test_on_a_phone(tmp_path: Path, sqlite_url: str, browser: Browser) -> None:
         assert box is not None and box["width"] > 300  # the form fills the phone's width
         _sign_in(page, str(http.base_url), "zhangmin")
         expect(page.locator("#me")).to_have_text("张敏 Zhang Min")
-        expect(page.locator("#list .inc")).to_have_count(1)
+        expect(page.locator("#list .inc:not(.mine)")).to_have_count(1)  # the incidents, then my replies
         page.goto(str(http.base_url) + "/account")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=str(tmp_path / "phone-account.png"), full_page=True)

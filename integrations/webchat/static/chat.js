@@ -64,8 +64,8 @@ function linked(text) {
 const cellsOf = (line) => line.trim().split(/\s{2,}/);
 const NUMERIC = /^[-+]?[\d,.]+(\s*\(.*\))?(\s*\S{0,4})?$/;
 
-// Lines with three or more columns separated by two spaces or more (the /stock lots) become a table that
-// scrolls sideways on a phone, so the columns stay aligned; everything else stays text with links.
+// Lines with three or more columns separated by two spaces or more (the /stock lots) become a table: aligned
+// columns on a desk, one labelled card per row on a phone; everything else stays text with links.
 function richText(text, cls) {
   const box = el("div", cls);
   const lines = text.split("\n");
@@ -76,12 +76,15 @@ function richText(text, cls) {
     if (run.length >= 2) {
       flushText(pending); pending = [];
       const wrap = el("div", "table-wrap"); const table = el("table");
-      const head = el("tr"); for (const c of cellsOf(run[0])) head.append(el("th", null, c));
+      const names = cellsOf(run[0]);
+      const head = el("tr"); for (const c of names) head.append(el("th", null, c));
       const thead = el("thead"); thead.append(head); table.append(thead);
       const body = el("tbody");
       for (const line of run.slice(1)) {
         const tr = el("tr");
-        for (const c of cellsOf(line)) tr.append(el("td", NUMERIC.test(c) ? "num" : null, c));
+        cellsOf(line).forEach((c, n) => {  // the column's name goes with each cell: a phone shows rows as cards
+          const td = el("td", NUMERIC.test(c) ? "num" : null, c); td.dataset.label = names[n] || ""; tr.append(td);
+        });
         body.append(tr);
       }
       table.append(body); wrap.append(table); box.append(wrap);
@@ -341,8 +344,9 @@ if (who_) {
   if (saved) who_.value = saved;
   who_.onchange = () => { localStorage.setItem("wareroom.who", who_.value); if (state.current !== null) select(state.current, false); };
 }
-const notice = $("#notice");
-if (notice) notice.onclick = () => notice.classList.toggle("open");  // on a phone it shows three lines until tapped
+for (const banner of document.querySelectorAll("#notice, body > .demo")) {  // on a phone: two lines until tapped
+  banner.onclick = () => banner.classList.toggle("open");
+}
 
 loadIncidents().then(() => {
   const asked = new URLSearchParams(location.search).get("incident");

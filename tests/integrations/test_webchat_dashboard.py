@@ -1,0 +1,85 @@
+"""The dashboard's content from real tables and a real rules engine snapshot, the web chat's replies kept for
+one viewer, and the evidence digests of a step's answer."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from incidents import silences
+from incidents.actors import SYSTEM
+from incidents.database import Database
+from incidents.inventory.tables import SensorSample
+from incidents.readings import Reading
+from incidents.rules.config import load_registry, load_rules
+from incidents.rules.engine import RuleEngine
+from incidents.tables import Incident
+from integrations.webchat import dashboard
+from integrations.webchat.adapter import Broadcaster, WebChat, viewer_key
+from integrations.webchat.steps import evidence_digests
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def test_zones_sensors_incidents_and_silences(database_url: str) -> None:
+    registry = load_registry(ROOT / "config" / "devices.yaml")
+    engine = RuleEngine(load_rules(ROOT / "config" / "rules.yaml", registry), registry)
+    for seconds, value in ((-300, 7.1), (-20, 9.4), (-10, 9.6)):  # the last two: above 8 °C past its `for`
+        engine.observe(Reading(sensor="d1-probe-1", metric="temperature", value=value,
+                               ts=NOW + timedelta(seconds=seconds)))
+    engine.tick(NOW + timedelta(minutes=10))
+    database = Database(database_url)
+    with database.unit_of_work() as session:
+        session.add(SensorSample(sensor="d1-probe-1", metric="temperature", value=7.1, unit="°C",
+                                 at=NOW - timedelta(minutes=5)))
+        session.add(SensorSample(sensor="d1-probe-1", metric="temperature", value=9.6, unit="°C",
+                                 at=NOW - timedelta(seconds=10)))
+        session.add(SensorSample(sensor="a1-probe-1", metric="temperature", value=21.0, unit="°C",
+                                 at=NOW - timedelta(hours=30)))  # older than RECENT: not a current value
+        session.add(Incident(title_zh="冷库 D1 温度过高", title_en="Cold room D1 too warm", severity="SEV2",
+                             status="triggered", dedup_key="d1", site="SH-01", zone="D1"))
+        session.add(Incident(title_zh="消息代理断开", title_en="Broker lost", severity="SEV2", status="acknowledged",
+                             dedup_key="broker"))
+        session.add(Incident(title_zh="旧事件", title_en="Old one", severity="SEV3", status="closed",
+                             dedup_key="old", zone="D2"))
+        silences.add_silence(session, target="D2", duration=timedelta(minutes=30), comment="除霜 defrost",
+                             actor=SYSTEM, now=NOW - timedelta(minutes=1))
+    with database.reader() as session:
+        board = dashboard.build(session, registry, engine.snapshot(), now=NOW + timedelta(minutes=10),
+                                timezone="Asia/Shanghai")
+    database.dispose()
+    zones = board.sites["SH-01"]
+    assert zones[0].zone == "D1" and zones[0].alarmed  # the zone needing attention comes first
+    assert [i.title_en for i in zones[0].incidents] == ["Cold room D1 too warm"]
+    probe = next(s for s in zones[0].sensors if s.device == "d1-probe-1")
+    assert (probe.value_text(), probe.phase, probe.metric) == ("9.6 °C", "firing", "temperature")
+    assert probe.age_s == 610 and probe.age_text() == "10 min 10 s" and probe.stale  # quiet for over 10 min
+    a1 = next(z for z in zones if z.zone == "A1")
+    assert a1.limits == "temperature 0 – 30 °C"
+    assert next(s for s in a1.sensors if s.device == "a1-probe-1").value_text() == "-"
+    assert [i.title_en for i in board.unzoned] == ["Broker lost"] and board.open_count == 2
+    [panel] = board.panels
+    [row] = panel.rows
+    assert panel.key == "silences" and row[1:] == ("D2", "11-30 10:29 CST", "WareRoom", "除霜 defrost")  # site time
+
+
+def test_a_reply_is_kept_for_its_viewer_only(database_url: str) -> None:
+    database = Database(database_url)
+    chat = WebChat(database, Broadcaster())
+    wang, li = viewer_key(person_id=1, user=None), viewer_key(person_id=None, user="lina")
+    assert (wang, li, viewer_key(person_id=None, user=None)) == ("person:1", "user:lina", None)
+    assert wang is not None and li is not None
+    kept = chat.reply(5, viewer=wang, command="/status", text="状态\nStatus", ok=True, key="reply:e1")
+    again = chat.reply(5, viewer=wang, command="/status", text="状态\nStatus", ok=True, key="reply:e1")
+    assert kept == again and (kept["title"], kept["body"], kept["reply"]) == ("状态", "Status", True)
+    chat.reply(None, viewer=li, command="/help", text="帮助", ok=False, key="reply:e2")
+    assert [m["command"] for m in chat.thread(5, viewer=wang)] == ["/status"]
+    assert chat.thread(5, viewer=li) == [] and chat.thread(5) == []
+    assert [m["tone"] for m in chat.thread(0, viewer=li)] == ["alert"]  # outside any incident: their own thread
+    database.dispose()
+
+
+def test_evidence_digests_of_an_answer() -> None:
+    digest = "ab" * 32
+    assert evidence_digests(digest) == [digest]
+    assert evidence_digests([digest, "q1.jpg", {"sha256": "cd" * 32}]) == [digest, "cd" * 32]
+    assert evidence_digests(7.9) == [] and evidence_digests(None) == [] and evidence_digests("AB" * 32) == []
