@@ -54,7 +54,7 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
 A command that is not listed here cannot be registered."""
 BUTTON_PERMISSIONS: dict[str, Permission] = {
     "ack": P.ACKNOWLEDGE, "resolve": P.RESOLVE, "claim": P.STEP, "skip": P.SKIP_STEP, "done": P.STEP,
-    "act": P.CONFIRM_ACTUATION, "sign": P.STEP,
+    "act": P.CONFIRM_ACTUATION, "sign": P.STEP, "photo": P.STEP,
 }
 """Every button verb (``handlers.callbacks``) and the permission it needs."""
 OVERRIDE_WORDS = ("override", "强制", "越过")
@@ -204,6 +204,8 @@ class ChatRouter:
             return Reply(say("skip_needs_reason", step=action.arg), ok=False)
         if action.verb == "act" and action.arg.isdigit():
             return self.playbooks.actions.confirm(run_id=int(action.arg), actor=actor, dedupe_key=event.dedupe_key)
+        if action.verb == "photo":  # chat cannot open a camera: say where the picture goes
+            return Reply(say("photo_how"))
         if action.verb == "sign":
             return self.playbooks.signature_link(incident_id=action.incident_id, step_id=action.arg)
         if action.verb == "done":

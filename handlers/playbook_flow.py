@@ -217,6 +217,7 @@ class PlaybookFlow:
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
             assignees=assignees(session, step, at=self.ctx.now()), why=why_text(loaded.playbook, step.id),
             sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
+            photo=isinstance(step.input, PhotoInput),
         )
         return messages.step_message(incident_id, view, outcome=outcome)
 

@@ -38,7 +38,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "prompt_text": ("回复 /done 文字说明", "reply /done <text>"),
     "prompt_yes_no": ("回复 /done 是 或 /done 否", "reply /done yes or /done no"),
     "prompt_choice": ("点选一项，或回复 /done 选项", "pick an option, or reply /done <option>"),
-    "prompt_photo": ("在本线程中发送照片", "send the photo in this thread"),
+    "prompt_photo": ("在本线程中发送照片（企业微信发给应用）", "send the photo in this thread (WeCom: to the app)"),
     "btn_done": ("完成", "Done"),
     "overdue": ("已超时", "Overdue"),
     "claimed_by": ("认领人", "Claimed by"),
@@ -493,6 +493,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "The photo could not be stored just now; nothing was recorded and the step is still "
                            "open. Please send it again in a moment."),
     "evidence_not_found": ("没有这张照片证据。", "There is no such photo evidence."),
+    "btn_photo": ("📷 拍照", "Photo"),
+    "photo_how": ("请直接在本事件线程中发送照片（企业微信：发给应用），照片会作为该步骤的证据。",
+                  "Send the photo itself in this incident's thread (on WeCom, to the app); it becomes the "
+                  "step's evidence."),
     "photo_off": ("本系统未启用照片证据。", "Photo evidence is not set up here."),
     "photo_saved": ("照片已存档（sha256 {short}…）：{url}", "Photo kept as evidence (sha256 {short}…): {url}"),
     "action_evidence.stored": ("照片证据已存档", "photo evidence stored"),
