@@ -478,9 +478,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "Step \"{step_en}\" does not ask for a photo; the picture was not recorded."),
     "photo_no_step": ("当前没有需要照片的步骤，照片未记录。",
                       "No current step asks for a photo; the picture was not recorded."),
-    "photo_not_image": ("该文件不是可识别的图片（{kind}），未记录。请发送 JPEG、PNG、WebP 或 HEIC 照片。",
+    "photo_not_image": ("该文件不是可识别的图片（{kind}），未记录。请发送 JPEG、PNG 或 WebP 照片。",
                         "That file is not a picture we can read ({kind}); nothing was recorded. "
-                        "Send a JPEG, PNG, WebP or HEIC photo."),
+                        "Send a JPEG, PNG or WebP photo."),
     "photo_too_large": ("照片过大（{size_mb} MB，上限 {limit_mb} MB），未记录。请发送较小的照片。",
                         "The photo is too large ({size_mb} MB, limit {limit_mb} MB); nothing was recorded. "
                         "Send a smaller one."),
