@@ -75,7 +75,7 @@ COMMAND_PERMISSIONS: dict[str, Permission | None] = {
 A command that is not listed here cannot be registered."""
 BUTTON_PERMISSIONS: dict[str, Permission] = {
     "ack": P.ACKNOWLEDGE, "resolve": P.RESOLVE, "claim": P.STEP, "skip": P.SKIP_STEP, "done": P.STEP,
-    "act": P.CONFIRM_ACTUATION, "sign": P.STEP, "retry": P.CONFIRM_ACTUATION,
+    "act": P.CONFIRM_ACTUATION, "sign": P.STEP, "retry": P.CONFIRM_ACTUATION, "photo": P.STEP,
 }
 """Every button verb (``handlers.callbacks``) and the permission it needs."""
 OVERRIDE_WORDS = ("override", "强制", "越过")
@@ -234,6 +234,8 @@ class ChatRouter:
             return self.playbooks.actions.confirm(run_id=int(action.arg), actor=actor, dedupe_key=event.dedupe_key)
         if action.verb == "retry" and action.arg.isdigit():
             return self.playbooks.actions.retry(run_id=int(action.arg), actor=actor, dedupe_key=event.dedupe_key)
+        if action.verb == "photo":  # chat cannot open a camera: say where the picture goes
+            return Reply(say("photo_how"))
         if action.verb == "sign":
             return self.playbooks.signature_link(incident_id=action.incident_id, step_id=action.arg)
         if action.verb == "done":

@@ -77,6 +77,7 @@ class StepView:
     why: str | None = None
     sign_url: str | None = None  # set: done only by an electronic signature on this page
     tally: str | None = None  # a quorum step: who confirmed, and who is still missing
+    photo: bool = False  # done only by a picture sent for it (handlers.evidence_flow): no Done button
 
 
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
@@ -103,6 +104,9 @@ def step_message(incident_id: int, view: StepView, *, outcome: str | None = None
         fields.append((label("btn_sign"), view.sign_url))
         buttons = [Button(label("btn_sign"), callbacks.encode("sign", incident_id, view.step_id), ButtonStyle.PRIMARY,
                           url=view.sign_url)]
+    elif view.photo:  # the web app opens the camera on this button; chat says where to send the picture
+        buttons = [Button(label("btn_photo"), callbacks.encode("photo", incident_id, view.step_id),
+                          ButtonStyle.PRIMARY)]
     else:
         buttons = list(_choice_buttons(incident_id, view)) or [
             Button(label("btn_done"), callbacks.encode("done", incident_id, view.step_id), ButtonStyle.PRIMARY)]

@@ -223,6 +223,7 @@ class PlaybookFlow:
             assignees=assignees(session, step, at=self.ctx.now()), why=why_text(loaded.playbook, step.id),
             sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
             tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now()) if step.quorum else None,
+            photo=isinstance(step.input, PhotoInput),
         )
         return messages.step_message(incident_id, view, outcome=outcome)
 

@@ -38,7 +38,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "prompt_text": ("回复 /done 文字说明", "reply /done <text>"),
     "prompt_yes_no": ("回复 /done 是 或 /done 否", "reply /done yes or /done no"),
     "prompt_choice": ("点选一项，或回复 /done 选项", "pick an option, or reply /done <option>"),
-    "prompt_photo": ("在本线程中发送照片", "send the photo in this thread"),
+    "prompt_photo": ("在本线程中发送照片（企业微信发给应用）", "send the photo in this thread (WeCom: to the app)"),
     "btn_done": ("完成", "Done"),
     "overdue": ("已超时", "Overdue"),
     "claimed_by": ("认领人", "Claimed by"),
@@ -602,9 +602,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "Step \"{step_en}\" does not ask for a photo; the picture was not recorded."),
     "photo_no_step": ("当前没有需要照片的步骤，照片未记录。",
                       "No current step asks for a photo; the picture was not recorded."),
-    "photo_not_image": ("该文件不是可识别的图片（{kind}），未记录。请发送 JPEG、PNG、WebP 或 HEIC 照片。",
+    "photo_not_image": ("该文件不是可识别的图片（{kind}），未记录。请发送 JPEG、PNG 或 WebP 照片。",
                         "That file is not a picture we can read ({kind}); nothing was recorded. "
-                        "Send a JPEG, PNG, WebP or HEIC photo."),
+                        "Send a JPEG, PNG or WebP photo."),
     "photo_too_large": ("照片过大（{size_mb} MB，上限 {limit_mb} MB），未记录。请发送较小的照片。",
                         "The photo is too large ({size_mb} MB, limit {limit_mb} MB); nothing was recorded. "
                         "Send a smaller one."),
@@ -617,6 +617,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "The photo could not be stored just now; nothing was recorded and the step is still "
                            "open. Please send it again in a moment."),
     "evidence_not_found": ("没有这张照片证据。", "There is no such photo evidence."),
+    "btn_photo": ("📷 拍照", "Photo"),
+    "photo_how": ("请直接在本事件线程中发送照片（企业微信：发给应用），照片会作为该步骤的证据。",
+                  "Send the photo itself in this incident's thread (on WeCom, to the app); it becomes the "
+                  "step's evidence."),
     "photo_off": ("本系统未启用照片证据。", "Photo evidence is not set up here."),
     "photo_saved": ("照片已存档（sha256 {short}…）：{url}", "Photo kept as evidence (sha256 {short}…): {url}"),
     "action_evidence.stored": ("照片证据已存档", "photo evidence stored"),

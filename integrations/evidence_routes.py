@@ -64,7 +64,7 @@ def build_router(router: ChatRouter, evidence: EvidenceFlow, auth: WebAuth) -> A
 
     @api.post("/api/v1/incidents/{incident_id}/steps/{step_id}/photo")
     async def upload(request: Request, incident_id: IncidentId, step_id: StepId, *,
-                     file: Annotated[UploadFile, File(description="the picture (JPEG, PNG, WebP, HEIC)")],
+                     file: Annotated[UploadFile, File(description="the picture (JPEG, PNG, WebP, GIF)")],
                      user: Annotated[str | None, Form(max_length=64)] = None,
                      event_id: Annotated[str | None, Form(max_length=64)] = None,
                      caller: Caller = acting) -> JSONResponse:

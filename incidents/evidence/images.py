@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
-            "HEIC": "image/heic", "MPO": "image/jpeg"}
+            "MPO": "image/jpeg"}
 """Formats a phone camera or a chat app sends, by Pillow's format name, and the media type stored."""
 GPS_IFD = 0x8825  # EXIF tag of the GPSInfo IFD (EXIF 2.32, table 4)
 THUMB_EDGE = 320  # px: the longest edge of a thumbnail
@@ -72,7 +72,7 @@ def check_image(data: bytes, policy: EvidencePolicy) -> CheckedImage:
     if not policy.keep_location:
         exif = image.getexif()
         if GPS_IFD in exif:
-            data = _without_location(image, exif)
+            data = _without_location(image, exif, data)
             removed = True
     return CheckedImage(data, hashlib.sha256(data).hexdigest(), media_type, width, height, removed)
 
@@ -101,17 +101,35 @@ def _open(data: bytes, policy: EvidencePolicy) -> Image.Image:
     return image
 
 
-def _without_location(image: Image.Image, exif: Image.Exif) -> bytes:
-    """The same picture with the GPS IFD removed from its EXIF; a JPEG keeps its quantisation tables."""
+def _without_location(image: Image.Image, exif: Image.Exif, data: bytes) -> bytes:
+    """The same picture with the GPS IFD removed from its EXIF. A JPEG keeps every byte of its image data:
+    only its EXIF segment (APP1) is rewritten; other formats are saved again by Pillow."""
     del exif[GPS_IFD]
-    out = io.BytesIO()
-    options: dict[str, object] = {"exif": exif.tobytes()}
     if image.format in ("JPEG", "MPO"):
-        options["quality"] = "keep"
-        image.save(out, format="JPEG", **options)
-    else:
-        image.save(out, format=image.format, **options)
+        rewritten = _replace_app1(data, exif.tobytes())
+        if rewritten is not None:
+            return rewritten
+    out = io.BytesIO()
+    image.save(out, format="JPEG" if image.format == "MPO" else image.format, exif=exif.tobytes())
     return out.getvalue()
+
+
+def _replace_app1(jpeg: bytes, exif: bytes) -> bytes | None:
+    """``jpeg`` with its ``Exif`` APP1 segment replaced by ``exif`` (ISO/IEC 10918-1 B.1.1.4 markers, EXIF 2.32
+    4.5.4); None when the segments before the image data hold no such APP1 or the new one is too long."""
+    position = 2  # after SOI
+    while position + 4 <= len(jpeg) and jpeg[position] == 0xFF:
+        marker, length = jpeg[position + 1], int.from_bytes(jpeg[position + 2:position + 4], "big")
+        if marker == 0xDA:  # start of scan: the image data follows, no EXIF was found
+            return None
+        end = position + 2 + length
+        if marker == 0xE1 and jpeg[position + 4:position + 10] == b"Exif\x00\x00":
+            if len(exif) + 2 > 0xFFFF:
+                return None
+            segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
+            return jpeg[:position] + segment + jpeg[end:]
+        position = end
+    return None
 
 
 def thumbnail(data: bytes) -> bytes:
@@ -126,6 +144,7 @@ def printable(data: bytes) -> bytes:
 
 def _jpeg(data: bytes, edge: int, *, quality: int) -> bytes:
     with Image.open(io.BytesIO(data)) as source:
+        source.draft("RGB", (edge, edge))  # a JPEG decodes at 1/2, 1/4 or 1/8 scale when that is enough
         image = ImageOps.exif_transpose(source)
         if image.mode in ("RGBA", "LA", "P"):
             image = image.convert("RGBA")

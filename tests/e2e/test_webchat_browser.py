@@ -17,6 +17,7 @@ from incidents.actors import SYSTEM
 from incidents.database import Database
 from incidents.tables import AuditEvent, ChatIdentity, StepRun
 from tests.e2e.server import ALERT_BODY, act_as, app_settings, running, wait_for
+from tests.evidence.pictures import camera_jpeg
 from tests.factories import seed_people
 from tests.fakes.live_server import live_server
 from tests.fakes.slack_api import FakeSlack, command_body, signed_headers
@@ -120,10 +121,13 @@ def test_an_electronic_signature_with_a_wrong_then_the_right_password(tmp_path: 
         [incident_id] = http.post("/api/v1/alerts", json=ALERT_BODY).json()["incidents"]
         shift_lead = act_as(sqlite_url, "wangwei")
         for text in ("/ack 冷机门已关 door closed", "/done verify 7.9", "/done correct-cause door",
-                     "/done check-recovery yes", "/done quarantine q1.jpg"):
+                     "/done check-recovery yes"):
             answer = http.post("/api/v1/commands", json={"text": text, "incident_id": incident_id},
                                headers=shift_lead).json()
             assert answer["ok"], answer
+        photo = http.post(f"/api/v1/incidents/{incident_id}/steps/quarantine/photo", headers=shift_lead,
+                          files={"file": ("q1.jpg", camera_jpeg(), "image/jpeg")})
+        assert photo.status_code == 200, photo.text
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         base = str(http.base_url)
         _sign_in(page, base, "zhangmin")

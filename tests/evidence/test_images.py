@@ -26,6 +26,8 @@ def test_a_camera_photo_is_kept_without_its_position_and_named_by_its_hash() -> 
     stored = Image.open(io.BytesIO(checked.data))
     assert checked.location_removed and GPS_IFD not in stored.getexif()
     assert stored.getexif()[0x010F] == "WareRoomCam"  # the rest of the EXIF stays
+    scan = sent.index(b"\xff\xda")  # start of scan: the compressed image is kept byte for byte
+    assert checked.data.endswith(sent[scan:]) and len(checked.data) < len(sent)
     assert (checked.media_type, checked.width, checked.height) == ("image/jpeg", 800, 600)
     assert checked.sha256 == hashlib.sha256(checked.data).hexdigest()
 

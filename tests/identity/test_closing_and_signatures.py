@@ -1,17 +1,21 @@
 """Guards on closing, overrides, electronic signatures and the review that shows them (handlers, both databases)."""
 
+from pathlib import Path
+
 from sqlmodel import select
 
-from handlers.ports import ButtonClicked, CommandInvoked, Reply, UserRef
+from handlers.ports import ButtonClicked, CommandInvoked, Download, PhotoSent, Reply, UserRef
 from handlers.review import ReviewSetup, build_review
 from handlers.signing import Signing
 from incidents import directory, signatures
 from incidents.actors import SYSTEM, Actor
 from incidents.database import Database
+from incidents.evidence.store import LocalStore
 from incidents.identity import passwords
 from incidents.tables import AuditEvent, Incident
 from integrations.export.render import render_html, render_markdown
 from tests.conftest import FakeClock
+from tests.evidence.pictures import camera_jpeg
 from tests.factories import LIBRARY, Core, make_core, make_signal, seed_people
 
 PASSWORD = "qa-signs-this-1"
@@ -28,6 +32,14 @@ class Chat:
         return self.core.router.handle(CommandInvoked(
             platform="webchat", dedupe_key=f"c{self.n}", actor=UserRef("webchat", user), thread=None,
             received_at=FakeClock.start, incident_id=self.incident_id, name=name, args=args))
+
+    def photo(self, user: str, step_id: str) -> Reply:
+        """A camera picture uploaded for ``step_id``."""
+        self.n += 1
+        return self.core.router.handle(PhotoSent(
+            platform="webchat", dedupe_key=f"p{self.n}", actor=UserRef("webchat", user), thread=None,
+            received_at=FakeClock.start, incident_id=self.incident_id, step_id=step_id,
+            download=Download(camera_jpeg(), f"{step_id}.jpg")))
 
     def click(self, user: str, token: str) -> Reply:
         self.n += 1
@@ -48,12 +60,13 @@ def _status(database: Database, incident_id: int) -> str:
         return incident.status
 
 
-def test_a_cold_chain_incident_cannot_be_closed_early_and_its_review_shows_who_did_what(database: Database) -> None:
+def test_a_cold_chain_incident_cannot_be_closed_early_and_its_review_shows_who_did_what(database: Database,
+                                                                                         tmp_path: Path) -> None:
     people = seed_people(database)
     with database.unit_of_work() as session:
         passwords.set_password(session, person_id=people["zhangmin"], password=PASSWORD, by=SYSTEM,
                                now=FakeClock.start)
-    core = make_core(database)
+    core = make_core(database, evidence=LocalStore(tmp_path / "evidence"))
     incident_id = core.flow.on_signal(make_signal())
     assert incident_id is not None
     chat = Chat(core, incident_id)
@@ -72,9 +85,10 @@ def test_a_cold_chain_incident_cannot_be_closed_early_and_its_review_shows_who_d
     assert _status(database, incident_id) == "acknowledged"
 
     for user, *args in (("wangwei", "verify", "7.9"), ("wangwei", "correct-cause", "door"),
-                        ("wangwei", "check-recovery", "yes"), ("wangwei", "quarantine", "q1.jpg")):
+                        ("wangwei", "check-recovery", "yes")):
         done = chat(user, "done", *args)
         assert done.ok, done.text
+    assert chat.photo("wangwei", "quarantine").ok
 
     # the QA disposition needs an electronic signature: not a chat /done, not a skip
     unsigned = chat("zhangmin", "done", "qa-assessment", "release")
@@ -129,17 +143,18 @@ def test_a_cold_chain_incident_cannot_be_closed_early_and_its_review_shows_who_d
         assert "冷机门已关 door closed" in text and "客户追踪由客服线下完成" in text
 
 
-def test_a_signature_altered_in_the_database_is_shown_as_no_longer_bound(database: Database) -> None:
+def test_a_signature_altered_in_the_database_is_shown_as_no_longer_bound(database: Database, tmp_path: Path) -> None:
     people = seed_people(database)
     with database.unit_of_work() as session:
         passwords.set_password(session, person_id=people["zhangmin"], password=PASSWORD, by=SYSTEM,
                                now=FakeClock.start)
-    core = make_core(database)
+    core = make_core(database, evidence=LocalStore(tmp_path / "evidence"))
     incident_id = core.flow.on_signal(make_signal())
     assert incident_id is not None
     chat = Chat(core, incident_id)
-    for args in (("verify", "7.9"), ("correct-cause", "door"), ("check-recovery", "yes"), ("quarantine", "q.jpg")):
+    for args in (("verify", "7.9"), ("correct-cause", "door"), ("check-recovery", "yes")):
         assert chat("wangwei", "done", *args).ok
+    assert chat.photo("wangwei", "quarantine").ok
     assert core.playbooks.complete(incident_id=incident_id, step_id="qa-assessment", actor=_qa(database),
                                    dedupe_key="s", answer="reject",
                                    signing=Signing(password=PASSWORD, totp_code="", reason="out of range")).ok

@@ -27,6 +27,7 @@ from incidents.signatures import Signature
 from incidents.silences import Silence
 from incidents.tables import ActionRun, AuditEvent, ChatIdentity, Incident, Person, StepRun
 from tests.e2e.server import ALERT_BODY, app_settings, running, service_token, wait_for
+from tests.evidence.pictures import camera_jpeg
 from tests.factories import seed_people
 from tests.fakes.live_server import live_server
 from tests.fakes.slack_api import FakeSlack, click_body, command_body, signed_headers
@@ -168,9 +169,11 @@ def test_unauthorised_actions_are_all_refused_and_change_nothing(tmp_path: Path,
             "csrf": wang_csrf, "name_zh": "假人", "name_en": "Fake", "roles": "WM", "admin": "1"}))
 
         # legitimate work brings the QA disposition, which needs a signature, up
-        for text in ("/done verify 7.9", "/done correct-cause door", "/done check-recovery yes",
-                     "/done quarantine q1.jpg"):
+        for text in ("/done verify 7.9", "/done correct-cause door", "/done check-recovery yes"):
             assert rest("wangwei", text).json()["ok"]
+        assert httpx.post(f"{base}/api/v1/incidents/{incident_id}/steps/quarantine/photo",
+                          files={"file": ("q1.jpg", camera_jpeg(), "image/jpeg")},
+                          headers={"Authorization": f"Bearer {tokens['wangwei']}"}).json()["ok"]
         sign_path = f"/sign/step/{incident_id}/qa-assessment"
         page = zhang.get(sign_path)
         assert page.status_code == 200 and "QA disposition decision" in page.text
