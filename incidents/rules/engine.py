@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,7 @@ class RuleEngine:
         self._states: dict[str, AlertState] = {}
         self._waiting: dict[str, Binding] = {}
         self._routes: dict[tuple[str, str], tuple[Binding, ...]] = {}
+        self._labels: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
         self._offline = tuple(
             b
             for rule in self._rules.values()
@@ -202,7 +204,13 @@ class RuleEngine:
         zone = self._registry.zones.get(device.zone) if device is not None else None
         if device is None or zone is None:
             return None
-        return bind(rule, sensor, device, zone)
+        found = bind(rule, sensor, device, zone)
+        if found is None:
+            return None
+        # Sensors of one zone and kind have equal labels: one dict for all their bindings, not one each
+        # (5,000 sensors × 5 rules made 25,000 equal dicts, 4.6 MB by tracemalloc).
+        labels = self._labels.setdefault(tuple(found.labels.items()), found.labels)
+        return found if labels is found.labels else replace(found, labels=labels)
 
     def _track(self, b: Binding, state: AlertState) -> None:
         if state.phase in _WAITING:

@@ -1,0 +1,40 @@
+"""Libraries only reviews and charts need load with the first review, not when the bot starts or serves."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PROJECT_ROOT
+
+REVIEW_ONLY = ("matplotlib", "weasyprint", "pyhanko", "pyhanko_certvalidator", "fontTools", "cairosvg")
+
+SERVE_THEN_LIST = """
+import json, sys
+from tests.e2e.server import app_settings, running
+with running(app_settings(__import__("pathlib").Path(sys.argv[1]), sys.argv[2])) as http:
+    assert http.get("/api/v1/stock/SKU-NONE").status_code in (401, 404)
+    loaded = sorted({name.split(".")[0] for name in sys.modules})
+print(json.dumps(loaded))
+"""
+
+
+def _top_level_modules(*args: str) -> set[str]:
+    done = subprocess.run([sys.executable, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                          check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_app_loads_no_review_library() -> None:
+    loaded = _top_level_modules("-c", "import bot.app, json, sys; print(json.dumps(sorted(sys.modules)))")
+    assert "bot" in loaded and "fastapi" in loaded
+    assert loaded.isdisjoint(REVIEW_ONLY), sorted(loaded & set(REVIEW_ONLY))
+
+
+@pytest.mark.mosquitto
+def test_the_serving_app_loads_no_review_library(tmp_path: Path, sqlite_url: str) -> None:
+    loaded = _top_level_modules("-c", SERVE_THEN_LIST, str(tmp_path), sqlite_url)
+    assert "uvicorn" in loaded
+    assert loaded.isdisjoint(REVIEW_ONLY), sorted(loaded & set(REVIEW_ONLY))
