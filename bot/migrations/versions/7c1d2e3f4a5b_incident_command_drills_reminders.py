@@ -1,7 +1,7 @@
 """incidents: commander, drill mark, and the next acknowledge and status-update reminders
 
 Revision ID: 7c1d2e3f4a5b
-Revises: 4e7caa9742f3
+Revises: ea711882f881
 Create Date: 2026-11-30 10:15:00.000000
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '7c1d2e3f4a5b'
-down_revision: str | None = '4e7caa9742f3'
+down_revision: str | None = "ea711882f881"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

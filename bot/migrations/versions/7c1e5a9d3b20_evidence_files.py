@@ -1,7 +1,7 @@
 """evidence: pictures attached to incident steps, by sha256
 
 Revision ID: 7c1e5a9d3b20
-Revises: 4e7caa9742f3
+Revises: 7dfa9ecae291
 Create Date: 2026-11-30 10:20:00.000000
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '7c1e5a9d3b20'
-down_revision: str | None = '4e7caa9742f3'
+down_revision: str | None = "7dfa9ecae291"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

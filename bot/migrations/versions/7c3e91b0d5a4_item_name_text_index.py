@@ -1,7 +1,7 @@
 """stock: a text index over item names (SQLite FTS5 trigram, PostgreSQL pg_trgm) for /stock by name
 
 Revision ID: 7c3e91b0d5a4
-Revises: 4e7caa9742f3
+Revises: 7c1e5a9d3b20
 Create Date: 2026-11-30 10:20:00.000000
 
 SQLite: ``item_name_fts`` is an external-content FTS5 table over ``item`` (name_zh, name_en, sku) with
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '7c3e91b0d5a4'
-down_revision: str | None = '4e7caa9742f3'
+down_revision: str | None = "7c1e5a9d3b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

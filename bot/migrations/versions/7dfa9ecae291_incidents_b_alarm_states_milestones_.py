@@ -1,7 +1,7 @@
 """incidents b alarm states milestones staff scans
 
 Revision ID: 7dfa9ecae291
-Revises: 4e7caa9742f3
+Revises: 7c1d2e3f4a5b
 Create Date: 2026-11-30 10:29:08.909598
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '7dfa9ecae291'
-down_revision: str | None = '4e7caa9742f3'
+down_revision: str | None = "7c1d2e3f4a5b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = 'ea711882f881'
-down_revision: str | None = '4e7caa9742f3'
+down_revision: str | None = "4e7caa9742f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
