@@ -10,6 +10,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.reviews import review_exporter
 from bot.settings import Settings
+from handlers import i18n
 from handlers.commands import ChatRouter
 from handlers.context import CoreContext
 from handlers.incident_flow import IncidentFlow
@@ -145,6 +146,7 @@ class Runtime:
 
 def build(settings: Settings) -> Runtime:
     """Everything the app runs, not yet started. Broken configuration raises here, before serving."""
+    i18n.configure(shared=settings.thread_language, extra_dirs=settings.locale_dirs)
     db = Database(settings.resolved_database_url())
     library = load_library(settings.playbook_dir)
     registry = load_registry(settings.devices_file)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from handlers import callbacks, dedupe
 from handlers.authz import authorize
 from handlers.context import CoreContext
+from handlers.i18n import for_reader
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
@@ -127,6 +128,11 @@ class ChatRouter:
         actor = self._identify(event)
         if actor is None:
             return Reply(say("unknown_account"), ok=False)
+        reply = self._act(actor, event)
+        return Reply(for_reader(reply.text, actor.language), ok=reply.ok)  # an answer to them alone: their language
+
+    def _act(self, actor: Actor, event: ChatEvent) -> Reply:
+        """May they, then the use case."""
         try:
             if isinstance(event, ButtonClicked):
                 action = callbacks.decode(event.token)
@@ -178,8 +184,8 @@ class ChatRouter:
                                         display_name=event.actor.display_name, now=self.ctx.now())
         if outcome.person is None:
             return Reply(say(outcome.problem, who=outcome.detail), ok=False)
-        return Reply(say("link_done", platform=event.platform,
-                         who=f"{outcome.person.name_zh} {outcome.person.name_en}"))
+        return Reply(for_reader(say("link_done", platform=event.platform,
+                                    who=f"{outcome.person.name_zh} {outcome.person.name_en}"), outcome.person.language))
 
     def _button(self, actor: Actor, event: ButtonClicked) -> Reply:
         action = callbacks.decode(event.token)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
@@ -30,6 +31,14 @@ BOTH = "both"
 SOURCE_LANGUAGES = ("zh", "en")
 """The languages every key must have (``tests/test_i18n_catalogue.py`` fails otherwise)."""
 FALLBACK = "en"
+
+
+@runtime_checkable
+class Localizable(Protocol):
+    """A value shown differently to each reader: a nested ``Phrase``, a date or a quantity
+    (``handlers.i18n_values``)."""
+
+    def in_language(self, language: str) -> str: ...
 
 
 class UnknownLanguage(ValueError):
@@ -150,14 +159,15 @@ def template(key: str, language: str) -> str:
 
 
 def has(key: str) -> bool:
-    """True when the English catalogue (or a LEGACY pair) has ``key``."""
-    return key in _legacy or _translations(FALLBACK, _setup.dirs()).gettext(key) != key
+    """True when the shipped English catalogue (or a LEGACY pair) has ``key``."""
+    return key in _legacy or key in _shipped_keys()
 
 
 @lru_cache(maxsize=1)
-def _shipped_keys() -> tuple[str, ...]:
+def _shipped_keys() -> dict[str, None]:
+    """The keys of the shipped English ``.po``, in its order (a dict: ordered, and quick to test)."""
     with (LOCALE_DIR / FALLBACK / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as source:
-        return tuple(str(message.id) for message in read_po(source) if message.id)
+        return {str(message.id): None for message in read_po(source) if message.id}
 
 
 def keys() -> list[str]:
@@ -170,10 +180,12 @@ def render(key: str, language: str, values: Mapping[str, object]) -> str:
     """``key`` in ``language`` with ``values`` filled in; ``both`` gives the Chinese line then the English
     line (one line when they read the same). A translation whose placeholders do not match the English
     (a translator's slip) falls back to the English rather than failing the message."""
-    if language == BOTH:
-        zh, en = render(key, "zh", values), render(key, "en", values)
+    if language == BOTH:  # dates and quantities keep their one neutral form on both lines
+        neutral = {name: value.in_language(BOTH) if isinstance(value, Localizable) and not isinstance(value, Phrase)
+                   else value for name, value in values.items()}
+        zh, en = render(key, "zh", neutral), render(key, "en", neutral)
         return zh if zh == en else f"{zh}\n{en}"
-    shown = {name: value.in_language(language) if isinstance(value, Phrase) else value
+    shown = {name: value.in_language(language) if isinstance(value, Localizable) else value
              for name, value in values.items()}
     try:
         return template(key, language).format(**shown)
