@@ -6,7 +6,8 @@ Commands (README "Languages"):
   catalogues. Without arguments it reads ``LEGACY`` in ``handlers/text.py`` and empties it afterwards;
   with a file or a git revision (``--git-ref other-branch``) it reads that ``handlers/text.py``'s
   ``LEGACY`` or ``CATALOGUE`` dict and adds the keys the catalogues do not have yet. A key already
-  present with other words is reported and left as the catalogue has it.
+  present with other words is reported and left as the catalogue has it (``--replace``: takes the
+  source's words, for a branch that reworded a text).
 - ``update``: extracts the keys used in code and templates (``babel.cfg``, Babel's extractors), writes
   ``messages.pot`` (the keys, each with its English as a translator's comment) and brings every
   language's ``.po`` up to it (``Catalog.update``, no fuzzy guesses).
@@ -102,9 +103,13 @@ def _dict_node(tree: ast.Module, name: str) -> ast.Dict | None:
     return None
 
 
-def import_legacy(entries: dict[str, tuple[str, str]], base: Path = LOCALE_DIR) -> tuple[list[str], list[str]]:
+def import_legacy(entries: dict[str, tuple[str, str]], base: Path = LOCALE_DIR, *, replace: bool = False
+                  ) -> tuple[list[str], list[str]]:
     """Adds ``entries`` the catalogues lack: Chinese to ``zh``, English to ``en``, an empty entry to every
-    other language (which falls back to English). Returns (added keys, keys present with other words)."""
+    other language (which falls back to English). A key present with other words is kept as the catalogues
+    have it, or with ``replace`` takes the entry's words (other languages' translations of it are marked
+    fuzzy, so they fall back to English until a translator looks again). Returns (added keys, keys present
+    with other words)."""
     catalogs = {language: read_catalog(language, base) for language in {*catalogue_languages(base),
                                                                          *SOURCE_LANGUAGES}}
     added: list[str] = []
@@ -113,15 +118,30 @@ def import_legacy(entries: dict[str, tuple[str, str]], base: Path = LOCALE_DIR) 
         if _text(catalogs["en"], key):
             if (_text(catalogs["en"], key), _text(catalogs["zh"], key)) != (en, zh):
                 differing.append(key)
+                if replace:
+                    _reword(catalogs, key, zh, en)
             continue
         added.append(key)
         for language, catalog in catalogs.items():
             text = {"zh": zh, "en": en}.get(language, "")
             catalog.add(key, string=text, auto_comments=[] if language in SOURCE_LANGUAGES else [f"en: {en}"])
-    if added:
+    if added or (replace and differing):
         for language, catalog in catalogs.items():
             write_catalog(catalog, po_path(language, base))
     return added, differing
+
+
+def _reword(catalogs: dict[str, Catalog], key: str, zh: str, en: str) -> None:
+    for language, catalog in catalogs.items():
+        message = catalog.get(key)
+        if message is None:
+            continue
+        if language in SOURCE_LANGUAGES:
+            message.string = {"zh": zh, "en": en}[language]
+        else:
+            message.auto_comments = [f"en: {en}"]
+            if message.string:
+                message.flags.add("fuzzy")
 
 
 def _text(catalog: Catalog, key: str) -> str:
@@ -252,6 +272,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     legacy = commands.add_parser("import-legacy", help="move (zh, en) tuples from text.py into the catalogues")
     legacy.add_argument("file", nargs="?", type=Path, help="a text.py to read instead of handlers/text.py")
     legacy.add_argument("--git-ref", help="read handlers/text.py as it is in this git revision")
+    legacy.add_argument("--replace", action="store_true", help="a key the catalogues have with other words takes "
+                        "the source's words (default: keep the catalogues')")
     commands.add_parser("update", help="extract keys, write messages.pot, update every .po")
     new = commands.add_parser("add", help="start an empty catalogue for a new language")
     new.add_argument("language")
@@ -261,12 +283,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.command == "import-legacy":
         own = args.file is None and args.git_ref is None
         source = _git_show(args.git_ref) if args.git_ref else (args.file or TEXT_PY).read_text(encoding="utf-8")
-        added, differing = import_legacy(legacy_entries(source))
+        added, differing = import_legacy(legacy_entries(source), replace=args.replace)
         if own:
             clear_legacy()
         print(f"added {len(added)} key(s): {', '.join(added) or '-'}")
         for key in differing:
-            print(f"kept the catalogue's words for {key} (the source has other words)", file=sys.stderr)
+            done = "took the source's words" if args.replace else \
+                "kept the catalogues' words (--replace takes the source's)"
+            print(f"{key}: the source has other words; {done}", file=sys.stderr)
         update()
     elif args.command == "update":
         print(f"{len(update())} key(s) in {LOCALE_DIR / (DOMAIN + '.pot')}")

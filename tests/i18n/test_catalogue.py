@@ -50,6 +50,12 @@ def test_import_legacy_moves_tuples_into_every_catalogue_and_empties_legacy(tmp_
     vi = read_catalog("vi", copy)["dash_title"]
     assert vi.string == "" and vi.auto_comments == ["en: Dashboard"]  # a translator sees the English
     assert read_catalog("en", copy)["status"].string == "Status"  # the catalogue's words are kept
+    vi_catalog = read_catalog("vi", copy)
+    vi_catalog["status"].string = "Trạng thái"
+    i18n_catalogue.write_catalog(vi_catalog, i18n_catalogue.po_path("vi", copy))
+    assert import_legacy({"status": ("状态", "State")}, copy, replace=True) == ([], ["status"])
+    assert read_catalog("en", copy)["status"].string == "State"  # a branch that reworded a text
+    assert "fuzzy" in read_catalog("vi", copy)["status"].flags  # the translator is asked to look again
     i18n_catalogue.clear_legacy(text_py)
     assert legacy_entries(text_py.read_text(encoding="utf-8")) == {}
     assert "import-legacy" in text_py.read_text(encoding="utf-8") and "AFTER = 1" in text_py.read_text()
