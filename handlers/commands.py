@@ -7,20 +7,20 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import callbacks, dedupe
+from handlers import callbacks, dedupe, messages
 from handlers.authz import authorize
 from handlers.context import CoreContext
-from handlers.i18n import for_reader
+from handlers.i18n import for_reader, reading
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
 from handlers.review import FORMATS, review_url
 from handlers.stock import StockDesk
-from handlers.text import say
+from handlers.text import label, say
 from incidents import audit, directory, service
 from incidents.actors import Actor
 from incidents.identity import codes
-from incidents.lifecycle import STATUS_TEXT, Status, Transition
+from incidents.lifecycle import Transition
 from incidents.permissions import Permission
 
 log = logging.getLogger(__name__)
@@ -309,19 +309,21 @@ class ChatRouter:
             if incident_id is None:
                 rows = service.list_incidents(session, open_only=True, limit=10)
                 if not rows:
-                    return Reply("当前没有未解决的事件。\nNo open incidents.")
-                return Reply("\n".join(f"#{i.id} {i.severity} {STATUS_TEXT[Status(i.status)][0]} "
-                                       f"{STATUS_TEXT[Status(i.status)][1]} · {i.title_zh} / {i.title_en}"
-                                       for i in rows))
+                    return Reply(say("no_open_incidents"))
+                with reading(actor.language):  # an answer to them alone
+                    return Reply("\n".join(f"#{i.id} {i.severity} {label(f'status_{i.status}')} · "
+                                           f"{messages.title_text(i)}" for i in rows))
             try:
                 incident = service.get_incident(session, incident_id=incident_id)
             except service.IncidentNotFound as exc:
                 return Reply(str(exc), ok=False)
-            return Reply(self.flow.header(session, incident).plain_text())
+            with reading(actor.language):  # an answer to them alone, posting nothing to the thread
+                return Reply(self.flow.header(session, incident).plain_text())
 
     def _stock(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/stock SKU``, ``查库存 胰岛素``, ``库存 6901234567892``: one item's stock."""
-        return self.stock.reply(" ".join(args))
+        with reading(actor.language):
+            return self.stock.reply(" ".join(args))
 
     def _review(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/review [id]``: links to the incident's post-incident review in every format (HTML first)."""
@@ -334,4 +336,5 @@ class ChatRouter:
             except service.IncidentNotFound as exc:
                 return Reply(str(exc), ok=False)
         links = [f"{fmt.upper()}: {review_url(self.public_url, incident_id, fmt)}" for fmt in FORMATS]
-        return Reply("\n".join([say("review_links", incident_id=incident_id), *links]))
+        with reading(actor.language):
+            return Reply("\n".join([say("review_links", incident_id=incident_id), *links]))

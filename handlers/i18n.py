@@ -14,7 +14,9 @@ are searched before the shipped one: a translator adds a language by dropping a 
 
 import gettext
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +77,25 @@ def configure(*, shared: str = BOTH, extra_dirs: Iterable[Path] = ()) -> None:
 def shared_language() -> str:
     """The language of shared threads and of texts whose reader is not one person."""
     return _setup.shared
+
+
+_reader: ContextVar[str | None] = ContextVar("wareroom_reader", default=None)
+
+
+@contextmanager
+def reading(language: str) -> Iterator[None]:
+    """Within the block ``say`` and ``label`` speak ``language``: for an answer built for one reader that
+    posts nothing to a shared thread (``/status``, ``/stock``)."""
+    token = _reader.set(language)
+    try:
+        yield
+    finally:
+        _reader.reset(token)
+
+
+def current_language() -> str:
+    """The language of the reader being written for (``reading``), else the shared threads'."""
+    return _reader.get() or _setup.shared
 
 
 def languages() -> list[str]:
@@ -204,14 +225,14 @@ def label_in(key: str, language: str) -> str:
 
 
 class Phrase(str):
-    """A catalogue sentence shown in the shared language that remembers its key and values, so that an
-    answer to one person can be given again in that person's language (``for_reader``)."""
+    """A catalogue sentence in the current language (``current_language``) that remembers its key and
+    values, so that an answer to one person can be given again in that person's language (``for_reader``)."""
 
     key: str
     values: dict[str, object]
 
     def __new__(cls, key: str, values: Mapping[str, object]) -> "Phrase":
-        made = super().__new__(cls, render(key, shared_language(), values))
+        made = super().__new__(cls, render(key, current_language(), values))
         made.key = key
         made.values = dict(values)
         return made

@@ -3,20 +3,32 @@
 from dataclasses import dataclass
 
 from handlers import callbacks
+from handlers.i18n import BOTH, current_language
+from handlers.i18n_values import moment_text
 from handlers.ports import Button, ButtonStyle, OutboundMessage
-from handlers.text import label, local_time, role_name
-from incidents.lifecycle import STATUS_TEXT, Status
+from handlers.text import label, role_name
+from incidents.lifecycle import Status
 from incidents.tables import Incident
 
 _SEVERITY_MARK = {"SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
 
 
 def incident_title(incident: Incident) -> str:
-    """``🟠 SEV2 #12 冷库… / Cold room…``; a title given in one language only (a PagerDuty summary) once."""
+    """``🟠 SEV2 #12 冷库… / Cold room…`` (``title_text``)."""
     mark = _SEVERITY_MARK.get(incident.severity, "⚪")
-    both = incident.title_zh if incident.title_zh.strip() == incident.title_en.strip() else \
+    return f"{mark} {incident.severity} #{incident.id} {title_text(incident)}"
+
+
+def title_text(incident: Incident) -> str:
+    """``冷库… / Cold room…``; a title given in one language only (a PagerDuty summary) once; one reader's
+    language (``i18n.reading``) gets its own title (the English one for a third language)."""
+    language = current_language()
+    if language == "zh" or (language != BOTH and not incident.title_en.strip()):
+        return incident.title_zh
+    if language != BOTH:
+        return incident.title_en
+    return incident.title_zh if incident.title_zh.strip() == incident.title_en.strip() else \
         f"{incident.title_zh} / {incident.title_en}"
-    return f"{mark} {incident.severity} #{incident.id} {both}"
 
 
 def incident_header(
@@ -25,16 +37,17 @@ def incident_header(
     """The thread's root message, edited in place on every state change."""
     assert incident.id is not None
     status = Status(incident.status)
-    zh, en = STATUS_TEXT[status]
+    language = current_language()
     fields: list[tuple[str, str]] = [
-        (label("status"), f"{zh} {en}"),
+        (label("status"), label(f"status_{status.value}")),
         (label("zone"), " / ".join(x for x in (incident.site, incident.zone) if x) or "-"),
-        (label("opened"), local_time(incident.opened_at, timezone)),
+        (label("opened"), moment_text(incident.opened_at, timezone, language)),
     ]
     if acked_by_name and incident.acknowledged_at:
-        fields.append((label("acked_by"), f"{acked_by_name} · {local_time(incident.acknowledged_at, timezone)}"))
+        fields.append((label("acked_by"),
+                       f"{acked_by_name} · {moment_text(incident.acknowledged_at, timezone, language)}"))
     if incident.cleared_at:
-        fields.append((label("cleared"), local_time(incident.cleared_at, timezone)))
+        fields.append((label("cleared"), moment_text(incident.cleared_at, timezone, language)))
     if incident.playbook_id:
         fields.append((label("playbook"), f"{incident.playbook_id} v{incident.playbook_version}"))
     if current_step:

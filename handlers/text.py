@@ -42,12 +42,14 @@ CATALOGUE: Mapping[str, tuple[str, str]] = _Pairs()
 
 
 def label(key: str) -> str:
-    """A short label in the shared threads' language: ``状态 Status`` for ``both``."""
-    return i18n.label_in(key, i18n.shared_language())
+    """A short label in the shared threads' language (or the reader's, ``i18n.reading``): ``状态 Status``
+    for ``both``."""
+    return i18n.label_in(key, i18n.current_language())
 
 
 def say(key: str, **values: object) -> str:
-    """A sentence in the shared threads' language (``both``: the Chinese line, then the English line); it is
+    """A sentence in the shared threads' language (``both``: the Chinese line, then the English line), or the
+    reader's within ``i18n.reading``; it is
     an ``i18n.Phrase`` that remembers ``key`` and ``values``, so an answer to one person is shown in theirs
     (``i18n.for_reader``)."""
     return i18n.Phrase(key, values)

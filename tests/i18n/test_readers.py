@@ -38,8 +38,9 @@ def _id(database: Database, name_en: str) -> int:
 
 
 def _say(core: Core, user: str, name: str, *args: str, incident_id: int | None = None) -> str:
-    event = CommandInvoked(platform="webchat", dedupe_key=f"{user}:{name}:{args}", actor=UserRef("webchat", user),
-                           thread=None, received_at=NOW, incident_id=incident_id, name=name, args=args)
+    event = CommandInvoked(platform="webchat", dedupe_key=f"{user}:{name}:{args}:{incident_id}",
+                           actor=UserRef("webchat", user), thread=None, received_at=NOW, incident_id=incident_id,
+                           name=name, args=args)
     return core.router.handle(event).text
 
 
@@ -51,11 +52,20 @@ def _thread_posts(database: Database, incident_id: int) -> list[str]:
     return [f"{row.payload['message']['title']}\n{row.payload['message']['body']}" for row in rows]
 
 
+def _header_title(database: Database, incident_id: int) -> str:
+    with database.reader() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.incident_id == incident_id,
+                                                       OutboxMessage.op == "update_header")
+                           .order_by(col(OutboxMessage.id).desc())).first()
+    assert row is not None
+    return str(row.payload["message"]["title"])
+
+
 def test_english_chinese_and_both_readers_get_their_answers(database: Database) -> None:
     seed_people(database)
     _reader(database, "wangwei", "en")
     _reader(database, "lina", "zh")
-    core = make_core(database)
+    core = make_core(database, now=lambda: NOW)
     incident_id = core.flow.on_signal(make_signal())
     assert incident_id is not None
 
@@ -71,6 +81,22 @@ def test_english_chinese_and_both_readers_get_their_answers(database: Database) 
     assert acked == "王伟 Wang Wei acknowledged the incident."
     assert any("王伟 Wang Wei 已确认事件。\n王伟 Wang Wei acknowledged the incident." in post
                for post in _thread_posts(database, incident_id))  # the shared thread stays bilingual
+
+    status = _say(core, "wangwei", "status", incident_id=incident_id).splitlines()
+    assert status[:4] == [f"🟠 SEV2 #{incident_id} Cold room D1 at 8.6 °C", "Status: Acknowledged",
+                          "Zone: SH-01 / D1", "Opened: Nov 25 10:05 CST"]
+    assert status[4] == "Acknowledged by: 王伟 Wang Wei · Nov 25 10:05 CST"  # a name is a name
+    assert _say(core, "lina", "status", incident_id=incident_id).splitlines()[:4] == [
+        f"🟠 SEV2 #{incident_id} 冷库 D1 温度 8.6 °C", "状态: 已确认", "区域: SH-01 / D1", "开始: 11月25日 10:05 CST"]
+    assert _say(core, "zhangmin", "status", incident_id=incident_id).splitlines()[1:4] == [
+        "状态 Status: 已确认 Acknowledged", "区域 Zone: SH-01 / D1", "开始 Opened: 11-25 10:05 CST"]
+    assert _say(core, "wangwei", "status") == f"#{incident_id} SEV2 Acknowledged · Cold room D1 at 8.6 °C"
+    assert _say(core, "wangwei", "review", incident_id=incident_id) == (
+        "Sorry, your roles (SL) do not allow you to export reviews. Roles that may: WM, OD, QA.")
+    review = _say(core, "lina", "review", incident_id=incident_id)
+    assert review.startswith(f"事件 #{incident_id} 的复盘报告") and "Post-incident" not in review
+    header = _header_title(database, incident_id)
+    assert header == f"🟠 SEV2 #{incident_id} 冷库 D1 温度 8.6 °C / Cold room D1 at 8.6 °C"  # shared: both
 
 
 def test_a_reader_of_a_translators_new_language(database: Database, translator_dir: Path) -> None:
