@@ -105,6 +105,22 @@ def languages() -> list[str]:
     return sorted(found)
 
 
+def reader_languages() -> list[str]:
+    """What a person may choose to read: ``both``, then every catalogue's language."""
+    return [BOTH, *languages()]
+
+
+def language_name(code: str) -> str:
+    """What a language calls itself (Babel's CLDR data): ``中文``, ``English``, ``Tiếng Việt``; ``中文 + English``
+    for ``both``; the code itself when CLDR does not know it."""
+    if code == BOTH:
+        return f"{language_name('zh')} + {language_name('en')}"
+    try:
+        return Locale.parse(code).get_display_name(code) or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
 def check_language(code: str) -> str:
     """``code`` when it names a reader language (``both`` or a catalogue's code); UnknownLanguage otherwise."""
     if code == BOTH or code in languages():
@@ -197,15 +213,16 @@ def keys() -> list[str]:
     return [*shipped, *(key for key in _legacy if key not in shipped)]
 
 
-def render(key: str, language: str, values: Mapping[str, object]) -> str:
-    """``key`` in ``language`` with ``values`` filled in; ``both`` gives the Chinese line then the English
-    line (one line when they read the same). A translation whose placeholders do not match the English
-    (a translator's slip) falls back to the English rather than failing the message."""
+def render(key: str, language: str, values: Mapping[str, object], *, joiner: str = "\n") -> str:
+    """``key`` in ``language`` with ``values`` filled in; ``both`` gives the Chinese then the English, joined
+    by ``joiner`` (a line break; a space for labels), once when they read the same. A translation whose
+    placeholders do not match the English (a translator's slip) falls back to the English rather than
+    failing the message."""
     if language == BOTH:  # dates and quantities keep their one neutral form on both lines
         neutral = {name: value.in_language(BOTH) if isinstance(value, Localizable) and not isinstance(value, Phrase)
                    else value for name, value in values.items()}
         zh, en = render(key, "zh", neutral), render(key, "en", neutral)
-        return zh if zh == en else f"{zh}\n{en}"
+        return zh if zh == en else f"{zh}{joiner}{en}"
     shown = {name: value.in_language(language) if isinstance(value, Localizable) else value
              for name, value in values.items()}
     try:
@@ -230,16 +247,23 @@ class Phrase(str):
 
     key: str
     values: dict[str, object]
+    joiner = "\n"  # between the Chinese and the English for ``both``
 
     def __new__(cls, key: str, values: Mapping[str, object]) -> "Phrase":
-        made = super().__new__(cls, render(key, current_language(), values))
+        made = super().__new__(cls, render(key, current_language(), values, joiner=cls.joiner))
         made.key = key
         made.values = dict(values)
         return made
 
     def in_language(self, language: str) -> str:
         """The same sentence in ``language``."""
-        return render(self.key, language, self.values)
+        return render(self.key, language, self.values, joiner=self.joiner)
+
+
+class Label(Phrase):
+    """A short text on one line (``状态 Status`` for ``both``), e.g. a page title, given again per reader."""
+
+    joiner = " "
 
 
 def for_reader(text: str, language: str) -> str:
