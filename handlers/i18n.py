@@ -219,11 +219,11 @@ def render(key: str, language: str, values: Mapping[str, object], *, joiner: str
     placeholders do not match the English (a translator's slip) falls back to the English rather than
     failing the message."""
     if language == BOTH:  # dates and quantities keep their one neutral form on both lines
-        neutral = {name: value.in_language(BOTH) if isinstance(value, Localizable) and not isinstance(value, Phrase)
+        neutral = {name: value.in_language(BOTH) if _localizable(value) and not isinstance(value, Phrase)
                    else value for name, value in values.items()}
         zh, en = render(key, "zh", neutral), render(key, "en", neutral)
         return zh if zh == en else f"{zh}{joiner}{en}"
-    shown = {name: value.in_language(language) if isinstance(value, Localizable) else value
+    shown = {name: value.in_language(language) if _localizable(value) else value
              for name, value in values.items()}
     try:
         return template(key, language).format(**shown)
@@ -231,6 +231,14 @@ def render(key: str, language: str, values: Mapping[str, object], *, joiner: str
         if language == FALLBACK:
             raise
         return template(key, FALLBACK).format(**shown)
+
+
+def _localizable(value: object) -> bool:
+    """``isinstance(value, Localizable)`` for the values sentences take (plain strings and numbers, mostly),
+    without the cost of a protocol check on every one."""
+    if isinstance(value, Phrase):
+        return True
+    return not isinstance(value, str | int | float) and isinstance(value, Localizable)
 
 
 def label_in(key: str, language: str) -> str:
