@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
@@ -233,7 +233,7 @@ def render(key: str, language: str, values: Mapping[str, object], *, joiner: str
         return template(key, FALLBACK).format(**shown)
 
 
-def _localizable(value: object) -> bool:
+def _localizable(value: object) -> TypeGuard[Localizable]:
     """``isinstance(value, Localizable)`` for the values sentences take (plain strings and numbers, mostly),
     without the cost of a protocol check on every one."""
     if isinstance(value, Phrase):
