@@ -14,6 +14,7 @@ from handlers.i18n import for_reader, reading
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
+from handlers.refusals import refusal_text
 from handlers.review import FORMATS, review_url
 from handlers.stock import StockDesk
 from handlers.text import label, say
@@ -316,7 +317,7 @@ class ChatRouter:
             try:
                 incident = service.get_incident(session, incident_id=incident_id)
             except service.IncidentNotFound as exc:
-                return Reply(str(exc), ok=False)
+                return Reply(refusal_text(exc), ok=False)
             with reading(actor.language):  # an answer to them alone, posting nothing to the thread
                 return Reply(self.flow.header(session, incident).plain_text())
 
@@ -334,7 +335,7 @@ class ChatRouter:
             try:
                 service.get_incident(session, incident_id=incident_id)
             except service.IncidentNotFound as exc:
-                return Reply(str(exc), ok=False)
+                return Reply(refusal_text(exc), ok=False)
         links = [f"{fmt.upper()}: {review_url(self.public_url, incident_id, fmt)}" for fmt in FORMATS]
         with reading(actor.language):
             return Reply("\n".join([say("review_links", incident_id=incident_id), *links]))

@@ -16,6 +16,7 @@ from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import OutboundMessage, Reply
+from handlers.refusals import refusal_text
 from handlers.text import role_name, roles_text, say
 from incidents import audit, directory, service
 from incidents.actors import Actor
@@ -136,7 +137,7 @@ class IncidentFlow:
         except (DuplicateEvent, IntegrityError):
             return Reply(say("duplicate"))
         except (InvalidTransition, service.IncidentNotFound, service.ReasonRequired, ValueError) as exc:
-            return Reply(str(exc), ok=False)
+            return Reply(refusal_text(exc), ok=False)
         if change in (Transition.ACKNOWLEDGE, Transition.MITIGATE, Transition.RESOLVE):
             self.ctx.timers.disarm_escalation(incident_id=incident_id)
         if rearm is not None and token is not None:

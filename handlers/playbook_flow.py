@@ -18,6 +18,7 @@ from handlers.actions import ActionFlow
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.ports import OutboundMessage, Reply
+from handlers.refusals import refusal_text
 from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, local_time, say
 from incidents import audit, directory, service, signatures
@@ -306,7 +307,7 @@ class PlaybookFlow:
         except (DuplicateEvent, IntegrityError):
             return Reply(say("duplicate"))
         except service.IncidentNotFound as exc:
-            return Reply(str(exc), ok=False)
+            return Reply(refusal_text(exc), ok=False)
         except StepRejected as exc:
             with self.ctx.db.unit_of_work() as session:
                 audit.record(session, action="step.refused", actor=actor, incident_id=incident_id,

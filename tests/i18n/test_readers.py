@@ -79,6 +79,12 @@ def test_english_chinese_and_both_readers_get_their_answers(database: Database) 
 
     acked = _say(core, "wangwei", "ack", incident_id=incident_id)
     assert acked == "王伟 Wang Wei acknowledged the incident."
+    assert _say(core, "wangwei", "ack", "again", incident_id=incident_id) == (
+        "The incident is acknowledged: cannot acknowledge")  # the domain's refusal, in English only
+    assert _say(core, "lina", "ack", incident_id=incident_id) == "事件当前为「已确认」，不能执行该操作"
+    assert _say(core, "zhangmin", "ack", incident_id=incident_id) == (
+        "事件当前为「已确认」，不能执行该操作 / The incident is acknowledged: cannot acknowledge")
+    assert _say(core, "wangwei", "status", incident_id=99) == "There is no incident #99"
     assert any("王伟 Wang Wei 已确认事件。\n王伟 Wang Wei acknowledged the incident." in post
                for post in _thread_posts(database, incident_id))  # the shared thread stays bilingual
 
