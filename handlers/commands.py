@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from handlers import callbacks, dedupe, messages
 from handlers.authz import authorize
 from handlers.context import CoreContext
-from handlers.i18n import for_reader, reading
+from handlers.i18n import for_reader, reading, shared_language
 from handlers.incident_flow import IncidentFlow
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, Reply
@@ -115,7 +115,7 @@ class ChatRouter:
             return self._handle(event)
         if not dedupe.claim(self.ctx.db, event.dedupe_key, platform=event.platform):
             log.info("ignored a repeated %s request %s", event.platform, event.dedupe_key)
-            return Reply(say("duplicate"))
+            return Reply(for_reader(say("duplicate"), self._language_of(event)))
         try:
             return self._handle(replace(event, dedupe_key=""))  # recorded here: the use cases need not
         except Exception:
@@ -155,6 +155,14 @@ class ChatRouter:
         except IntegrityError:
             return Reply(say("duplicate"))
         return Reply(say("help"))
+
+    def _language_of(self, event: ChatEvent) -> str:
+        """What the person behind ``event`` reads (the shared language when unknown); nothing is audited."""
+        with self.ctx.db.reader() as session:
+            actor = directory.actor_by_id(session, event.actor.person_id, platform=event.platform) \
+                if event.actor.person_id is not None else \
+                directory.resolve(session, platform=event.platform, platform_user_id=event.actor.user_id)
+        return actor.language if actor is not None else shared_language()
 
     def _identify(self, event: ChatEvent) -> Actor | None:
         """The person behind the event: verified by the edge (web session, API token) or by the directory's

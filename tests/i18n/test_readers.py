@@ -71,6 +71,7 @@ def test_english_chinese_and_both_readers_get_their_answers(database: Database) 
 
     english = _say(core, "wangwei", "help")
     assert english == i18n.render("help", "en", {}) and not HAN.search(english)
+    assert _say(core, "wangwei", "help") == "This action was already processed."  # a retry, answered in English
     assert _say(core, "wangwei", "nosuch") == 'Unknown command "nosuch". Type /help for the list.'
     chinese = _say(core, "lina", "help")
     assert chinese == i18n.render("help", "zh", {}) and "Commands:" not in chinese
