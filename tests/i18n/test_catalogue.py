@@ -1,5 +1,6 @@
 """The catalogues: complete in Chinese and English, kept so by the maintenance command, open to a third language."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -100,3 +101,20 @@ def test_shared_threads_follow_the_site_setting(translator_dir: Path) -> None:
     with pytest.raises(i18n.UnknownLanguage):
         i18n.configure(shared="xx")
     assert i18n.shared_language() == "both"
+
+
+def test_a_po_without_a_fresh_mo_is_compiled_at_start(tmp_path: Path, language_setup: None) -> None:
+    copy = tmp_path / "locale"
+    shutil.copytree(LOCALE, copy, ignore=shutil.ignore_patterns("*.mo"))
+    zh = read_catalog("zh", copy)
+    zh["status"].string = "状况"
+    i18n_catalogue.write_catalog(zh, i18n_catalogue.po_path("zh", copy))
+    i18n.configure(extra_dirs=[copy])
+    assert i18n.label_in("status", "zh") == "状况"  # no .mo at all: the .po, compiled in memory
+    i18n_catalogue.compile_all(copy)
+    zh["status"].string = "状态（新）"
+    i18n_catalogue.write_catalog(zh, i18n_catalogue.po_path("zh", copy))
+    mo = i18n_catalogue.po_path("zh", copy).with_suffix(".mo")
+    os.utime(mo, (mo.stat().st_atime, mo.stat().st_mtime - 60))  # the .mo is older than the edited .po
+    i18n.reload()
+    assert i18n.label_in("status", "zh") == "状态（新）"
