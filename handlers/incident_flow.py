@@ -14,6 +14,7 @@ from handlers import messages
 from handlers.authz import authorize_text
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
+from handlers.i18n_values import Quantity
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import OutboundMessage, Reply
 from handlers.refusals import refusal_text
@@ -25,7 +26,7 @@ from incidents.permissions import Permission, may, roles_with
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Incident
-from incidents.units import with_unit
+from incidents.units import unit_for
 from playbooks import closure
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class IncidentFlow:
                             self.ctx.wake_outbox()
                             return None
                         assert incident.id is not None
-                        value = "-" if signal.value is None else with_unit(signal.value, signal.metric or "")
+                        value: object = "-" if signal.value is None else \
+                            Quantity(signal.value, unit_for(signal.metric or ""))
                         self.ctx.notifier.post(session, incident.id,
                                                messages.notice(incident.id, say("cleared_msg", value=value), tone="ok"))
                         self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
