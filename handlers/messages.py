@@ -20,15 +20,20 @@ def incident_title(incident: Incident) -> str:
 
 
 def title_text(incident: Incident) -> str:
-    """``冷库… / Cold room…``; a title given in one language only (a PagerDuty summary) once; one reader's
-    language (``i18n.reading``) gets its own title (the English one for a third language)."""
+    """``冷库… / Cold room…``; a title given in one language only (a PagerDuty summary) once (``pick``)."""
+    return pick(incident.title_zh, incident.title_en, " / ")
+
+
+def pick(zh: str, en: str, joiner: str) -> str:
+    """A text the source gives in Chinese and English (a playbook step, an alert's title) as the current
+    reader reads it (``i18n.current_language``): one of them, English for a third language (or whichever is
+    given), or both joined by ``joiner`` (once when they read the same)."""
     language = current_language()
-    if language == "zh" or (language != BOTH and not incident.title_en.strip()):
-        return incident.title_zh
-    if language != BOTH:
-        return incident.title_en
-    return incident.title_zh if incident.title_zh.strip() == incident.title_en.strip() else \
-        f"{incident.title_zh} / {incident.title_en}"
+    if language == "zh" or (language != BOTH and not en.strip()):
+        return zh
+    if language != BOTH or not zh.strip():
+        return en
+    return zh if zh.strip() == en.strip() else f"{zh}{joiner}{en}"
 
 
 def incident_header(
@@ -88,8 +93,8 @@ class StepView:
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
     """A step card with Done / Claim / Skip; once finished (``outcome``), the same card without buttons."""
     mark = "🚨 " if view.safety else ""
-    title = f"{mark}{label('step')} {view.number}/{view.total} · {view.title_zh} / {view.title_en}"
-    body = "\n".join(x for x in (view.instructions_zh, view.instructions_en) if x)
+    title = f"{mark}{label('step')} {view.number}/{view.total} · {pick(view.title_zh, view.title_en, ' / ')}"
+    body = pick(view.instructions_zh, view.instructions_en, "\n")
     role = role_name(view.role) + (f" · {view.assignees}" if view.assignees else "")
     fields: list[tuple[str, str]] = [(label("role"), role)]
     if outcome is not None:
