@@ -31,7 +31,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 """The shipped catalogues: ``LOCALE_DIR/<lang>/LC_MESSAGES/messages.po`` (and the compiled ``.mo``)."""
 BOTH = "both"
 SOURCE_LANGUAGES = ("zh", "en")
-"""The languages every key must have (``tests/test_i18n_catalogue.py`` fails otherwise)."""
+"""The languages every key must have (``tests/i18n/test_catalogue.py`` fails otherwise)."""
 FALLBACK = "en"
 
 
@@ -65,9 +65,8 @@ def configure(*, shared: str = BOTH, extra_dirs: Iterable[Path] = ()) -> None:
     """Set the language of shared threads (``settings.thread_language``) and the directories searched
     for catalogues before the shipped one (``settings.locale_dirs``). Raises UnknownLanguage."""
     global _setup  # noqa: PLW0603 (one process-wide setting, made once at start)
-    candidate = Setup(shared=shared, extra_dirs=tuple(Path(d) for d in extra_dirs))
-    _setup = candidate
-    try:
+    _setup = Setup(shared=shared, extra_dirs=tuple(Path(d) for d in extra_dirs))
+    try:  # the shared language may be a catalogue only the new directories have
         check_language(shared)
     except UnknownLanguage:
         _setup = Setup()

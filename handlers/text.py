@@ -17,7 +17,7 @@ LEGACY: dict[str, tuple[str, str]] = {
     # (zh, en) pairs not yet in the catalogues: `python -m handlers.i18n_catalogue import-legacy` moves them
 }
 """Texts still written as ``(zh, en)`` tuples (a branch that predates the catalogues); they work as they are
-until moved, and ``tests/test_i18n_catalogue.py`` fails while any is left."""
+until moved, and ``tests/i18n/test_catalogue.py`` fails while any is left."""
 i18n.use_legacy(LEGACY)
 
 
