@@ -13,6 +13,7 @@ from bot.channels import ContactChannels, build_channels
 from bot.evidence import evidence_policy, evidence_store
 from bot.reviews import review_exporter
 from bot.settings import Settings
+from handlers import i18n
 from handlers.commands import ChatRouter
 from handlers.contact_ack import ContactAck
 from handlers.context import CoreContext
@@ -166,6 +167,7 @@ class Runtime:
 
 def build(settings: Settings) -> Runtime:
     """Everything the app runs, not yet started. Broken configuration raises here, before serving."""
+    i18n.configure(shared=settings.thread_language, extra_dirs=settings.locale_dirs)
     db = Database(settings.resolved_database_url())
     library = load_library(settings.playbook_dir)
     registry = load_registry(settings.devices_file)

@@ -264,7 +264,8 @@ def people_list() -> None:
             ids = session.exec(select(ChatIdentity).where(ChatIdentity.person_id == person.id)).all()
             links = ", ".join(f"{i.platform}:{i.platform_user_id}" for i in ids) or "-"
             flags = "".join([" admin" if person.admin else "", "" if person.active else " (deactivated)",
-                             f" login:{person.login}" if person.login else ""])
+                             f" login:{person.login}" if person.login else "",
+                             f" reads:{person.language}" if person.language != "both" else ""])
             typer.echo(f"#{person.id} {person.name_zh} {person.name_en} [{', '.join(person.roles)}] {links}{flags}")
 
 
@@ -369,6 +370,29 @@ def people_edit(  # noqa: PLR0917 (typer options)
     except (directory.DirectoryRefused, LookupError) as exc:
         _refused(exc)
     typer.echo(f"person #{row.id} {row.name_zh} {row.name_en} [{', '.join(row.roles)}]{' admin' if row.admin else ''}")
+
+
+@people_app.command("language")
+def people_language(
+    person: Annotated[int, typer.Argument(help="person number from `wareroom people list`")],
+    language: Annotated[str, typer.Argument(help="zh, en, both (Chinese then English) or a catalogue's code")],
+) -> None:
+    """Set what a person reads in answers, direct messages, SMS, calls and e-mails (README "Languages")."""
+    from handlers import i18n
+    from incidents import directory
+    from incidents.database import Database
+
+    settings = Settings()
+    i18n.configure(shared=settings.thread_language, extra_dirs=settings.locale_dirs)
+    try:
+        checked = i18n.check_language(language)
+        url = existing_database(settings)
+        db.upgrade(url)
+        with Database(url).unit_of_work() as session:
+            row = directory.set_language(session, person_id=person, language=checked, by=_cli_actor())
+    except (i18n.UnknownLanguage, LookupError) as exc:
+        _refused(exc)
+    typer.echo(f"person #{row.id} {row.name_zh} {row.name_en} reads {row.language}")
 
 
 @people_app.command("deactivate")

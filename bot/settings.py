@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     staffing_file: Path = PROJECT_ROOT / "config" / "staffing.yaml"  # key roles, qualifications, check-in grace
     playbook_dir: Path = PROJECT_ROOT / "playbooks" / "library"
     site_timezone: str = "Asia/Shanghai"
+    thread_language: str = Field(default="both", description="what shared incident threads are written in: both "
+                                 "(Chinese, then English), zh, en, or another catalogue's code (README \"Languages\")")
+    locale_dirs: list[Path] = Field(default_factory=list, description="folders searched before the shipped "
+                                    "catalogues for <lang>/LC_MESSAGES/messages.po (a translator's new language)")
     auth_mode: Literal["signin", "demo"] = Field(
         default="signin", description="signin: every action needs a signed-in person or an API token; demo: the "
         "web chat lets anyone pick a person (``wareroom demo`` only)")

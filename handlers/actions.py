@@ -103,7 +103,7 @@ class ActionFlow:
                 remember(session, dedupe_key, actor)
                 run = session.exec(select(ActionRun).where(ActionRun.id == run_id).with_for_update()).first()
                 if run is None:
-                    return Reply(f"没有编号为 {run_id} 的操作 / There is no action {run_id}", ok=False)
+                    return Reply(say("action_unknown", id=run_id), ok=False)
                 if run.status != AWAITING:
                     return Reply(say("action_already", status=run.status), ok=False)
                 problem = self._confirm_problem(session, run, actor, signing, now=now)

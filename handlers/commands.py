@@ -7,23 +7,25 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import alarm_view, callbacks, dedupe, drills
+from handlers import alarm_view, callbacks, dedupe, drills, messages
 from handlers.authz import authorize
 from handlers.context import CoreContext
 from handlers.evidence_flow import EvidenceFlow
+from handlers.i18n import for_reader, reading, shared_language
 from handlers.incident_command import IncidentCommandDesk
 from handlers.incident_flow import IncidentFlow
 from handlers.milestone_desk import MilestoneDesk
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ButtonClicked, ChatEvent, CommandInvoked, PhotoSent, Reply
+from handlers.refusals import refusal_text
 from handlers.review import FORMATS, review_url
 from handlers.stock import StockDesk
-from handlers.text import say
+from handlers.text import label, say
 from handlers.timeline_notes import NoteDesk
 from incidents import audit, directory, service
 from incidents.actors import Actor
 from incidents.identity import codes
-from incidents.lifecycle import STATUS_TEXT, Status, Transition
+from incidents.lifecycle import Transition
 from incidents.permissions import Permission
 
 log = logging.getLogger(__name__)
@@ -144,7 +146,7 @@ class ChatRouter:
             return self._handle(event)
         if not dedupe.claim(self.ctx.db, event.dedupe_key, platform=event.platform):
             log.info("ignored a repeated %s request %s", event.platform, event.dedupe_key)
-            return Reply(say("duplicate"))
+            return Reply(for_reader(say("duplicate"), self._language_of(event)))
         try:
             return self._handle(replace(event, dedupe_key=""))  # recorded here: the use cases need not
         except Exception:
@@ -158,6 +160,11 @@ class ChatRouter:
         actor = self._identify(event)
         if actor is None:
             return Reply(say("unknown_account"), ok=False)
+        reply = self._act(actor, event)
+        return Reply(for_reader(reply.text, actor.language), ok=reply.ok)  # an answer to them alone: their language
+
+    def _act(self, actor: Actor, event: ChatEvent) -> Reply:
+        """May they, then the use case."""
         try:
             if isinstance(event, ButtonClicked):
                 action = callbacks.decode(event.token)
@@ -184,6 +191,14 @@ class ChatRouter:
         except IntegrityError:
             return Reply(say("duplicate"))
         return Reply(say("help"))
+
+    def _language_of(self, event: ChatEvent) -> str:
+        """What the person behind ``event`` reads (the shared language when unknown); nothing is audited."""
+        with self.ctx.db.reader() as session:
+            actor = directory.actor_by_id(session, event.actor.person_id, platform=event.platform) \
+                if event.actor.person_id is not None else \
+                directory.resolve(session, platform=event.platform, platform_user_id=event.actor.user_id)
+        return actor.language if actor is not None else shared_language()
 
     def _identify(self, event: ChatEvent) -> Actor | None:
         """The person behind the event: verified by the edge (web session, API token) or by the directory's
@@ -214,8 +229,8 @@ class ChatRouter:
                                         display_name=event.actor.display_name, now=self.ctx.now())
         if outcome.person is None:
             return Reply(say(outcome.problem, who=outcome.detail), ok=False)
-        return Reply(say("link_done", platform=event.platform,
-                         who=f"{outcome.person.name_zh} {outcome.person.name_en}"))
+        return Reply(for_reader(say("link_done", platform=event.platform,
+                                    who=f"{outcome.person.name_zh} {outcome.person.name_en}"), outcome.person.language))
 
     def _button(self, actor: Actor, event: ButtonClicked) -> Reply:
         action = callbacks.decode(event.token)
@@ -349,21 +364,24 @@ class ChatRouter:
                 unacked = alarm_view.returned_unacknowledged(session)  # in view until acknowledged, even if resolved
                 rows += [service.get_incident(session, incident_id=i) for i in unacked if i not in {r.id for r in rows}]
                 if not rows:
-                    return Reply("当前没有未解决的事件。\nNo open incidents.")
-                return Reply("\n".join(f"#{i.id} {i.severity} {STATUS_TEXT[Status(i.status)][0]} "
-                                       f"{STATUS_TEXT[Status(i.status)][1]} · {i.title_zh} / {i.title_en}"
-                                       + (" " + say("alarms_need_ack", count=unacked[i.id], id=i.id).replace("\n", " ")
-                                          if i.id in unacked else "")
-                                       for i in rows))
+                    return Reply(say("no_open_incidents"))
+                with reading(actor.language):  # an answer to them alone
+                    return Reply("\n".join(f"#{i.id} {i.severity} {label(f'status_{i.status}')} · "
+                                           f"{messages.title_text(i)}"
+                                           + (" " + say("alarms_need_ack", count=unacked[i.id],
+                                                        id=i.id).replace("\n", " ") if i.id in unacked else "")
+                                           for i in rows))
             try:
                 incident = service.get_incident(session, incident_id=incident_id)
             except service.IncidentNotFound as exc:
-                return Reply(str(exc), ok=False)
-            return Reply(self.flow.header(session, incident).plain_text())
+                return Reply(refusal_text(exc), ok=False)
+            with reading(actor.language):  # an answer to them alone, posting nothing to the thread
+                return Reply(self.flow.header(session, incident).plain_text())
 
     def _stock(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/stock SKU``, ``查库存 胰岛素``, ``库存 6901234567892``: one item's stock."""
-        return self.stock.reply(" ".join(args))
+        with reading(actor.language):
+            return self.stock.reply(" ".join(args))
 
     def _review(self, actor: Actor, event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/review [id]``: links to the incident's post-incident review in every format (HTML first)."""
@@ -374,6 +392,7 @@ class ChatRouter:
             try:
                 service.get_incident(session, incident_id=incident_id)
             except service.IncidentNotFound as exc:
-                return Reply(str(exc), ok=False)
+                return Reply(refusal_text(exc), ok=False)
         links = [f"{fmt.upper()}: {review_url(self.public_url, incident_id, fmt)}" for fmt in FORMATS]
-        return Reply("\n".join([say("review_links", incident_id=incident_id), *links]))
+        with reading(actor.language):
+            return Reply("\n".join([say("review_links", incident_id=incident_id), *links]))

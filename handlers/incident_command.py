@@ -78,7 +78,7 @@ class IncidentCommandDesk:
         if event.incident_id is None:
             return Reply(say("no_incident"), ok=False)
         if not args:
-            return Reply(say("handover_usage" if handover else "assign_usage"), ok=False)
+            return Reply(say("handover_usage") if handover else say("assign_usage"), ok=False)
         now = self.ctx.now()
         with self.ctx.db.unit_of_work() as session:
             try:
@@ -105,9 +105,9 @@ class IncidentCommandDesk:
                          incident_id=incident.id, at=now, before={"commander": before},
                          after={"commander": person.id, "name": f"{person.name_zh} {person.name_en}"})
             names = directory.names(session, [p for p in (before,) if p is not None])
-            text = say("handover_msg" if handover else "assigned_msg", who=actor.name,
-                       commander=f"{person.name_zh} {person.name_en}",
-                       before=names.get(before, "-") if before is not None else "-")
+            values = {"who": actor.name, "commander": f"{person.name_zh} {person.name_en}",
+                      "before": names.get(before, "-") if before is not None else "-"}
+            text = say("handover_msg", **values) if handover else say("assigned_msg", **values)
             self._announce(session, incident, text)
         self.ctx.wake_outbox()
         return Reply(text)

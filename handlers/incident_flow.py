@@ -15,9 +15,11 @@ from handlers.authz import authorize_text
 from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.drill_mark import drill_title
+from handlers.i18n_values import Quantity
 from handlers.incident_timers import arm_incident
 from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import OutboundMessage, Reply
+from handlers.refusals import refusal_text
 from handlers.reminder_flow import ReminderFlow
 from handlers.text import role_name, roles_text, say
 from incidents import audit, directory, service
@@ -27,7 +29,7 @@ from incidents.permissions import Permission, may, roles_with
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Incident
-from incidents.units import with_unit
+from incidents.units import unit_for
 from playbooks import closure
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,8 @@ class IncidentFlow:
                             self.ctx.wake_outbox()
                             return None
                         assert incident.id is not None
-                        value = "-" if signal.value is None else with_unit(signal.value, signal.metric or "")
+                        value: object = "-" if signal.value is None else \
+                            Quantity(signal.value, unit_for(signal.metric or ""))
                         self.ctx.notifier.post(session, incident.id,
                                                messages.notice(incident.id, say("cleared_msg", value=value), tone="ok"))
                         self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
@@ -143,7 +146,7 @@ class IncidentFlow:
         except (DuplicateEvent, IntegrityError):
             return Reply(say("duplicate"))
         except (InvalidTransition, service.IncidentNotFound, service.ReasonRequired, ValueError) as exc:
-            return Reply(str(exc), ok=False)
+            return Reply(refusal_text(exc), ok=False)
         if change in (Transition.ACKNOWLEDGE, Transition.MITIGATE, Transition.RESOLVE):
             self.ctx.timers.disarm_escalation(incident_id=incident_id)
         if change in (Transition.REOPEN, Transition.UNACKNOWLEDGE):

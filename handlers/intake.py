@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from handlers import messages
 from handlers.alarm_desk import AlarmDesk
+from handlers.i18n_values import Moment
 from handlers.incident_flow import IncidentFlow
 from handlers.intake_groups import apply_group
 from handlers.ports import ChatEvent, Reply
@@ -404,7 +405,7 @@ class Intake:
             return Reply(say("silence_bad_duration", value=length), ok=False)
         self._load_silences(now)
         return Reply(say("silenced_msg", who=actor.name, target=target, id=made.id, reason=made.comment,
-                         until=local_time(made.ends_at, self.ctx.timezone)))
+                         until=Moment(made.ends_at, self.ctx.timezone)))
 
     def silences_command(self, _actor: Actor, _event: ChatEvent, _args: tuple[str, ...]) -> Reply:
         """``/silences``: the silences in force."""

@@ -52,7 +52,8 @@ def apply_group(intake: "Intake", key: str, firing: list[AlertSignal], resolved:
         row = service.get_incident(session, incident_id=incident_id)
         if joining:
             listed = new if opened else joining
-            text = say("grouped_msg" if opened else "group_joined_msg", count=len(listed), names=_names(listed))
+            text = say("grouped_msg", count=len(listed), names=_names(listed)) if opened else \
+                say("group_joined_msg", count=len(listed), names=_names(listed))
             if truncated:
                 text += "\n" + say("group_truncated_msg", count=truncated)
             ctx.notifier.post(session, incident_id, messages.notice(incident_id, text, tone="alert"))

@@ -3,20 +3,37 @@
 from dataclasses import dataclass
 
 from handlers import callbacks
+from handlers.i18n import BOTH, current_language
+from handlers.i18n_values import moment_text
 from handlers.ports import Button, ButtonStyle, OutboundMessage
-from handlers.text import label, local_time, role_name
-from incidents.lifecycle import STATUS_TEXT, Status
+from handlers.text import label, role_name
+from incidents.lifecycle import Status
 from incidents.tables import Incident
 
 _SEVERITY_MARK = {"SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
 
 
 def incident_title(incident: Incident) -> str:
-    """``🟠 SEV2 #12 冷库… / Cold room…``; a title given in one language only (a PagerDuty summary) once."""
+    """``🟠 SEV2 #12 冷库… / Cold room…`` (``title_text``)."""
     mark = _SEVERITY_MARK.get(incident.severity, "⚪")
-    both = incident.title_zh if incident.title_zh.strip() == incident.title_en.strip() else \
-        f"{incident.title_zh} / {incident.title_en}"
-    return f"{mark} {incident.severity} #{incident.id} {both}"
+    return f"{mark} {incident.severity} #{incident.id} {title_text(incident)}"
+
+
+def title_text(incident: Incident) -> str:
+    """``冷库… / Cold room…``; a title given in one language only (a PagerDuty summary) once (``pick``)."""
+    return pick(incident.title_zh, incident.title_en, " / ")
+
+
+def pick(zh: str, en: str, joiner: str) -> str:
+    """A text the source gives in Chinese and English (a playbook step, an alert's title) as the current
+    reader reads it (``i18n.current_language``): one of them, English for a third language (or whichever is
+    given), or both joined by ``joiner`` (once when they read the same)."""
+    language = current_language()
+    if language == "zh" or (language != BOTH and not en.strip()):
+        return zh
+    if language != BOTH or not zh.strip():
+        return en
+    return zh if zh.strip() == en.strip() else f"{zh}{joiner}{en}"
 
 
 def incident_header(
@@ -27,18 +44,19 @@ def incident_header(
     """The thread's root message, edited in place on every state change; it names the incident commander."""
     assert incident.id is not None
     status = Status(incident.status)
-    zh, en = STATUS_TEXT[status]
+    language = current_language()
     fields: list[tuple[str, str]] = [
-        (label("status"), f"{zh} {en}"),
+        (label("status"), label(f"status_{status.value}")),
         (label("zone"), " / ".join(x for x in (incident.site, incident.zone) if x) or "-"),
-        (label("opened"), local_time(incident.opened_at, timezone)),
+        (label("opened"), moment_text(incident.opened_at, timezone, language)),
     ]
     if commander_name:
         fields.append((label("commander"), commander_name))
     if acked_by_name and incident.acknowledged_at:
-        fields.append((label("acked_by"), f"{acked_by_name} · {local_time(incident.acknowledged_at, timezone)}"))
+        fields.append((label("acked_by"),
+                       f"{acked_by_name} · {moment_text(incident.acknowledged_at, timezone, language)}"))
     if incident.cleared_at:
-        fields.append((label("cleared"), local_time(incident.cleared_at, timezone)))
+        fields.append((label("cleared"), moment_text(incident.cleared_at, timezone, language)))
     if alarm_states:
         fields.append((label("alarm_states"), alarm_states))
     if incident.playbook_id:
@@ -83,8 +101,8 @@ class StepView:
 def step_message(incident_id: int, view: StepView, *, outcome: str | None = None) -> OutboundMessage:
     """A step card with Done / Claim / Skip; once finished (``outcome``), the same card without buttons."""
     mark = "🚨 " if view.safety else ""
-    title = f"{mark}{label('step')} {view.number}/{view.total} · {view.title_zh} / {view.title_en}"
-    body = "\n".join(x for x in (view.instructions_zh, view.instructions_en) if x)
+    title = f"{mark}{label('step')} {view.number}/{view.total} · {pick(view.title_zh, view.title_en, ' / ')}"
+    body = pick(view.instructions_zh, view.instructions_en, "\n")
     role = role_name(view.role) + (f" · {view.assignees}" if view.assignees else "")
     fields: list[tuple[str, str]] = [(label("role"), role)]
     if outcome is not None:

@@ -19,6 +19,7 @@ from handlers.context import CoreContext
 from handlers.dedupe import DuplicateEvent, remember
 from handlers.incident_timers import arm_incident
 from handlers.ports import OutboundMessage, Reply
+from handlers.refusals import refusal_text
 from handlers.signing import Signing, SigningView, reauthenticate, signing_method
 from handlers.text import label, local_time, say
 from incidents import audit, directory, service, signatures
@@ -170,7 +171,7 @@ class PlaybookFlow:
             run = self._run(incident) if incident is not None else None
         step = _find_step(run[0], step_id) if run is not None else None
         if step is None or step.signature is None:
-            return Reply(f"没有可操作的当前步骤 / No current step to act on ({step_id})", ok=False)
+            return Reply(say("no_current_step", step=step_id), ok=False)
         meaning = step.signature.meaning
         return Reply(say("needs_signature", meaning_zh=meaning.zh, meaning_en=meaning.en,
                          url=self.sign_url(incident_id, step_id)))
@@ -313,16 +314,16 @@ class PlaybookFlow:
                 remember(session, dedupe_key, actor)
                 incident = service.get_incident(session, incident_id=incident_id, for_update=True)
                 if Status(incident.status) not in OPEN_STATUSES:
-                    return Reply(f"事件 #{incident_id} 已结束 / Incident #{incident_id} is over", ok=False)
+                    return Reply(say("incident_over", id=incident_id), ok=False)
                 run = self._run(incident)
                 if run is None:
-                    return Reply(f"事件 #{incident_id} 没有预案 / Incident #{incident_id} has no playbook", ok=False)
+                    return Reply(say("incident_no_playbook", id=incident_id), ok=False)
                 loaded, state = run
                 before = self.current_ids(incident)
                 target = step_id or next((s for s in before if _may_do(actor, loaded.playbook.step(s))),
                                          before[0] if before else None)
                 if target is None or target not in before:
-                    return Reply(f"没有可操作的当前步骤 / No current step to act on ({step_id or '-'})", ok=False)
+                    return Reply(say("no_current_step", step=step_id or "-"), ok=False)
                 step = loaded.playbook.step(target)
                 refused = self._precheck(session, incident_id, step, actor, change, now=now)
                 if refused is not None:
@@ -355,7 +356,7 @@ class PlaybookFlow:
         except (DuplicateEvent, IntegrityError):
             return Reply(say("duplicate"))
         except service.IncidentNotFound as exc:
-            return Reply(str(exc), ok=False)
+            return Reply(refusal_text(exc), ok=False)
         except StepRejected as exc:
             with self.ctx.db.unit_of_work() as session:
                 audit.record(session, action="step.refused", actor=actor, incident_id=incident_id,

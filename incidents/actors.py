@@ -11,6 +11,7 @@ class Actor:
     platform: str | None = None
     platform_user_id: str | None = None
     admin: bool = False  # the directory's admin flag (incidents.permissions.ADMIN_PERMISSIONS)
+    language: str = "both"  # what answers to this actor are written in (Person.language, handlers.i18n)
 
     def has_any_role(self, roles: tuple[str, ...] | list[str]) -> bool:
         """True when the actor holds at least one of ``roles`` (an empty list means anyone)."""

@@ -22,7 +22,7 @@ class DirectoryRefused(ValueError):
 def actor_for(person: Person, *, platform: str | None = None, platform_user_id: str | None = None) -> Actor:
     """The Actor a person acts as on a platform."""
     return Actor(person_id=person.id, name=f"{person.name_zh} {person.name_en}", roles=tuple(person.roles),
-                 platform=platform, platform_user_id=platform_user_id, admin=person.admin)
+                 platform=platform, platform_user_id=platform_user_id, admin=person.admin, language=person.language)
 
 
 def actor_by_id(session: Session, person_id: int, *, platform: str, platform_user_id: str | None = None
@@ -61,7 +61,7 @@ def person_json(session: Session, person: Person) -> dict[str, object]:
     links = session.exec(select(ChatIdentity).where(ChatIdentity.person_id == person.id)).all()
     return {"name_zh": person.name_zh, "name_en": person.name_en, "roles": list(person.roles),
             "admin": person.admin, "active": person.active, "login": person.login, "email": person.email,
-            "qualifications": list(person.qualifications),
+            "qualifications": list(person.qualifications), "language": person.language,
             "identities": sorted(f"{i.platform}:{i.platform_user_id}" for i in links)}
 
 
@@ -154,6 +154,22 @@ def _check_login(session: Session, login: str | None, *, person_id: int | None) 
         raise DirectoryRefused(f"登录名「{cleaned}」已被 #{taken.id} 使用 / The login \"{cleaned}\" belongs to "
                                f"#{taken.id}")
     return cleaned
+
+
+def set_language(session: Session, *, person_id: int, language: str, by: Actor) -> Person:
+    """Set what a person reads (``zh``, ``en``, ``both`` or a catalogue's code, checked by the caller against
+    ``handlers.i18n.languages``); audited with before and after. LookupError when the person is unknown."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise LookupError(f"没有编号为 #{person_id} 的人员 / There is no person #{person_id}")
+    if person.language != language:
+        before = person_json(session, person)
+        person.language = language
+        session.add(person)
+        session.flush()
+        audit.record(session, action="directory.person_edited", actor=by, object_type="person",
+                     object_id=str(person_id), before=before, after=person_json(session, person))
+    return person
 
 
 def edit_person(

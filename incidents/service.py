@@ -20,11 +20,13 @@ from incidents.tables import Alert, Incident, StepRun
 class IncidentNotFound(LookupError):
     def __init__(self, incident_id: int) -> None:
         super().__init__(f"没有编号为 #{incident_id} 的事件 / There is no incident #{incident_id}")
+        self.incident_id = incident_id
 
 
 class ReasonRequired(ValueError):
     def __init__(self, what_zh: str, what_en: str) -> None:
         super().__init__(f"{what_zh}需要填写原因 / A reason is required to {what_en}")
+        self.what_zh, self.what_en = what_zh, what_en
 
 
 @dataclass(frozen=True, slots=True)

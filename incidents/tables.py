@@ -26,6 +26,8 @@ class Person(SQLModel, table=True):
     email: str | None = Field(default=None, index=True)
     oidc_subject: str | None = Field(default=None, unique=True)
     qualifications: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # what this person reads (handlers.i18n): "zh", "en", "both" (Chinese then English) or a catalogue's code
+    language: str = Field(default="both", sa_column_kwargs={"server_default": "both"})
 
 
 class ChatIdentity(SQLModel, table=True):

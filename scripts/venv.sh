@@ -17,3 +17,5 @@ fi
 extras=""
 [ "${1:-}" = dev ] && extras="[dev]"
 .venv/bin/pip install -q --disable-pip-version-check -e ".${extras}"
+# the message catalogues (README "Languages"); a .po without a fresh .mo is also compiled in memory at start
+.venv/bin/pybabel -q compile -d handlers/locale -D messages

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from handlers import i18n
 from handlers.text import local_time, say
 from incidents import directory
 from incidents.identity import codes, passwords, sessions, tokens
@@ -55,7 +56,10 @@ class AdminPages:
         return render("admin.html.j2", title=plain("web_admin"), view=view, tabs=TABS, role_codes=list(ROLES),
                       platforms=directory.PLATFORMS,
                       me={"name": caller.actor.name if caller.actor else "", "admin": True}, csrf=caller.csrf,
-                      demo=self.auth.config.demo, revoke_base="/admin/tokens", **context, **extra)
+                      demo=self.auth.config.demo, revoke_base="/admin/tokens",
+                      reader=caller.actor.language if caller.actor else None,
+                      languages=[(code, i18n.language_name(code)) for code in i18n.reader_languages()],
+                      **context, **extra)
 
     def _context(self, session: Session, view: str, person_id: int | None) -> dict[str, Any]:
         people = list(session.exec(select(Person).order_by(col(Person.id))))
@@ -136,12 +140,17 @@ class AdminPages:
                          "roles": _listed(form, "roles"), "admin": form.get("admin") == "1",
                          "login": str(form.get("login", "")), "email": str(form.get("email", "")),
                          "qualifications": [q for q in str(form.get("qualifications", "")).split(",")]}
+        language = str(form.get("language", ""))
         if what == "add":
             person = directory.add_person(session, by=by, **person_fields)  # type: ignore[arg-type]
+            if language and person.id is not None:
+                directory.set_language(session, person_id=person.id, language=i18n.check_language(language), by=by)
             return "redirect", {"to": f"/admin/people/{person.id}"}
         assert item is not None or what in ("token",)
         if what == "person":
             directory.edit_person(session, person_id=item or 0, by=by, **person_fields)  # type: ignore[arg-type]
+            if language:
+                directory.set_language(session, person_id=item or 0, language=i18n.check_language(language), by=by)
             return "person", {"person_id": item, "notice": say("web_saved")}
         if what == "person-active":
             active = form.get("active") == "1"

@@ -6,7 +6,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from fastapi import HTTPException, Request
@@ -127,8 +127,7 @@ class WebAuth:
                 sessions.touch(session, session_id=row.id, now=now)
         scopes = {Scope.READ.value, Scope.ACT.value} | ({Scope.ADMIN.value} if found.live.person.admin else set())
         actor = found.live.actor
-        return Caller(Actor(person_id=actor.person_id, name=actor.name, roles=actor.roles, platform="web",
-                            platform_user_id=f"session:{row.id}", admin=actor.admin),
+        return Caller(replace(actor, platform="web", platform_user_id=f"session:{row.id}"),
                       "session", frozenset(scopes), session_id=row.id, csrf=row.csrf_token)
 
     def token_caller(self, request: Request) -> Caller | None:

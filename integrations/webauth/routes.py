@@ -54,7 +54,8 @@ class WebPages:
         me = None
         if caller is not None and caller.actor is not None:
             me = {"name": caller.actor.name, "admin": caller.actor.admin}
-        return {"me": me, "csrf": caller.csrf if caller else "", "demo": self.auth.config.demo}
+        return {"me": me, "csrf": caller.csrf if caller else "", "demo": self.auth.config.demo,
+                "reader": caller.actor.language if caller is not None and caller.actor is not None else None}
 
     # -- sign-in ---------------------------------------------------------------------------------------
 

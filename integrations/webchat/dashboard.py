@@ -52,7 +52,7 @@ class SensorRow:
         if self.value is None:
             return "-"
         if not self.unit and self.value in (0.0, 1.0):
-            return say("dash_yes" if self.value else "dash_no").replace("\n", " ")
+            return (say("dash_yes") if self.value else say("dash_no")).replace("\n", " ")
         return f"{self.value:.1f} {self.unit}".strip() if self.unit else f"{self.value:g}"
 
     def age_text(self) -> str:
@@ -108,17 +108,19 @@ PanelBuilder = Callable[[Session, datetime, str], Panel]
 PANELS: list[PanelBuilder] = [silences_panel]
 """The dashboard's panels in order. Shelved alerts and drills add a builder each here when they land."""
 
+_NEWEST = "newest_at"  # a column name, not a message key (a literal here would be read as one by the extractor)
+
 
 def latest_samples(session: Session, sensors: Sequence[str], *, since: datetime) -> dict[tuple[str, str], SensorSample]:
     """The newest stored sample of each (sensor, metric) of ``sensors`` taken after ``since``."""
     if not sensors:
         return {}
-    newest = (select(SensorSample.sensor, SensorSample.metric, func.max(SensorSample.at).label("at"))
+    newest = (select(SensorSample.sensor, SensorSample.metric, func.max(SensorSample.at).label(_NEWEST))
               .where(col(SensorSample.sensor).in_(list(sensors)), SensorSample.at >= since)
               .group_by(col(SensorSample.sensor), col(SensorSample.metric)).subquery())
     rows = session.exec(select(SensorSample).join(newest, (col(SensorSample.sensor) == newest.c.sensor)
                                                   & (col(SensorSample.metric) == newest.c.metric)
-                                                  & (col(SensorSample.at) == newest.c.at))).all()
+                                                  & (col(SensorSample.at) == newest.c[_NEWEST]))).all()
     return {(r.sensor, r.metric): r for r in rows}
 
 
