@@ -11,7 +11,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = 'c3a1d7e5f209'
-down_revision: str | None = '4e7caa9742f3'
+down_revision: str | None = '7c3e91b0d5a4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
