@@ -41,15 +41,15 @@ def test_import_legacy_moves_tuples_into_every_catalogue_and_empties_legacy(tmp_
     text_py.write_text('LEGACY: dict[str, tuple[str, str]] = {\n'
                        '    # (zh, en) pairs not yet in the catalogues: `... import-legacy` moves them\n'
                        '    # dashboard\n'
-                       '    "dash_title": ("看板", "Dashboard"),\n'
+                       '    "shift_board_title": ("班次看板", "Shift board"),\n'
                        '    "status": ("状态", "State"),\n'
                        '}\n\nAFTER = 1\n', encoding="utf-8")
     added, differing = import_legacy(legacy_entries(text_py.read_text(encoding="utf-8")), copy)
-    assert (added, differing) == (["dash_title"], ["status"])
-    assert read_catalog("zh", copy)["dash_title"].string == "看板"
-    assert read_catalog("en", copy)["dash_title"].string == "Dashboard"
-    vi = read_catalog("vi", copy)["dash_title"]
-    assert vi.string == "" and vi.auto_comments == ["en: Dashboard"]  # a translator sees the English
+    assert (added, differing) == (["shift_board_title"], ["status"])
+    assert read_catalog("zh", copy)["shift_board_title"].string == "班次看板"
+    assert read_catalog("en", copy)["shift_board_title"].string == "Shift board"
+    vi = read_catalog("vi", copy)["shift_board_title"]
+    assert vi.string == "" and vi.auto_comments == ["en: Shift board"]  # a translator sees the English
     assert read_catalog("en", copy)["status"].string == "Status"  # the catalogue's words are kept
     vi_catalog = read_catalog("vi", copy)
     vi_catalog["status"].string = "Trạng thái"
