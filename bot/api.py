@@ -60,9 +60,11 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
         """``ok``, or ``warn`` with the warnings (the broker dropped messages, a gateway is offline…)."""
         with runtime.db.reader() as session:
             session.exec(select(Incident.id).limit(1)).first()
-        warnings = runtime.intake.warnings()
+        degraded = runtime.channels.health.degraded()
+        warnings = runtime.intake.warnings() + [f"{platform} deliveries failing since {since.isoformat()}"
+                                                for platform, since in sorted(degraded.items())]
         return {"status": "warn" if warnings else "ok", "readings": runtime.intake.stats.readings,
-                "mqtt_connected": runtime.intake.connected, "warnings": warnings}
+                "mqtt_connected": runtime.intake.connected, "warnings": warnings, "degraded": sorted(degraded)}
 
     registry = CollectorRegistry()
     registry.register(RuntimeCollector(runtime))

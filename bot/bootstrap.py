@@ -26,6 +26,7 @@ from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from integrations.export.routes import ReviewExporter
+from integrations.fallback_watch import FallbackWatch
 from integrations.inventory.sink import StockEventSink
 from integrations.lease_loop import LeaseLoop
 from integrations.mqtt.decode import MqttDecoder
@@ -166,7 +167,8 @@ def build(settings: Settings) -> Runtime:
     ctx = CoreContext(db=db, notifier=Notifier(tuple(ports)), escalation=load_escalation(settings.escalation_file),
                       timers=timers, timezone=settings.site_timezone, public_url=settings.base_url(),
                       contact_channels=tuple(channels.ports))
-    dispatcher = OutboxDispatcher(db, ports, poll_seconds=settings.dispatcher_poll_seconds)
+    dispatcher = OutboxDispatcher(db, ports, poll_seconds=settings.dispatcher_poll_seconds,
+                                  on_outcome=channels.health.record)
 
     def wake_outbox() -> None:
         dispatcher.wake()
@@ -183,7 +185,9 @@ def build(settings: Settings) -> Runtime:
     ttl = settings.lease_ttl_seconds
 
     async def deliver(_lease: HeldLease) -> None:
-        await asyncio.gather(dispatcher.run(), channels.dispatcher.run())
+        await asyncio.gather(dispatcher.run(), channels.dispatcher.run(),
+                             FallbackWatch(ctx, channels.health, poll_seconds=settings.dispatcher_poll_seconds,
+                                           wake=wake_outbox).run())
 
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,

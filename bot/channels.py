@@ -2,11 +2,12 @@
 the acknowledgement links and the inbound webhooks. Wires; decides nothing."""
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from bot.settings import Settings
 from handlers.contact_ack import ContactAck
@@ -17,6 +18,7 @@ from integrations.aliyun_sms.adapter import AliyunSms, AliyunSmsAccount
 from integrations.contact_dispatcher import ContactDispatcher
 from integrations.contact_links import AckLinks
 from integrations.email.adapter import EmailChannel, SmtpServer
+from integrations.platform_health import DeliveryHealth
 from integrations.tencent_sms.adapter import TencentSms, TencentSmsAccount
 from integrations.twilio import routes as twilio_routes
 from integrations.twilio.adapter import TwilioAccount, TwilioSms, TwilioVoice
@@ -100,7 +102,33 @@ class ContactChannels:
     ports: dict[str, ContactPort]
     dispatcher: ContactDispatcher
     links: AckLinks
+    health: DeliveryHealth
     inbound: list[Callable[[ContactAck], APIRouter]] = field(default_factory=list)
+
+    def metrics(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """Contact notices by channel (sent, skipped by reason, failed, send seconds) and chat platform health."""
+        stats = self.dispatcher.stats
+        sent = CounterMetricFamily("wareroom_contact_sent", "Notices delivered, by channel", labels=["channel"])
+        failed = CounterMetricFamily("wareroom_contact_failed", "Failed notice attempts", labels=["channel"])
+        seconds = CounterMetricFamily("wareroom_contact_send_seconds", "Time spent sending notices",
+                                      labels=["channel"])
+        for channel in self.ports:
+            sent.add_metric([channel], stats.sent[channel])
+            failed.add_metric([channel], stats.failed[channel])
+            seconds.add_metric([channel], stats.seconds[channel])
+        skipped = CounterMetricFamily("wareroom_contact_skipped", "Notices not sent: acknowledged, quiet hours, "
+                                      "rate limit", labels=["channel", "reason"])
+        for (channel, reason), count in sorted(stats.skipped.items()):
+            skipped.add_metric([channel, reason], count)
+        degraded = self.health.degraded()
+        platforms = GaugeMetricFamily("wareroom_chat_platform_degraded", "1 while a chat platform has failed "
+                                      "longer than the fallback threshold", labels=["platform"])
+        outages = CounterMetricFamily("wareroom_chat_platform_outages", "Times a platform became degraded",
+                                      labels=["platform"])
+        for platform in sorted({*self.health.failures, *degraded}):
+            platforms.add_metric([platform], 1 if platform in degraded else 0)
+            outages.add_metric([platform], self.health.outages[platform])
+        yield from (sent, failed, seconds, skipped, platforms, outages)
 
     def routers(self, ack: ContactAck) -> list[APIRouter]:
         """The inbound webhooks of the enabled providers, acknowledging through ``ack``."""
@@ -124,4 +152,4 @@ def build_channels(settings: Settings, db: Database) -> ContactChannels:
     if twilio is not None:
         inbound.append(lambda ack: twilio_routes.build_router(ack, links, auth_token=twilio.auth_token,
                                                               public_url=twilio.public_url))
-    return ContactChannels(ports, dispatcher, links, inbound)
+    return ContactChannels(ports, dispatcher, links, DeliveryHealth(settings.fallback_after_seconds), inbound)

@@ -68,6 +68,7 @@ class RuntimeCollector(Collector):
             if status == "dead":
                 parked.add_metric([platform], count)
         yield parked
+        yield from self.runtime.channels.metrics()
         delivery = self.runtime.dispatcher.stats
         yield CounterMetricFamily("wareroom_outbox_in_doubt", "Rows found mid-send after a restart",
                                   value=delivery.in_doubt)

@@ -64,8 +64,9 @@ class OutboxDispatcher:
 
     def __init__(
         self, db: Database, ports: Mapping[str, ChatPort], *, poll_seconds: float = 1.0, max_attempts: int = 25,
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], datetime] = utcnow, on_outcome: Callable[[str, str | None], None] = lambda _p, _e: None,
     ) -> None:
+        self.on_outcome = on_outcome  # (platform, None) after a delivery, (platform, error) after a failure
         self.db = db
         self.ports = dict(ports)
         self.poll_seconds = poll_seconds
@@ -125,16 +126,19 @@ class OutboxDispatcher:
             self._update(row, partial(outbox.mark_waiting, reason=str(exc), retry_in=exc.retry_after, now=self.now()))
             return 0
         except MessageRefused as exc:
+            self.on_outcome(row.platform, f"refused: {exc}")
             log.warning("%s refused outbox row %s; parked as a dead letter: %s", row.platform, row.id, exc)
             self._update(row, partial(outbox.park, error=f"refused: {exc}"))
             return 0
         except Exception as exc:
+            self.on_outcome(row.platform, f"{type(exc).__name__}: {exc}")
             log.warning("delivery of outbox row %s to %s failed: %s", row.id, row.platform, exc)
             self._update(row, partial(outbox.mark_failed, error=f"{type(exc).__name__}: {exc}",
                                       retry_in=min(BACKOFF_CAP_SECONDS, 2.0 ** min(row.attempts + 1, 9)),
                                       max_attempts=self.max_attempts, now=self.now()))
             return 0
         self._update(row, partial(outbox.mark_sent, native=native, note=note))
+        self.on_outcome(row.platform, None)
         return 1
 
     def _update(self, row: OutboxMessage, change: Callable[[Session, OutboxMessage], None]) -> None:

@@ -39,6 +39,7 @@ class FakeSlack:
     slow_posts: set[int] = field(default_factory=set)  # numbers (1-based) of posts whose answer is held back
     pause_seconds: float = 30.0  # at most; clearing ``paused`` answers at once
     paused: list[int] = field(default_factory=list)  # posts kept, whose answer is being held back now
+    outage: int = 0  # set: every API call is answered with this HTTP status and nothing is kept (Slack is down)
     _next_ts: int = field(default_factory=lambda: int(time.time() * 1_000_000))  # message ts are times, as Slack's
 
     def __post_init__(self) -> None:
@@ -62,6 +63,8 @@ class FakeSlack:
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        if self.outage:
+            return JSONResponse({"ok": False, "error": "service_unavailable"}, status_code=self.outage)
         stormy = self.storm.retry(method) if self.storm else None
         if method in self.rate_limited or stormy:
             retry_after = self.rate_limited.pop(method, 0) or stormy
