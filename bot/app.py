@@ -10,12 +10,14 @@ from fastapi import FastAPI
 
 from bot import api, db, health
 from bot.bootstrap import Runtime, build
+from bot.channels import dead_man
 from bot.settings import Settings
 from handlers.audit_watch import AuditWatch
 from incidents import checkpoints, retention
 from incidents.identity.sessions import Timeouts
 from incidents.identity.tokens import Scope
 from incidents.permissions import Permission
+from integrations import heartbeat
 from integrations.action_executor import ActionExecutor
 from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
@@ -126,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  asyncio.create_task(runtime.outbox_lease.run(), name="outbox-lease"),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick"),
-                 asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit")]
+                 asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit"),
+                 asyncio.create_task(dead_man(settings, runtime.heartbeats), name="dead-man")]
         try:
             yield
         finally:
@@ -174,6 +177,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
     app.include_router(api.build_router(runtime, auth))
     app.include_router(health.build_router(runtime, broker_connected=lambda: health.subscriber_connected(app)))
     app.include_router(webhooks.build_router(runtime.intake, ingest, runtime.routing))
+    app.include_router(heartbeat.build_router(runtime.heartbeats, ingest))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))
     for router in runtime.channels.routers(runtime.contact_ack):

@@ -15,6 +15,7 @@ from bot.settings import Settings
 from handlers.commands import ChatRouter
 from handlers.contact_ack import ContactAck
 from handlers.context import CoreContext
+from handlers.heartbeats import HeartbeatWatch
 from handlers.incident_flow import IncidentFlow
 from handlers.intake import Intake
 from handlers.notify import Notifier
@@ -146,6 +147,7 @@ class Runtime:
     routing: AlertmanagerRouting
     channels: ContactChannels
     contact_ack: ContactAck
+    heartbeats: HeartbeatWatch
     chat: list[ChatPlatform] = field(default_factory=list)
 
 
@@ -194,6 +196,7 @@ def build(settings: Settings) -> Runtime:
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
                    stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
                    routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow),
+                   heartbeats=HeartbeatWatch(flow, settings.expected_heartbeats),
                    review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),

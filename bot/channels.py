@@ -1,6 +1,7 @@
 """Builds the channels beyond chat from settings: email, SMS (one provider), Twilio voice, their dispatcher,
 the acknowledgement links and the inbound webhooks. Wires; decides nothing."""
 
+import asyncio
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,12 +13,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from bot.settings import Settings
 from handlers.contact_ack import ContactAck
 from handlers.contact_ports import EMAIL, SMS, VOICE, ContactPort
+from handlers.heartbeats import HeartbeatWatch
 from handlers.paging import Limits
 from incidents.database import Database
 from integrations.aliyun_sms.adapter import AliyunSms, AliyunSmsAccount
 from integrations.contact_dispatcher import ContactDispatcher
 from integrations.contact_links import AckLinks
 from integrations.email.adapter import EmailChannel, SmtpServer
+from integrations.heartbeat import HeartbeatSender, watch_silence
 from integrations.platform_health import DeliveryHealth
 from integrations.tencent_sms.adapter import TencentSms, TencentSmsAccount
 from integrations.twilio import routes as twilio_routes
@@ -137,6 +140,17 @@ class ContactChannels:
     async def close(self) -> None:
         for port in self.ports.values():
             await port.close()
+
+
+async def dead_man(settings: Settings, watch: HeartbeatWatch) -> None:
+    """WareRoom's own heartbeat out (when ``heartbeat_url`` is set) and the watch over declared heartbeats
+    (looked at every fifth of the shortest timeout, at least every second)."""
+    jobs = []
+    if settings.heartbeat_url:
+        jobs.append(HeartbeatSender(settings.heartbeat_url, settings.heartbeat_seconds).run())
+    if settings.expected_heartbeats:
+        jobs.append(watch_silence(watch, max(1.0, min(settings.expected_heartbeats.values()) / 5)))
+    await asyncio.gather(*jobs)
 
 
 def build_channels(settings: Settings, db: Database) -> ContactChannels:
