@@ -17,7 +17,7 @@ from incidents import checkpoints, retention
 from incidents.identity.sessions import Timeouts
 from incidents.identity.tokens import Scope
 from incidents.permissions import Permission
-from integrations import heartbeat
+from integrations import contact_routes, heartbeat
 from integrations.action_executor import ActionExecutor
 from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
@@ -182,6 +182,8 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
         app.include_router(platform.routes(runtime.router))
     for router in runtime.channels.routers(runtime.contact_ack):
         app.include_router(router)
+    app.include_router(contact_routes.build_router(runtime.db, runtime.contact_ack, runtime.channels.links,
+                                                   runtime.channels.ports, auth.needs(Scope.ADMIN)))
     app.include_router(build_router(runtime.webchat, runtime.router, auth, notice=settings.webchat_notice))
     app.include_router(outbox_router(runtime.db, auth.needs(Scope.ADMIN), runtime.dispatcher.wake))
     app.include_router(stock_routes.build_router(runtime.router.stock, runtime.stock_events, runtime.intake, reader,

@@ -21,7 +21,7 @@ from incidents.contacts.pins import PinCheck, check_pin
 from incidents.contacts.tables import ContactProfile
 from incidents.directory import actor_for
 from incidents.lifecycle import Transition
-from incidents.tables import Person
+from incidents.tables import Person, ProcessedEvent
 
 ACK_WORDS = frozenset({"ack", "确认", "认领"})
 _TOKENS = re.compile(r"\d+|[A-Za-z]+|确认|认领")
@@ -57,6 +57,16 @@ class ContactAck:
     def __init__(self, ctx: CoreContext, flow: IncidentFlow) -> None:
         self.ctx = ctx
         self.flow = flow
+
+    def link_used(self, nonce: str) -> bool:
+        """Whether the email link with ``nonce`` has acknowledged already (links are single-use)."""
+        with self.ctx.db.reader() as session:
+            return session.get(ProcessedEvent, f"email:{nonce}") is not None
+
+    def email_of(self, person_id: int) -> str:
+        """The person's verified email address (for the audit), or ``-``."""
+        with self.ctx.db.reader() as session:
+            return points.verified_address(session, person_id=person_id, kind=points.EMAIL) or "-"
 
     def language(self, person_id: int) -> str:
         """The person's language for what a call says (``zh`` or ``en``)."""

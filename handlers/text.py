@@ -485,6 +485,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "contact_recovered_msg": ("{platform} 已恢复，投递继续。", "{platform} has recovered; delivery resumes."),
     "heartbeat_silent_title": ("集成 {name} 已 {seconds} 秒无心跳", "Integration {name} silent for {seconds} s"),
     "contact_test_title": ("WareRoom 测试通知", "WareRoom test notification"),
+    "contact_code_msg": ("WareRoom 验证码 {code}，10 分钟内有效", "WareRoom code {code}, valid for 10 minutes"),
+    "contact_link_invalid": ("此链接无效、已过期或已使用。", "This link is not valid, has expired, or was used."),
 
 }
 
