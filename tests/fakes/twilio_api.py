@@ -25,6 +25,7 @@ class FakeTwilio:
     messages: list[dict[str, str]] = field(default_factory=list)
     calls: list[dict[str, str]] = field(default_factory=list)
     http_status: int = 0
+    unreachable: set[str] = field(default_factory=set)  # numbers answered with error 21211
 
     def __post_init__(self) -> None:
         base = "/2010-04-01/Accounts/{sid}"
@@ -48,7 +49,7 @@ class FakeTwilio:
         if refused is not None:
             return refused
         form = await self._form(request)
-        if not form.get("To", "").startswith("+"):
+        if not form.get("To", "").startswith("+") or form.get("To") in self.unreachable:
             return JSONResponse({"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400},
                                 status_code=400)
         sid = "SM" + uuid.uuid4().hex
