@@ -26,6 +26,7 @@ from incidents.escalation import load_escalation
 from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
+from integrations.apprise_notify.adapter import AppriseNotify
 from integrations.export.routes import ReviewExporter
 from integrations.fallback_watch import FallbackWatch
 from integrations.inventory.sink import StockEventSink
@@ -66,7 +67,8 @@ class ChatPlatform:
 
 
 def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
-    """Slack, Telegram and WeCom, each switched on when its credentials are set."""
+    """Slack, Telegram and WeCom, each switched on when its credentials are set; one notification-only
+    platform per Apprise URL."""
     found: list[ChatPlatform] = []
     public = settings.base_url()
     inbound_slack = settings.slack_signing_secret or settings.slack_app_token
@@ -123,6 +125,8 @@ def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
 
         found.append(ChatPlatform(RateLimitedChat(WeComChat(wecom, db, agent), public_url=public), wecom_router,
                                   stop=stop_wecom))
+    found += [ChatPlatform(AppriseNotify(f"apprise-{n}", url), lambda _router: APIRouter())
+              for n, url in enumerate(settings.apprise_urls, start=1)]
     return found
 
 

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
 
     # channels beyond chat (README "Channels beyond chat"): each switched on when its credentials are set
+    apprise_urls: list[str] = Field(default_factory=list, description="notification-only targets, one Apprise "
+                                    'URL each, e.g. ["dingtalk://token/", "ntfys://ntfy.sh/wareroom"]')
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
