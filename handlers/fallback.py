@@ -11,6 +11,7 @@ from handlers import messages, paging
 from handlers.notify import Notifier
 from handlers.text import say
 from incidents import directory, outbox
+from incidents.actors import SYSTEM
 from incidents.contacts import points, rules
 from incidents.contacts.tables import ContactProfile
 from incidents.escalation import EscalationConfig
@@ -70,10 +71,11 @@ def reach_during_outage(session: Session, incident: Incident, *, platform: str, 
             continue
         known = session.get(ContactProfile, person.id)
         language = known.language if known else "zh"
-        outbox.enqueue(session, incident_id=incident.id, platform=reach[0], op=paging.OP_NOTIFY, key=row_key,
-                       payload={"message": paging.notice_message(incident, language).to_json(),
-                                "person_id": person.id, "address": reach[1], "language": language,
-                                "severity": incident.severity})
+        row = outbox.enqueue(session, incident_id=incident.id, platform=reach[0], op=paging.OP_NOTIFY, key=row_key,
+                             payload={"message": paging.notice_message(incident, language).to_json(),
+                                      "person_id": person.id, "address": reach[1], "language": language,
+                                      "severity": incident.severity})
+        row.next_attempt_at = now
         added += 1
     if added:
         notifier.post(session, incident.id, messages.notice(incident.id, say(
@@ -81,8 +83,18 @@ def reach_during_outage(session: Session, incident: Incident, *, platform: str, 
     return added
 
 
-def tell_recovered(session: Session, incident_ids: Sequence[int], *, platform: str, notifier: Notifier) -> None:
-    """Say in each thread that ``platform`` delivers again (its backlog follows, each message once)."""
+def tell_recovered(session: Session, incident_ids: Sequence[int], *, platform: str, since: datetime,
+                   notifier: Notifier) -> int:
+    """Say in each thread that ``platform`` delivers again, and send again the messages parked during the
+    outage for failing too often (not those the platform refused): the backlog follows, each message once.
+    Returns how many parked messages were sent again."""
     for incident_id in incident_ids:
         notifier.post(session, incident_id, messages.notice(incident_id, say("contact_recovered_msg",
                                                                              platform=platform), tone="ok"))
+    parked = session.exec(select(OutboxMessage).where(
+        OutboxMessage.platform == platform, OutboxMessage.status == outbox.DEAD,
+        col(OutboxMessage.next_attempt_at) >= since, col(OutboxMessage.last_error).not_like("refused:%"))).all()
+    for row in parked:
+        assert row.id is not None
+        outbox.retry(session, row_id=row.id, actor=SYSTEM)
+    return len(parked)

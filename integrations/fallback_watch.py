@@ -5,6 +5,7 @@ each message once)."""
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from handlers import fallback
 from handlers.context import CoreContext
@@ -20,7 +21,7 @@ class FallbackWatch:
         self.health = health
         self.poll_seconds = poll_seconds
         self.wake = wake
-        self.affected: dict[str, set[int]] = {}  # platform -> incidents reached another way in this outage
+        self.affected: dict[str, tuple[datetime, set[int]]] = {}  # platform -> outage start, incidents waiting
 
     async def run(self) -> None:
         while True:
@@ -37,6 +38,7 @@ class FallbackWatch:
         now = self.ctx.now()
         with self.ctx.db.unit_of_work() as session:
             for platform, since in degraded.items():
+                self.affected.setdefault(platform, (since, set()))
                 for incident in fallback.waiting_on(session, platform):
                     assert incident.id is not None
                     count = fallback.reach_during_outage(
@@ -47,12 +49,13 @@ class FallbackWatch:
                     if count:
                         log.warning("%s degraded since %s: incident %s reached by other channels (%d notices)",
                                     platform, since.isoformat(), incident.id, count)
-                    self.affected.setdefault(platform, set()).add(incident.id)
+                    self.affected[platform][1].add(incident.id)
                     added += count
             for platform in [p for p in self.affected if p not in self.health.failing_since]:
-                fallback.tell_recovered(session, sorted(self.affected.pop(platform)), platform=platform,
-                                        notifier=self.ctx.notifier)
-                log.warning("%s delivers again", platform)
+                since, incidents = self.affected.pop(platform)
+                again = fallback.tell_recovered(session, sorted(incidents), platform=platform, since=since,
+                                                notifier=self.ctx.notifier)
+                log.warning("%s delivers again; %d messages parked during the outage sent again", platform, again)
         if added or degraded:
             self.wake()
         return added
