@@ -37,6 +37,12 @@ class AliyunSmsAccount:
     title_max: int = 20
 
 
+def phone_number(e164: str) -> str:
+    """``PhoneNumbers`` as the service takes them: mainland numbers without ``+86``, others as country code
+    and number without ``+`` (``+85291234567`` → ``85291234567``)."""
+    return e164.removeprefix("+86") if e164.startswith("+86") else e164.removeprefix("+")
+
+
 def client(account: AliyunSmsAccount) -> Client:
     """The SDK client for ``account``."""
     return Client(Config(access_key_id=account.access_key_id, access_key_secret=account.access_key_secret,
@@ -58,7 +64,7 @@ class AliyunSms:
 
     async def deliver(self, notice: Notice, *, key: str) -> str:
         values = template_values(notice, title_max=self.account.title_max)
-        request = SendSmsRequest(phone_numbers=notice.address.removeprefix("+86"), sign_name=self.account.sign_name,
+        request = SendSmsRequest(phone_numbers=phone_number(notice.address), sign_name=self.account.sign_name,
                                  template_code=self.account.template_code, out_id=key[:64],
                                  template_param=json.dumps({"incident": values.incident, "title": values.title},
                                                            ensure_ascii=False))

@@ -18,6 +18,7 @@ _TEXT = {
     "refused": {"zh": "PIN 不正确，未确认。", "en": "The PIN is not correct. Nothing was acknowledged."},
     "locked": {"zh": "PIN 已锁定，请联系管理员。", "en": "Your PIN is locked. Ask an administrator."},
     "unknown": {"zh": "无法识别此通话，再见。", "en": "This call cannot be matched. Goodbye."},
+    "not_now": {"zh": "此事件已不需要确认，再见。", "en": "This incident no longer needs acknowledging. Goodbye."},
 }
 
 
@@ -55,7 +56,7 @@ def ask_pin(*, language: str, pin_url: str) -> str:
 
 
 def spoken_result(key: str, *, language: str) -> str:
-    """A closing sentence (``acked``, ``refused``, ``locked``, ``unknown``, ``no_input``) and hang up."""
+    """A closing sentence (``acked``, ``refused``, ``locked``, ``unknown``, ``not_now``, ``no_input``) and hang up."""
     response = VoiceResponse()
     _say(response, key, language)
     response.hangup()

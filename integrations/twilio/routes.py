@@ -17,7 +17,7 @@ from integrations.contact_links import AckLinks
 from integrations.twilio import render
 
 log = logging.getLogger(__name__)
-ACK_RESULTS = {"acked": "acked", "wrong": "refused", "locked": "locked", "refused": "refused"}
+ACK_RESULTS = {"acked": "acked", "wrong": "refused", "locked": "locked", "refused": "not_now"}
 
 
 def _twiml(body: str) -> Response:

@@ -138,5 +138,7 @@ def test_sms_by_alibaba_cloud_then_a_call_acknowledged_by_key_and_pin(
         assert FakeTwilio.said(done) == ["已确认。谢谢，再见。"]
         assert http.get(f"/api/v1/incidents/{incident_id}").json()["status"] == "acknowledged"
         wait_for(lambda: f"王伟 Wang Wei 已确认事件：通过电话确认（{PHONE}）" in _thread_texts(slack))
+        later = twilio.press(http, asked, PIN, call={**call, "Sid": "CA-later"})  # another call, after the ack
+        assert FakeTwilio.said(later) == ["此事件已不需要确认，再见。"]
     [acked] = _audit(sqlite_url, "incident.acknowledge")
     assert (acked.platform, acked.platform_user_id) == ("voice", PHONE)

@@ -4,7 +4,7 @@ import pytest
 
 from handlers.contact_ports import Notice
 from handlers.ports import ChatUnavailable, MessageRefused, OutboundMessage, RateLimited
-from integrations.aliyun_sms.adapter import AliyunSms, AliyunSmsAccount
+from integrations.aliyun_sms.adapter import AliyunSms, AliyunSmsAccount, phone_number
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.live_server import live_server
 
@@ -44,3 +44,8 @@ async def test_a_wrong_secret_is_refused_throttling_waits_and_an_outage_is_retri
         with pytest.raises(ChatUnavailable):
             await sms.deliver(Notice("+8613800000001", MESSAGE), key="d")
     assert fake.sent == []
+
+
+def test_numbers_are_sent_as_the_service_takes_them() -> None:
+    assert phone_number("+8613800000001") == "13800000001"
+    assert phone_number("+85291234567") == "85291234567"
