@@ -72,8 +72,10 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
         with runtime.db.reader() as session:
             session.exec(select(Incident.id).limit(1)).first()
         degraded = runtime.channels.health.degraded()
-        warnings = runtime.intake.warnings() + [f"{platform} deliveries failing since {since.isoformat()}"
-                                                for platform, since in sorted(degraded.items())]
+        failing = runtime.channels.health.last_error
+        warnings = runtime.intake.warnings() + [
+            f"{platform} deliveries failing since {since.isoformat()}: {failing.get(platform, '')}"
+            for platform, since in sorted(degraded.items())]
         return {"status": "warn" if warnings else "ok", "readings": runtime.intake.stats.readings,
                 "mqtt_connected": runtime.intake.connected, "warnings": warnings, "degraded": sorted(degraded)}
 

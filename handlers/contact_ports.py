@@ -13,7 +13,6 @@ from handlers.ports import OutboundMessage
 EMAIL = "email"
 SMS = "sms"
 VOICE = "voice"
-CHANNELS = (EMAIL, SMS, VOICE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +31,7 @@ class Notice:
 class ContactPort(Protocol):
     """What every contact channel adapter implements."""
 
-    channel: str  # one of CHANNELS
+    channel: str  # EMAIL, SMS or VOICE
     provider: str  # smtp, aliyun, tencent, twilio: the platform name in the outbox and /metrics
 
     async def deliver(self, notice: Notice, *, key: str) -> str:

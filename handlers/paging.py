@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from handlers.contact_ports import EMAIL, SMS, VOICE
 from handlers.messages import incident_title
 from handlers.ports import OutboundMessage
 from incidents import directory, outbox
+from incidents.clock import as_utc
 from incidents.contacts import points, rules
 from incidents.contacts.tables import ContactProfile
 from incidents.lifecycle import Status
@@ -85,16 +86,37 @@ def page_roles(session: Session, incident: Incident, roles: Sequence[str], *, wa
     return page(session, incident, people.values(), wave=wave, now=now, channels=channels)
 
 
-def _sent_since(session: Session, pattern: str, since: datetime) -> int:
-    return int(session.exec(select(func.count()).select_from(OutboxMessage).where(
+HELD = "held: rate limit"
+
+
+def _sent_times(session: Session, pattern: str, since: datetime) -> list[datetime]:
+    """When the notices matching the key ``pattern`` really went out (skipped ones have no provider id)."""
+    return sorted(as_utc(t) for t in session.exec(select(OutboxMessage.sent_at).where(
         col(OutboxMessage.idempotency_key).like(pattern), OutboxMessage.status == outbox.SENT,
-        col(OutboxMessage.message_native) != "", col(OutboxMessage.sent_at) >= since)).one())
+        col(OutboxMessage.message_native) != "", col(OutboxMessage.sent_at) >= since)).all() if t is not None)
+
+
+def _windows(row: OutboxMessage, limits: Limits) -> list[tuple[str, int]]:
+    person_id = int(row.payload["person_id"])
+    return [(f"i{row.incident_id}:{row.platform}:p{person_id}:%", limits.per_incident),
+            (f"i%:{row.platform}:p{person_id}:%", limits.per_person)]
+
+
+def frees_in(session: Session, row: OutboxMessage, *, now: datetime, limits: Limits) -> float:
+    """Seconds until both of the row's hourly windows have room again (at least 1)."""
+    wait = 1.0
+    for pattern, limit in _windows(row, limits):
+        times = _sent_times(session, pattern, now - HOUR)
+        if len(times) >= limit:
+            wait = max(wait, (times[len(times) - limit] + HOUR - now).total_seconds())
+    return wait
 
 
 def decide(session: Session, row: OutboxMessage, *, now: datetime, timezone: str, limits: Limits) -> str | None:
-    """None when the notice is to go out now; else why not: ``acknowledged`` (or resolved), ``quiet hours``,
-    ``rate limit``. Rows are never held: a skipped notice is closed as sent without a provider id (a blank
-    ``message_native``), not retried, and not counted by the limits."""
+    """None when the notice is to go out now; else why not: ``acknowledged`` (or resolved) and ``quiet hours``
+    close the notice unsent (marked sent without a provider id: a blank ``message_native``, not counted by the
+    limits); ``rate limit`` holds it until the window frees (``frees_in``), when it goes out once for all the
+    notices held for the same person, incident and channel (``grouped_with``)."""
     payload: dict[str, Any] = row.payload
     incident = session.get(Incident, row.incident_id)
     if incident is None or incident.status != Status.TRIGGERED.value:
@@ -103,12 +125,19 @@ def decide(session: Session, row: OutboxMessage, *, now: datetime, timezone: str
     if rules.holds_back(session.get(ContactProfile, person_id), severity=incident.severity, moment=now,
                         timezone=timezone):
         return "quiet hours"
-    since = now - HOUR
-    if _sent_since(session, f"i{row.incident_id}:{row.platform}:p{person_id}:%", since) >= limits.per_incident:
-        return "rate limit"
-    if _sent_since(session, f"i%:{row.platform}:p{person_id}:%", since) >= limits.per_person:
-        return "rate limit"
+    for pattern, limit in _windows(row, limits):
+        if len(_sent_times(session, pattern, now - HOUR)) >= limit:
+            return "rate limit"
     return None
+
+
+def grouped_with(session: Session, row: OutboxMessage) -> list[OutboxMessage]:
+    """The other notices held by a rate limit for the same person, incident and channel: ``row`` going out
+    says what they would have said."""
+    prefix = row.idempotency_key.split(":", 3)
+    return list(session.exec(select(OutboxMessage).where(
+        col(OutboxMessage.idempotency_key).like(":".join(prefix[:3]) + ":%"), OutboxMessage.id != row.id,
+        OutboxMessage.status == outbox.PENDING, col(OutboxMessage.last_error).like(f"{HELD}%"))).all())
 
 
 def latest_paged(session: Session, *, person_id: int, channel: str) -> int | None:

@@ -2,7 +2,8 @@
 
 Unlike chat threads, notices have no order to keep: every due row goes out independently, so one failing
 notice never holds up another. Before each send ``handlers.paging.decide`` may skip it (acknowledged in the
-meantime, quiet hours, rate limits): a skipped row is closed as sent with no provider id and the reason.
+meantime, quiet hours: closed as sent with no provider id and the reason) or hold it (a rate limit: it goes
+out when the hour has room, once for every notice held for the same person, incident and channel).
 A row found ``sending`` after a crash is sent again (no SMS or voice provider can be asked by key: the
 at-least-once window of README "Delivery guarantees").
 """
@@ -20,7 +21,7 @@ from functools import partial
 from sqlmodel import Session, col, select
 
 from handlers.contact_ports import EMAIL, VOICE, ContactPort, Notice
-from handlers.paging import OP_NOTIFY, Limits, decide
+from handlers.paging import HELD, OP_NOTIFY, Limits, decide, frees_in, grouped_with
 from handlers.ports import MessageRefused, OutboundMessage, RateLimited
 from incidents import outbox
 from incidents.clock import utcnow
@@ -76,13 +77,20 @@ class ContactDispatcher:
             self._event.clear()
 
     async def drain_once(self) -> int:
-        """Deliver every due notice once, concurrently; returns how many went out."""
+        """Deliver every due notice once; returns how many went out. People are served concurrently, each
+        person's notices on one channel one after another (so that the rate limits count every send)."""
         with self.db.reader() as session:
             rows = list(session.exec(select(OutboxMessage).where(
                 col(OutboxMessage.platform).in_(list(self.ports)), OutboxMessage.op == OP_NOTIFY,
                 col(OutboxMessage.status).in_([outbox.PENDING, outbox.SENDING]),
                 OutboxMessage.next_attempt_at <= self.now()).order_by(col(OutboxMessage.id)).limit(200)).all())
-        return sum(await asyncio.gather(*(self._deliver(row) for row in rows)))
+        queues: dict[tuple[str, object], list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            queues[(row.platform, row.payload.get("person_id"))].append(row)
+        return sum(await asyncio.gather(*(self._deliver_all(queue) for queue in queues.values())))
+
+    async def _deliver_all(self, rows: list[OutboxMessage]) -> int:
+        return sum([await self._deliver(row) for row in rows])
 
     def _update(self, row: OutboxMessage, change: Callable[[Session, OutboxMessage], None]) -> None:
         with self.db.unit_of_work() as session:
@@ -104,7 +112,13 @@ class ContactDispatcher:
             if fresh is None or fresh.status not in (outbox.PENDING, outbox.SENDING):
                 return 0  # another round took it
             skip = decide(session, fresh, now=self.now(), timezone=self.timezone, limits=self.limits)
-            if skip is not None:
+            if skip == "rate limit":
+                first = not (fresh.last_error or "").startswith(HELD)
+                outbox.mark_waiting(session, fresh, reason=f"{HELD}; goes out grouped when the hour has room",
+                                    retry_in=frees_in(session, fresh, now=self.now(), limits=self.limits),
+                                    now=self.now())
+                skip = skip if first else "held again"
+            elif skip is not None:
                 outbox.mark_sent(session, fresh, native="", note=f"not sent: {skip}")
             elif fresh.status == outbox.SENDING:
                 log.warning("notice %s (%s) was being sent when the process stopped: sending again", row.id,
@@ -112,7 +126,8 @@ class ContactDispatcher:
             else:
                 outbox.mark_sending(session, fresh)
         if skip is not None:
-            self.stats.skipped[(row.platform, skip)] += 1
+            if skip != "held again":
+                self.stats.skipped[(row.platform, skip)] += 1
             return 0
         port = self.ports[row.platform]
         started = time.perf_counter()
@@ -135,5 +150,12 @@ class ContactDispatcher:
             return 0
         self.stats.seconds[row.platform] += time.perf_counter() - started
         self.stats.sent[row.platform] += 1
-        self._update(row, partial(outbox.mark_sent, native=native, note=f"by {port.provider}"))
+        with self.db.unit_of_work() as session:
+            fresh = session.get(OutboxMessage, row.id)
+            assert fresh is not None
+            outbox.mark_sent(session, fresh, native=native, note=f"by {port.provider}")
+            fresh.sent_at = self.now()  # the rate limits count on the dispatcher's clock
+            for sibling in grouped_with(session, fresh):
+                outbox.mark_sent(session, sibling, native="", note=f"not sent: grouped into notice {row.id}")
+                self.stats.skipped[(row.platform, "grouped")] += 1
         return 1

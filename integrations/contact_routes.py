@@ -4,11 +4,13 @@ addresses (proved by a code), PINs and notification rules, and sends test notifi
 ``GET|POST /ack/{token}``: the signed, expiring, single-use link of a notification email; the page asks for
 the person's PIN. Admin (token scope ``admin``): ``POST /api/v1/people/{id}/contacts``,
 ``POST /api/v1/contacts/{id}/verify``, ``PUT /api/v1/people/{id}/pin``,
-``PUT /api/v1/people/{id}/notification-rules/{severity}``, ``POST /api/v1/people/{id}/test-notification``.
+``PUT /api/v1/people/{id}/notification-rules/{severity}``, ``PUT /api/v1/people/{id}/quiet-hours``,
+``POST /api/v1/people/{id}/test-notification``.
 """
 
 import html
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -55,6 +57,11 @@ class RulesIn(BaseModel):
     steps: list[tuple[str, int]] = Field(max_length=10, description="[[channel, after_seconds], …]")
 
 
+class QuietIn(BaseModel):
+    start: time | None = Field(default=None, description="site time, e.g. 22:00; both null: no quiet hours")
+    end: time | None = None
+
+
 class TestIn(BaseModel):
     channel: str = Field(pattern="^(sms|voice|email)$")
 
@@ -78,6 +85,7 @@ def build_router(db: Database, ack: ContactAck, links: AckLinks, ports: Mapping[
     """The acknowledgement page and the admin API."""
     router = ack_router(ack, links)
     router.include_router(admin_router(db, ack, ports, admin))
+    router.include_router(preferences_router(db, admin))
     return router
 
 
@@ -134,6 +142,31 @@ def admin_router(db: Database, ack: ContactAck, ports: Mapping[str, ContactPort]
             raise HTTPException(422, "验证码不正确或已过期 / The code is wrong or has expired")
         return {"id": point_id, "verified": True}
 
+    @router.post("/api/v1/people/{person_id}/test-notification")
+    async def test_notification(person_id: PersonId, body: TestIn, caller: Admin) -> dict[str, Any]:
+        """Send a test notice now to the person's verified address on ``channel``; audited."""
+        kind = points.EMAIL if body.channel == EMAIL else points.PHONE
+        with db.reader() as session:
+            address = points.verified_address(session, person_id=person_id, kind=kind)
+        if address is None:
+            raise HTTPException(409, "没有已验证的地址 / No verified address for this channel")
+        zh, en = CATALOGUE["contact_test_title"]
+        provider_id = await _send(ports.get(body.channel), Notice(address, OutboundMessage(title=f"{zh} / {en}"),
+                                                                  ack_token="test"), f"test:{person_id}")
+        with db.unit_of_work() as session:
+            audit.record(session, action="contact.test_sent", actor=caller.actor or SERVICE_ADMIN,
+                         object_type="person", object_id=str(person_id),
+                         after={"channel": body.channel, "address": address, "provider_id": provider_id})
+        return {"channel": body.channel, "address": address, "provider_id": provider_id}
+
+    return router
+
+
+def preferences_router(db: Database, admin: Callable[[Request], Awaitable[Caller]]) -> APIRouter:
+    """A person's PIN, notification rules and quiet hours (admin)."""
+    router = APIRouter(tags=["people"])
+    Admin = Annotated[Caller, Depends(admin)]  # noqa: N806
+
     @router.put("/api/v1/people/{person_id}/pin", status_code=204)
     async def set_pin(person_id: PersonId, body: PinIn, caller: Admin) -> None:
         """Set (and unlock) the person's acknowledgement PIN, 4 to 8 digits."""
@@ -154,21 +187,15 @@ def admin_router(db: Database, ack: ContactAck, ports: Mapping[str, ContactPort]
             raise HTTPException(422, str(exc)) from exc
         return {"severity": severity, "steps": [[s.channel, s.after_seconds] for s in steps]}
 
-    @router.post("/api/v1/people/{person_id}/test-notification")
-    async def test_notification(person_id: PersonId, body: TestIn, caller: Admin) -> dict[str, Any]:
-        """Send a test notice now to the person's verified address on ``channel``; audited."""
-        kind = points.EMAIL if body.channel == EMAIL else points.PHONE
-        with db.reader() as session:
-            address = points.verified_address(session, person_id=person_id, kind=kind)
-        if address is None:
-            raise HTTPException(409, "没有已验证的地址 / No verified address for this channel")
-        zh, en = CATALOGUE["contact_test_title"]
-        provider_id = await _send(ports.get(body.channel), Notice(address, OutboundMessage(title=f"{zh} / {en}"),
-                                                                  ack_token="test"), f"test:{person_id}")
+    @router.put("/api/v1/people/{person_id}/quiet-hours", status_code=204)
+    async def set_quiet_hours(person_id: PersonId, body: QuietIn, caller: Admin) -> None:
+        """Quiet hours in site time (SEV1 ignores them); both null clears them."""
+        if (body.start is None) != (body.end is None):
+            raise HTTPException(422, "需要同时给出开始和结束时间 / Give both start and end, or neither")
         with db.unit_of_work() as session:
-            audit.record(session, action="contact.test_sent", actor=caller.actor or SERVICE_ADMIN,
-                         object_type="person", object_id=str(person_id),
-                         after={"channel": body.channel, "address": address, "provider_id": provider_id})
-        return {"channel": body.channel, "address": address, "provider_id": provider_id}
+            if session.get(Person, person_id) is None:
+                raise HTTPException(404, f"没有人员 #{person_id} / No person #{person_id}")
+            rules.set_quiet_hours(session, person_id=person_id, start=body.start, end=body.end,
+                                  by=caller.actor or SERVICE_ADMIN)
 
     return router

@@ -53,12 +53,18 @@ def test_email_link_acknowledges_with_the_pin_once(tmp_path: Path, sqlite_url: s
             assert http.put(f"/api/v1/people/{wang}/pin", json={"pin": "2468"}, headers=admin).status_code == 204
             assert http.put(f"/api/v1/people/{wang}/notification-rules/SEV1", json={"steps": [["email", 0]]},
                             headers=admin).status_code == 200
+            assert http.put(f"/api/v1/people/{wang}/notification-rules/SEV1", json={"steps": [["fax", 0]]},
+                            headers=admin).status_code == 422
+            quiet = f"/api/v1/people/{wang}/quiet-hours"
+            assert http.put(quiet, json={"start": "22:00"}, headers=admin).status_code == 422
+            assert http.put(quiet, json={"start": "00:00", "end": "23:59"}, headers=admin).status_code == 204
             assert http.post(f"/api/v1/people/{wang}/test-notification", json={"channel": "sms"},
                              headers=admin).status_code == 409  # no SMS set up
             tested = http.post(f"/api/v1/people/{wang}/test-notification", json={"channel": "email"}, headers=admin)
             assert tested.status_code == 200 and "测试通知" in mailbox.messages()[1]["Subject"]
             assert http.put(f"/api/v1/people/{wang}/pin", json={"pin": "1357"}).status_code == 403  # not an admin
 
+            # quiet all day long, but SEV1 ignores quiet hours
             incident_id = http.post("/api/v1/alerts", json={**ALERT_BODY, "severity": "SEV1"}).json()["incidents"][0]
             wait_for(lambda: len(mailbox.received) >= 3)
             mail = mailbox.messages()[2]

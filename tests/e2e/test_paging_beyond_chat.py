@@ -105,6 +105,9 @@ def test_sms_then_call_and_a_signed_sms_reply_with_the_pin_acknowledges(
         assert web
         again = twilio.reply_sms(http, webhook, from_number=PHONE, body=f"{incident_id} ACK {PIN}")
         assert again.status_code == 200
+        metrics = http.get("/metrics").text
+        assert 'wareroom_contact_sent_total{channel="sms"} 1.0' in metrics
+        assert 'wareroom_contact_sent_total{channel="voice"} 1.0' in metrics
     [acked] = _audit(sqlite_url, "incident.acknowledge")
     assert (acked.incident_id, acked.actor_name, acked.platform, acked.platform_user_id) == (
         incident_id, "王伟 Wang Wei", "sms", PHONE)

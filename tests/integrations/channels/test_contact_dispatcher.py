@@ -42,7 +42,8 @@ async def test_each_notice_once_at_its_time_and_a_refused_one_holds_up_no_other(
     ids = seed_people(database)
     core = make_core(database, now=clock)
     core.ctx.contact_channels = ("sms", "voice")
-    _phone(database, ids["wangwei"], "+8613800000001", clock, [("sms", 0), ("voice", 60), ("sms", 120)])
+    _phone(database, ids["wangwei"], "+8613800000001", clock,
+           [("sms", 0), ("voice", 60), ("sms", 120), ("sms", 180)])
     _phone(database, ids["zhangmin"], "+8613800000003", clock, [("sms", 0)])  # QA is paged for SEV1 too
     twilio = FakeTwilio(unreachable={"+8613800000003"})
     links = AckLinks("secret", "http://wareroom.test")
@@ -66,11 +67,21 @@ async def test_each_notice_once_at_its_time_and_a_refused_one_holds_up_no_other(
         assert links.read_call(token[:-2] + "xx") is None
 
         clock.advance(seconds=60)
-        assert await dispatcher.drain_once() == 0  # the second SMS is over the per-incident limit of 1
-        assert dispatcher.stats.skipped[("sms", "rate limit")] == 1
+        assert await dispatcher.drain_once() == 0  # over the per-incident limit of 1 SMS an hour: held
+        clock.advance(seconds=60)
+        assert await dispatcher.drain_once() == 0  # held too
+        assert dispatcher.stats.skipped[("sms", "rate limit")] == 2
+        clock.advance(minutes=57)
+        assert await dispatcher.drain_once() == 0  # the hour since the first SMS is not over yet
+        clock.advance(minutes=1)
+        assert await dispatcher.drain_once() == 1  # one SMS for both held notices
+        assert dispatcher.stats.skipped[("sms", "grouped")] == 1
+        clock.advance(hours=2)
+        assert await dispatcher.drain_once() == 0
         for port in dispatcher.ports.values():
             await port.close()
-    assert (dispatcher.stats.sent["sms"], dispatcher.stats.sent["voice"], dispatcher.stats.failed["sms"]) == (1, 1, 1)
+    assert [m["To"] for m in twilio.messages] == ["+8613800000001"] * 2
+    assert (dispatcher.stats.sent["sms"], dispatcher.stats.sent["voice"], dispatcher.stats.failed["sms"]) == (2, 1, 1)
 
 
 async def test_an_acknowledged_incident_cancels_the_steps_still_to_come(database: Database, clock: FakeClock) -> None:
