@@ -73,11 +73,6 @@ def build_router(chat: WebChat, router: ChatRouter, auth: WebAuth, intake: Intak
     async def banner() -> dict[str, str]:
         return {"text": notice}
 
-    @api.get("/webchat/people")
-    async def people(caller: Caller = reader) -> list[dict[str, Any]]:
-        """The demo's people to pick from (their web chat identities); empty outside the demo."""
-        return chat.people() if auth.config.demo else []
-
     api.include_router(_thread_routes(chat, router, reader))
 
     @api.get("/webchat/events")

@@ -200,6 +200,11 @@ def test_the_dashboard_shows_each_zones_sensors(incident: tuple[str, int, str], 
     expect(page.locator("#panel-silences")).to_contain_text("D2")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(shots / f"dashboard-{size}.png"), full_page=True)
+    # live: a new incident appears in its zone without a reload
+    dock = {"title": {"zh": "月台 3 门未关", "en": "Dock door 3 left open"}, "severity": "SEV3",
+            "dedup_key": f"dock-door-{size}", "labels": {"site": "SH-01", "zone": "DOCK"}}
+    [dock_id] = httpx.post(f"{base}/api/v1/alerts", headers=headers, json=dock).json()["incidents"]
+    expect(page.locator("section.zone[data-zone='DOCK']")).to_contain_text(f"#{dock_id} 月台 3 门未关")
 
 
 @pytest.mark.parametrize("size", ["phone", "desk"])
