@@ -497,6 +497,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "photo_how": ("请直接在本事件线程中发送照片（企业微信：发给应用），照片会作为该步骤的证据。",
                   "Send the photo itself in this incident's thread (on WeCom, to the app); it becomes the "
                   "step's evidence."),
+    "photo_more": ("已保存第 {have} 张照片（该步骤需要 {needed} 张），请继续发送。",
+                   "Photo {have} of {needed} kept for this step; send the next one."),
+    "photo_again": ("这张照片已为该步骤保存过，请发送另一张。",
+                    "This photo is already kept for this step; send another one."),
     "photo_off": ("本系统未启用照片证据。", "Photo evidence is not set up here."),
     "photo_saved": ("照片已存档（sha256 {short}…）：{url}", "Photo kept as evidence (sha256 {short}…): {url}"),
     "action_evidence.stored": ("照片证据已存档", "photo evidence stored"),
