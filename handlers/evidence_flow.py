@@ -15,7 +15,8 @@ from handlers.ports import PhotoSent, Reply
 from handlers.text import say
 from incidents import audit
 from incidents.actors import Actor
-from incidents.evidence.images import EvidencePolicy, EvidenceRefused, check_image, size_words
+from incidents.evidence import records
+from incidents.evidence.images import CheckedImage, EvidencePolicy, EvidenceRefused, check_image, size_words
 from incidents.evidence.store import EvidenceStore, EvidenceUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,23 @@ class EvidenceFlow:
         except EvidenceUnavailable as exc:
             log.error("photo for #%s %s could not be stored: %s", event.incident_id, target, exc)
             return self._refused(actor, event, "photo_store_failed", step_id=target, detail=str(exc))
-        return self.playbooks.complete(incident_id=event.incident_id, step_id=target, actor=actor,
-                                       dedupe_key=event.dedupe_key, evidence=image)
+        return self._complete_or_keep(actor, event, event.incident_id, target, image)
+
+    def _complete_or_keep(self, actor: Actor, event: PhotoSent, incident_id: int, step_id: str,
+                          image: CheckedImage) -> Reply:
+        """Complete the step with this picture and those kept for it, or keep it while the step asks for more."""
+        needed = self.playbooks.photos_needed(incident_id, step_id)
+        with self.ctx.db.reader() as session:
+            earlier = [row.sha256 for row in records.waiting(session, incident_id, step_id)]
+        if image.sha256 in earlier:
+            return self._refused(actor, event, "photo_again", step_id=step_id)
+        if len(earlier) + 1 >= needed:
+            return self.playbooks.complete(incident_id=incident_id, step_id=step_id, actor=actor,
+                                           dedupe_key=event.dedupe_key, evidence=image, earlier=tuple(earlier))
+        with self.ctx.db.unit_of_work() as session:
+            records.record(session, image, incident_id=incident_id, step_id=step_id, actor=actor, now=self.ctx.now(),
+                           used=False)
+        return Reply(say("photo_more", have=len(earlier) + 1, needed=needed))
 
     def _refused(self, actor: Actor, event: PhotoSent, key: str, *, step_id: str | None = None,
                  detail: str = "", values: Mapping[str, object] | None = None) -> Reply:

@@ -160,6 +160,14 @@ class PlaybookFlow:
         asking = [s for s in current if isinstance(run[0].playbook.step(s).input, PhotoInput)]
         return next((s for s in asking if _may_do(actor, run[0].playbook.step(s))), asking[0] if asking else None)
 
+    def photos_needed(self, incident_id: int, step_id: str) -> int:
+        """How many pictures a step's photo input asks for (``min_count``; 1 for any other step)."""
+        with self.ctx.db.reader() as session:
+            incident = session.get(Incident, incident_id)
+            run = self._run(incident) if incident is not None else None
+        spec = run[0].playbook.step(step_id).input if run is not None else None
+        return spec.min_count if isinstance(spec, PhotoInput) else 1
+
     def evidence_url(self, sha256: str) -> str:
         """Where a stored picture's thumbnail is served (``integrations.evidence_routes``)."""
         return f"{self.ctx.public_url.rstrip('/')}/api/v1/evidence/{sha256}?size=thumb"
@@ -268,21 +276,22 @@ class PlaybookFlow:
 
     def complete(self, *, incident_id: int, step_id: str | None, actor: Actor, dedupe_key: str | None,
                  answer: str | None = None, signing: Signing | None = None,
-                 evidence: CheckedImage | None = None) -> Reply:
+                 evidence: CheckedImage | None = None, earlier: tuple[str, ...] = ()) -> Reply:
         """Mark a step done for ``actor`` (the first step they may do when ``step_id`` is None).
 
         A step marked ``signature`` is done only with ``signing``: the person's credentials are checked
         again now and the signature is written in the same transaction as the step (21 CFR 11.200(a)).
         A step whose input is ``photo`` is done only with ``evidence``, a picture already in the evidence
-        store: its ``sha256:<hex>`` is the answer, so the step's audit row carries the hash.
+        store: the ``sha256:<hex>`` of ``earlier`` pictures kept for it (``min_count``) and of this one are the
+        answer, so the step's audit row carries the hashes.
         """
-        kept = ""
+        kept, given = "", answer if evidence is None else [
+            *(evidence_records.answer_ref(sha) for sha in earlier), evidence_records.answer_ref(evidence.sha256)]
         if evidence is not None:
-            answer = evidence_records.answer_ref(evidence.sha256)
             kept = "\n" + say("photo_saved", short=evidence.sha256[:12], url=self.evidence_url(evidence.sha256))
         change = StepChange(
             audit_status="done", answer_of_input=True, signing=signing, evidence=evidence,
-            event=lambda target, who: StepCompleted(target, who.name, who.roles, answer),
+            event=lambda target, who: StepCompleted(target, who.name, who.roles, given),
             outcome=lambda who, step: say("step_done_msg", who=who.name, step_zh=step.title.zh,
                                           step_en=step.title.en) + kept,
         )
@@ -341,8 +350,9 @@ class PlaybookFlow:
                                   status="confirmed" if waiting else change.audit_status, answer=answer,
                                   reason=change.reason)
                 if change.evidence is not None:
+                    evidence_records.mark_used(session, incident_id, target)
                     evidence_records.record(session, change.evidence, incident_id=incident_id, step_id=target,
-                                            actor=actor, now=now)
+                                            actor=actor, now=now, used=True)
                 if step.signature is not None and change.signing is not None:
                     text = self._sign(session, incident, loaded, step, actor=actor, signing=change.signing,
                                       answer=answer, now=now)

@@ -1,5 +1,6 @@
 """Factories and fakes of our own ports, shared by the tests."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from incidents.evidence.images import EvidencePolicy
 from incidents.evidence.store import EvidenceStore
 from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
-from playbooks.loader import load_library
+from playbooks.loader import LoadedPlaybook, load_library
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = load_library(ROOT / "playbooks" / "library")
@@ -74,7 +75,8 @@ class Core:
 
 
 def make_core(db: Database, *, platforms: tuple[str, ...] = ("webchat",), escalation: EscalationConfig | None = None,
-              now: Any = None, evidence: EvidenceStore | None = None, policy: EvidencePolicy | None = None) -> Core:
+              now: Any = None, evidence: EvidenceStore | None = None, policy: EvidencePolicy | None = None,
+              library: Mapping[str, LoadedPlaybook] = LIBRARY) -> Core:
     """The platform-neutral core over a real database, with recorded timers; photos go to ``evidence``
     (none: the core answers that photo evidence is not set up)."""
     timers = FakeTimers()
@@ -82,7 +84,7 @@ def make_core(db: Database, *, platforms: tuple[str, ...] = ("webchat",), escala
                       timezone="Asia/Shanghai")
     if now is not None:
         ctx.now = now
-    playbooks = PlaybookFlow(ctx, LIBRARY)
+    playbooks = PlaybookFlow(ctx, library)
     flow = IncidentFlow(ctx, playbooks)
     keeper = EvidenceFlow(ctx, playbooks, evidence, policy or EvidencePolicy()) if evidence is not None else None
     return Core(ctx, flow, playbooks, ChatRouter(ctx, flow, playbooks, evidence=keeper), timers)

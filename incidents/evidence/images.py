@@ -85,7 +85,7 @@ def _open(data: bytes, policy: EvidencePolicy) -> Image.Image:
     except Image.DecompressionBombError:
         raise EvidenceRefused("photo_too_many_pixels", limit=f"{policy.max_pixels:,}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise EvidenceRefused("photo_not_image", kind="?") from None
+        raise EvidenceRefused("photo_not_image", kind=_sniffed(data)) from None
     width, height = image.size
     if width * height > policy.max_pixels:
         raise EvidenceRefused("photo_too_many_pixels", limit=f"{policy.max_pixels:,}")
@@ -99,6 +99,12 @@ def _open(data: bytes, policy: EvidencePolicy) -> Image.Image:
         finally:
             ImageFile.LOAD_TRUNCATED_IMAGES = allowed
     return image
+
+
+def _sniffed(data: bytes) -> str:
+    """What a file that is no picture seems to be, by its first bytes, for the refusal (``?`` when unknown)."""
+    signatures = ((b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP/Office"), (b"<!DOCTYPE html", "HTML"), (b"<html", "HTML"))
+    return next((name for magic, name in signatures if data.lstrip()[:len(magic)].lower() == magic.lower()), "?")
 
 
 def _without_location(image: Image.Image, exif: Image.Exif, data: bytes) -> bytes:

@@ -22,6 +22,7 @@ class EvidenceFile(SQLModel, table=True):
     width: int
     height: int
     location_removed: bool = False
+    used: bool = False  # part of a done step's answer; False: kept while the step waits for more pictures
     platform: str
     actor_person_id: int | None = Field(default=None, foreign_key="person.id")
     stored_at: datetime
@@ -33,12 +34,12 @@ def answer_ref(sha256: str) -> str:
 
 
 def record(session: Session, image: CheckedImage, *, incident_id: int, step_id: str, actor: Actor,
-           now: datetime) -> EvidenceFile:
+           now: datetime, used: bool) -> EvidenceFile:
     """Link a stored picture to a step and audit it (``evidence.stored``, with its sha256), in the caller's
     transaction."""
     row = EvidenceFile(sha256=image.sha256, incident_id=incident_id, step_id=step_id, media_type=image.media_type,
                        size_bytes=len(image.data), width=image.width, height=image.height,
-                       location_removed=image.location_removed, platform=actor.platform or "-",
+                       location_removed=image.location_removed, used=used, platform=actor.platform or "-",
                        actor_person_id=actor.person_id, stored_at=now)
     session.add(row)
     audit.record(session, action="evidence.stored", actor=actor, incident_id=incident_id, object_type="step",
@@ -46,6 +47,20 @@ def record(session: Session, image: CheckedImage, *, incident_id: int, step_id: 
                                            "bytes": len(image.data), "width": image.width, "height": image.height,
                                            "location_removed": image.location_removed}, at=now)
     return row
+
+
+def waiting(session: Session, incident_id: int, step_id: str) -> list[EvidenceFile]:
+    """Pictures kept for a step that still waits for more (its ``min_count``), in the order they came."""
+    return list(session.exec(select(EvidenceFile).where(
+        EvidenceFile.incident_id == incident_id, EvidenceFile.step_id == step_id,
+        col(EvidenceFile.used).is_(False)).order_by(col(EvidenceFile.id))))
+
+
+def mark_used(session: Session, incident_id: int, step_id: str) -> None:
+    """The step is done: its waiting pictures are part of its answer now."""
+    for row in waiting(session, incident_id, step_id):
+        row.used = True
+        session.add(row)
 
 
 def of_incident(session: Session, incident_id: int) -> list[EvidenceFile]:

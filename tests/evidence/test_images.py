@@ -41,7 +41,7 @@ def test_a_site_that_keeps_locations_stores_the_bytes_as_sent() -> None:
 def test_a_pdf_named_jpg_is_not_a_picture() -> None:
     with pytest.raises(EvidenceRefused) as refused:
         check_image(pdf_named_jpg(), EvidencePolicy())
-    assert refused.value.key == "photo_not_image"
+    assert (refused.value.key, refused.value.values) == ("photo_not_image", {"kind": "PDF"})
 
 
 def test_a_truncated_jpeg_is_refused_even_where_weasyprint_allows_truncated_loading(

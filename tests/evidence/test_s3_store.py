@@ -7,13 +7,25 @@ from pathlib import Path
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from sqlmodel import select
 
 from bot.evidence import evidence_store
+from handlers.ports import Download, PhotoSent, UserRef
+from incidents.clock import utcnow
+from incidents.database import Database
 from incidents.evidence.images import EvidencePolicy, check_image
+from incidents.evidence.records import EvidenceFile
 from incidents.evidence.store import EvidenceMissing, EvidenceUnavailable
 from integrations.evidence_s3 import S3Store
 from tests.e2e.server import app_settings, free_port
 from tests.evidence.pictures import camera_jpeg
+from tests.evidence.support import (
+    assert_review_html_shows,
+    assert_review_pdf_shows,
+    declare_misshipment,
+    review_documents,
+)
+from tests.factories import make_core, seed_people
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +77,22 @@ def test_settings_choose_the_bucket_when_an_endpoint_is_set(endpoint: str, tmp_p
     assert isinstance(bucket, S3Store) and bucket.bucket == "site-evidence"
     bucket.put("a" * 64, b"x", "image/jpeg")
     assert bucket.get("a" * 64) == b"x"
+
+
+def test_a_photo_step_done_with_the_bucket_as_store_shows_in_the_review(endpoint: str, sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    seed_people(database)
+    store = _store(endpoint, "evidence-flow")
+    core = make_core(database, evidence=store)
+    incident_id = declare_misshipment(core)
+    done = core.router.handle(PhotoSent(platform="webchat", dedupe_key="s3-1", actor=UserRef("webchat", "wangwei"),
+                                        thread=None, received_at=utcnow(), incident_id=incident_id,
+                                        download=Download(camera_jpeg(), "hold.jpg")))
+    assert done.ok, done.text
+    with database.reader() as session:
+        [row] = session.exec(select(EvidenceFile)).all()
+    assert hashlib.sha256(store.get(row.sha256)).hexdigest() == row.sha256
+    html, pdf = review_documents(database, store, incident_id)
+    assert_review_html_shows(html, row.sha256, (800, 600))
+    assert_review_pdf_shows(pdf, (800, 600))
+    database.dispose()

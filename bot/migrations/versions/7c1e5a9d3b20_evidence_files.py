@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column('width', sa.Integer(), nullable=False),
         sa.Column('height', sa.Integer(), nullable=False),
         sa.Column('location_removed', sa.Boolean(), nullable=False),
+        sa.Column('used', sa.Boolean(), nullable=False),
         sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column('actor_person_id', sa.Integer(), nullable=True),
         sa.Column('stored_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
