@@ -9,6 +9,7 @@ from rapidfuzz import fuzz, process, utils
 from sqlmodel import Session, col, select
 
 from incidents.database import Database
+from incidents.inventory import search
 from incidents.inventory.catalog import item_by_sku, upsert_item
 from incidents.inventory.demo import load_demo_stock
 from incidents.inventory.search import CLEAR_LEAD, MIN_SCORE, SUGGESTIONS, SURE_SCORE, NameIndex, Suggestion
@@ -106,3 +107,18 @@ def test_many_names_sharing_a_word_are_counted_and_listed_in_order(demo: Databas
             assert (found.matched_by, found.item.sku if found.item else None, found.matches) == (kind, sku, matches)
             assert [(s.sku, s.score) for s in found.suggestions] == ranked
         assert index.search(session, "疫苗").matches == 262  # more than are checked one by one
+
+
+def test_a_misspelt_name_is_found_by_its_rarest_trigrams_when_common_ones_are_left_out(
+        demo: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    with demo.unit_of_work() as session:
+        for n in range(120):
+            upsert_item(session, sku=f"SKU-W{n:04d}", name_zh=f"洗衣凝珠 {n}号", name_en=f"Laundry pods no. {n}")
+    monkeypatch.setattr(search, "RARE_BUDGET", 40)  # most trigrams of the query are held by more items than this
+    index = NameIndex()
+    with demo.reader() as session:
+        for query in ("Laundry pods no 117", "Laundy pods no. 93", "洗衣凝珠 88"):
+            found = index.search(session, query)
+            kind, sku, ranked, _ = _by_every_name(session, query)
+            assert (found.matched_by, found.item.sku if found.item else None) == (kind, sku), query
+            assert [s.score for s in found.suggestions][:1] == [score for _, score in ranked][:1], query
