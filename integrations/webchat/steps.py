@@ -9,15 +9,15 @@ from handlers.playbook_flow import PlaybookFlow
 from incidents.tables import Incident
 from playbooks.run_state import RunState
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 
 
 def evidence_digests(answer: Any) -> list[str]:
-    """The SHA-256 digests (64 lowercase hex digits) in a recorded answer: a digest, a list of them, or
-    mappings with a ``sha256`` key (the photo evidence's shape); other values give none."""
+    """The SHA-256 digests (64 lowercase hex digits) in a recorded answer: a digest (bare or as a photo step
+    records it, ``sha256:<hex>``), a list of them, or mappings with a ``sha256`` key; other values give none."""
     items = answer if isinstance(answer, list) else [answer]
     found = [item.get("sha256") if isinstance(item, dict) else item for item in items]
-    return [digest for digest in found if isinstance(digest, str) and SHA256.match(digest)]
+    return [match.group(1) for digest in found if isinstance(digest, str) and (match := SHA256.match(digest))]
 
 
 def step_facts(playbooks: PlaybookFlow, incident: Incident) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from incidents.database import Database
 from incidents.inventory.demo import load_demo_stock
 from tests.e2e.server import ALERT_BODY, act_as, app_settings, running, service_token, wait_for
 from tests.e2e.test_webchat_browser import _people, browser
+from tests.evidence.pictures import camera_jpeg
 from tests.identity.web import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
@@ -242,11 +243,12 @@ def test_a_photo_step_offers_the_camera_and_says_why_a_photo_was_not_taken(
     expect(picker).to_have_attribute("accept", "image/*")
     expect(picker).to_have_attribute("capture", "environment")
     photo = tmp_path / "pallet.jpg"
-    photo.write_bytes(bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9"))
+    photo.write_bytes(camera_jpeg())
     picker.set_input_files(str(photo))
     served = httpx.post(f"{base}/api/v1/incidents/{incident_id}/steps/quarantine/photo").status_code != 404
     expected = text("web_photo_sent") if served else text("web_photo_unavailable")
     expect(card.locator(".photo .status")).to_have_text(expected)
+    expect(card.locator("button", has_text="拍照")).to_have_count(0)  # one way to take the photo: the camera
     page.screenshot(path=str(shots / "photo-step-phone.png"))
 
 

@@ -82,4 +82,6 @@ def test_evidence_digests_of_an_answer() -> None:
     digest = "ab" * 32
     assert evidence_digests(digest) == [digest]
     assert evidence_digests([digest, "q1.jpg", {"sha256": "cd" * 32}]) == [digest, "cd" * 32]
+    assert evidence_digests(f"sha256:{digest}") == [digest]  # as a photo step records it
+    assert evidence_digests([f"sha256:{digest}", "sha256:short"]) == [digest]
     assert evidence_digests(7.9) == [] and evidence_digests(None) == [] and evidence_digests("AB" * 32) == []

@@ -239,7 +239,9 @@ function renderMessage(m) {
   }
   if (hasButtons) {
     const bar = el("div", "buttons");
+    const camera = facts && facts.input && facts.input.type === "photo";
     for (const b of m.buttons) {
+      if (camera && b.token && b.token.split(":")[1] === "photo") continue;  // the camera above takes the photo
       if (b.url) {
         const a = el("a", "button " + (b.style || "") + (live ? "" : " disabled"), b.label);
         if (live) a.href = b.url; else a.setAttribute("aria-disabled", "true");
