@@ -517,6 +517,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "note_msg": ("📝 {who} 记入时间线：{text}", "📝 {who} added to the timeline: {text}"),
     "note_added": ("已记入时间线。", "Added to the timeline."),
     "action_incident.note": ("时间线备注", "Timeline note"),
+    "help_incident_command": (
+        "指挥：/severity SEV1 原因 变更级别 · /assign @某人 指派指挥 · /handover @某人 移交 · /unack 撤回确认 · "
+        "/note 内容 记入时间线 · /incident fire A1 --drill [--at 14:30] 演练",
+        "Command: /severity SEV1 reason · /assign @person (commander) · /handover @person · /unack · "
+        "/note text (timeline) · /incident fire A1 --drill [--at 14:30]"),
 }
 
 
