@@ -492,8 +492,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "action_incident.reminded": ("提醒", "Reminder"),
     "drill_usage": ("用法：/incident 预案 区域 --drill [--at 14:30]，例如 /incident fire A1 演练",
                     "Usage: /incident <playbook> <zone> --drill [--at 14:30], e.g. /incident fire A1 --drill"),
-    "drill_bad_time": ("「{value}」不是将来的时间，请写成 14:30 或 2026-12-01T14:30。",
-                       "\"{value}\" is not a time in the future; write it like 14:30 or 2026-12-01T14:30."),
+    "drill_bad_time": ("「{value}」不是一年内将来的时间，请写成 14:30 或 2026-12-01T14:30。",
+                       "\"{value}\" is not a time in the future (within a year); write it like 14:30 or "
+                       "2026-12-01T14:30."),
     "drill_scheduled": ("已安排演练：{playbook} {zone}，{at} 开始。", "Drill scheduled: {playbook} {zone} at {at}."),
     "action_drill.scheduled": ("安排演练", "Drill scheduled"),
     "perm_assign_commander": ("指派或移交事件指挥", "assign or hand over the incident commander"),
