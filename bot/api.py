@@ -42,9 +42,9 @@ class CommandIn(BaseModel):
 class DrillIn(BaseModel):
     """A drill of a playbook (its id or a command alias such as ``fire``), now or at ``at`` (``14:30``, ISO)."""
 
-    playbook: Text = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
-    zone: Text = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
-    at: Text | None = Field(default=None, max_length=40, pattern=r"^[\dT:+\-.Z]+$")
+    playbook: str = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")  # one word each: no NUL, no spaces
+    zone: str = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
+    at: str | None = Field(default=None, max_length=40, pattern=r"^[\dT:+\-.Z]+$")
     note: Text = Field(default="", max_length=500)
     event_id: Text = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 

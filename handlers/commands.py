@@ -124,7 +124,8 @@ class ChatRouter:
         for name, command in {
             "milestones": self.milestones.list_command, "milestone": self.milestones.edit_command,
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
-            "status": self._status, "done": self._done, "help": lambda *_: Reply(say("help")),
+            "status": self._status, "done": self._done,
+            "help": lambda *_: Reply(say("help") + "\n" + say("help_incident_command")),
             "skip": self._skip, "claim": self._claim, "incident": self._declare,
             "close": self._close, "reopen": self._reopen, "stock": self._stock, "review": self._review,
             "unack": lambda actor, event, args: self._change(actor, event, args, Transition.UNACKNOWLEDGE),
@@ -344,8 +345,8 @@ class ChatRouter:
         """``/incident fire D1 [details…]``: start a playbook by hand for a zone; ``--drill`` (演练) anywhere
         makes it a drill, ``--at 14:30`` (or an ISO time) schedules that drill (``handlers.drills``)."""
         drill, at, args = drills.parse_drill(args)
-        if at is not None:
-            return self.drills.schedule_text(args, at=at, actor=actor)
+        if at is not None:  # only a drill is planned ahead; a real incident is declared when it happens
+            return self.drills.schedule_text(args, at=at, actor=actor) if drill else Reply(say("drill_usage"), ok=False)
         if not args:
             return Reply(say("help"), ok=False)
         playbook_id = self.playbooks.for_command(args[0])

@@ -38,9 +38,12 @@ def parse_drill(args: tuple[str, ...]) -> tuple[bool, str | None, tuple[str, ...
     return drill, at, tuple(rest)
 
 
+HORIZON = timedelta(days=366)  # a drill is planned at most a year ahead
+
+
 def parse_at(text: str, *, now: datetime, timezone: str) -> datetime | None:
     """``14:30`` (the next such time at the site) or ``2026-12-01T14:30`` (site time unless it has an offset);
-    None when it is neither or not in the future."""
+    None when it is neither, or not within the next ``HORIZON``."""
     zone = ZoneInfo(timezone)
     try:
         clock = time.fromisoformat(text)
@@ -55,7 +58,10 @@ def parse_at(text: str, *, now: datetime, timezone: str) -> datetime | None:
     except ValueError:
         return None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
-    return moment if moment > now else None
+    try:
+        return moment if now < moment <= now + HORIZON else None
+    except OverflowError:  # an offset that pushes the time beyond year 9999
+        return None
 
 
 class DrillDesk:

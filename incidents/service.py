@@ -232,6 +232,8 @@ def transition(
         incident.open_dedup_key = incident.dedup_key
     if after is Status.TRIGGERED:  # reopened or un-acknowledged: the chain starts again
         _restart_escalation(incident, policy, now=now)
+    if change is Transition.UNACKNOWLEDGE:  # withdrawn: the next acknowledgement is the one that counts
+        incident.acknowledged_at = incident.acknowledged_by = None
     incident.status = after.value
     if after is Status.ACKNOWLEDGED:
         incident.acknowledged_at, incident.acknowledged_by = now, actor.person_id

@@ -41,6 +41,7 @@ class ConfirmedPublisher:
         loop = asyncio.get_running_loop()
         connected: asyncio.Future[None] = loop.create_future()
         acked: asyncio.Future[None] = loop.create_future()
+        awaited = [connected]  # what a lost connection fails: the step under way, never one not reached
 
         def on_connect(_c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
             error = PublishFailed(f"代理拒绝连接 / the broker refused the connection: {reason}") \
@@ -54,8 +55,7 @@ class ConfirmedPublisher:
 
         def on_disconnect(_c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
             error = PublishFailed(f"与代理的连接断开 / the connection to the broker was lost: {reason}")
-            loop.call_soon_threadsafe(lambda: _settle(connected, error=error))
-            loop.call_soon_threadsafe(lambda: _settle(acked, error=error))
+            loop.call_soon_threadsafe(lambda: _settle(awaited[0], error=error))
 
         client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=self.protocol)
         self.broker.apply(client)
@@ -68,6 +68,7 @@ class ConfirmedPublisher:
                                     f"{exc}") from exc
             client.loop_start()
             await self._wait(connected, "CONNACK")
+            awaited[0] = acked
             info = client.publish(topic, payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 raise PublishFailed(f"发布失败 / the publish failed: {mqtt.error_string(info.rc)}")

@@ -76,6 +76,7 @@ def test_a_drill_can_be_scheduled(database: Database, clock: FakeClock) -> None:
     [(at, job)] = core.timers.drills.values()
     assert at == datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
     assert not _say(core, clock, "wangwei", "/incident fire A1 --drill --at someday").ok
+    assert not _say(core, clock, "wangwei", "/incident fire A1 --at 14:30").ok  # only drills are planned ahead
     clock.now = at
     assert core.router.drills.due(**job) is True
     with database.reader() as session:

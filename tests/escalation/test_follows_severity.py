@@ -133,7 +133,8 @@ def test_unacknowledge_and_a_retrigger_restart_the_escalation(database: Database
                                               actor=UserRef("webchat", "wangwei"), thread=None,
                                               received_at=clock.now, incident_id=incident_id, name="取消确认"))
     assert unack.ok, unack.text
-    assert _incident(database, incident_id).status == "triggered"
+    unacked = _incident(database, incident_id)
+    assert (unacked.status, unacked.acknowledged_at, unacked.acknowledged_by) == ("triggered", None, None)
     assert core.timers.armed[incident_id][1] == clock.now + timedelta(minutes=10)  # counted from now
     assert core.timers.reminders[(incident_id, "ack")][1] == clock.now + timedelta(minutes=5)
     # acknowledged again; the alarm clears, then fires again: triggered again, the chain restarts
