@@ -533,6 +533,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "absent_msg": ("已记录 {who} 缺勤；缺员事件：{incidents}",
                    "{who} is marked absent; staff-shortage incidents: {incidents}"),
     "checked_in_msg": ("{who} 已签到。", "{who} checked in."),
+    "needs_qualification": ("此步骤要求 {role} 持有有效的「{qualification}」资质，您没有或已过期。",
+                            "This step needs {role} with a valid \"{qualification}\" qualification; yours is "
+                            "missing or expired."),
 }
 
 
