@@ -80,7 +80,9 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
     @api.get("/api/v1/incidents", dependencies=reader)
     async def incidents(open_only: bool = False, limit: Limit = 100) -> list[dict[str, Any]]:
         with runtime.db.reader() as session:
-            return [incident_json(i) for i in service.list_incidents(session, open_only=open_only, limit=limit)]
+            unacknowledged = alarm_view.returned_unacknowledged(session)  # shown until acknowledged, even resolved
+            return [{**incident_json(i), "alarms_returned_unacknowledged": unacknowledged.get(i.id or 0, 0)}
+                    for i in service.list_incidents(session, open_only=open_only, limit=limit)]
 
     @api.get("/api/v1/incidents/{incident_id}", dependencies=reader)
     async def incident(incident_id: IncidentId) -> dict[str, Any]:

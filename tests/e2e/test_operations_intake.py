@@ -79,5 +79,8 @@ def test_scans_and_attendance_open_their_incidents(tmp_path: Path, sqlite_url: s
         refused = http.post("/api/v1/scans", content=b'{"station": "P", "operator": "o", "order": "1", "result": "?"}')
         assert refused.status_code == 400 and "Unknown scan result" in refused.json()["message"]
         assert http.post("/api/v1/attendance", content=b'{"person": "nobody", "event": "absent"}').status_code == 400
-        assert http.get("/api/v1/alarms").status_code == 200
+        alarms = http.get("/api/v1/alarms").json()
+        assert sorted((a["incident_id"], a["state"]) for a in alarms["alarms"]) == [
+            (scans["id"], "unacknowledged alarm"), (shortage["id"], "unacknowledged alarm")]
+        assert scans["alarms_returned_unacknowledged"] == 0
     database.dispose()
