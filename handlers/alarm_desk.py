@@ -104,6 +104,7 @@ class AlarmDesk:
             text = say("alarms_acked_msg", who=actor.name, count=len(done),
                        names=", ".join(c.sensor or c.fingerprint for c in done))
             self._tell(session, incident_id, text, incident)
+        self.ctx.wake_outbox()
         return Reply(text)
 
     def reset_command(self, actor: Actor, _event: ChatEvent, args: tuple[str, ...]) -> Reply:
@@ -117,6 +118,7 @@ class AlarmDesk:
                 self._tell(session, row.incident_id, text, None)
         except alarms.AlarmRefused as exc:
             return Reply(str(exc), ok=False)
+        self.ctx.wake_outbox()
         return Reply(text)
 
     def shelve_command(self, actor: Actor, _event: ChatEvent, args: tuple[str, ...]) -> Reply:
@@ -189,7 +191,6 @@ class AlarmDesk:
         incident = incident or service.get_incident(session, incident_id=incident_id)
         self.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
         self.ctx.notifier.update_header(session, incident_id, self.flow.header(session, incident))
-        self.ctx.wake_outbox()
 
 
 def _incident(event: ChatEvent, args: tuple[str, ...]) -> int | None:
