@@ -91,6 +91,8 @@ def test_an_alarm_that_fires_again_after_the_ack_needs_a_new_one(database: Datab
     bench.wait(31 * 60)  # past the rule's flapping window
     bench.send("d1-probe-1", "temperature", 9.2)
     assert state_of(condition(database)) is AlarmState.UNACKNOWLEDGED
+    assert header_fields(database, incident_id)["告警状态 Alarm states"] == \
+        "d1-probe-1 · 报警未确认 unacknowledged alarm"
     bench.wait(30)
     bench.send("d1-probe-1", "temperature", 7.0)
     bench.wait(150)
