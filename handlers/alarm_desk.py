@@ -133,16 +133,20 @@ class AlarmDesk:
         try:
             duration = timedelta(seconds=duration_seconds(length))
             with self.ctx.db.unit_of_work() as session:
-                condition = next((c for c in alarms.needing_attention(session) if c.fingerprint == target), None)
+                condition = alarms.find(session, target)
                 hold = shelving.shelve(session, fingerprint=target, severity=rule.severity, reason=reason,
                                        max_shelve=timedelta(seconds=rule.max_shelve), duration=duration, actor=actor,
                                        now=now, incident_id=condition.incident_id if condition else None)
+                text = say("shelved_msg", who=actor.name, target=target, reason=hold.reason,
+                           until=local_time(hold.ends_at, self.ctx.timezone))
+                if condition is not None:  # its thread says so, and its header shows it shelved
+                    self._tell(session, condition.incident_id, text, None)
         except ValueError as exc:  # AlarmRefused, or a duration that does not parse
             return Reply(str(exc) if isinstance(exc, alarms.AlarmRefused) else say("silence_bad_duration",
                                                                                    value=length), ok=False)
         self.refresh(now)
-        return Reply(say("shelved_msg", who=actor.name, target=target, reason=hold.reason,
-                         until=local_time(hold.ends_at, self.ctx.timezone)))
+        self.ctx.wake_outbox()
+        return Reply(text)
 
     def oos_command(self, actor: Actor, _event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/oos <sensor> <duration> <reason>``: a sensor under maintenance; refused when a SEV1 rule reads it."""
