@@ -61,10 +61,8 @@ def incident_json(incident: Incident) -> dict[str, Any]:
     return incident.model_dump(mode="json", exclude={"open_dedup_key", "escalation_token", "playbook_state"})
 
 
-def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
-    api = APIRouter()
-    reader = [Depends(auth.needs(Scope.READ, anonymous_in_demo=True))]
-    acting = Depends(auth.needs(Scope.ACT))
+def _add_health(api: APIRouter, runtime: Runtime) -> None:
+    """``/healthz`` (ok or warn, with why) and ``/metrics`` (Prometheus text format) on ``api``."""
 
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -86,6 +84,14 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
+
+def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
+    api = APIRouter()
+    reader = [Depends(auth.needs(Scope.READ, anonymous_in_demo=True))]
+    acting = Depends(auth.needs(Scope.ACT))
+
+    _add_health(api, runtime)
+
     @api.get("/api/v1/intake/unknown-devices", dependencies=reader)
     async def unknown_devices() -> list[dict[str, Any]]:
         """Devices that send readings but are not in the registry, the most recently seen first."""
@@ -94,7 +100,9 @@ def build_router(runtime: Runtime, auth: WebAuth) -> APIRouter:
     @api.get("/api/v1/incidents", dependencies=reader)
     async def incidents(open_only: bool = False, limit: Limit = 100) -> list[dict[str, Any]]:
         with runtime.db.reader() as session:
-            return [incident_json(i) for i in service.list_incidents(session, open_only=open_only, limit=limit)]
+            unacknowledged = alarm_view.returned_unacknowledged(session)  # shown until acknowledged, even resolved
+            return [{**incident_json(i), "alarms_returned_unacknowledged": unacknowledged.get(i.id or 0, 0)}
+                    for i in service.list_incidents(session, open_only=open_only, limit=limit)]
 
     @api.get("/api/v1/incidents/{incident_id}", dependencies=reader)
     async def incident(incident_id: IncidentId) -> dict[str, Any]:

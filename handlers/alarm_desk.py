@@ -104,6 +104,7 @@ class AlarmDesk:
             text = say("alarms_acked_msg", who=actor.name, count=len(done),
                        names=", ".join(c.sensor or c.fingerprint for c in done))
             self._tell(session, incident_id, text, incident)
+        self.ctx.wake_outbox()
         return Reply(text)
 
     def reset_command(self, actor: Actor, _event: ChatEvent, args: tuple[str, ...]) -> Reply:
@@ -117,6 +118,7 @@ class AlarmDesk:
                 self._tell(session, row.incident_id, text, None)
         except alarms.AlarmRefused as exc:
             return Reply(str(exc), ok=False)
+        self.ctx.wake_outbox()
         return Reply(text)
 
     def shelve_command(self, actor: Actor, _event: ChatEvent, args: tuple[str, ...]) -> Reply:
@@ -131,16 +133,20 @@ class AlarmDesk:
         try:
             duration = timedelta(seconds=duration_seconds(length))
             with self.ctx.db.unit_of_work() as session:
-                condition = next((c for c in alarms.needing_attention(session) if c.fingerprint == target), None)
+                condition = alarms.find(session, target)
                 hold = shelving.shelve(session, fingerprint=target, severity=rule.severity, reason=reason,
                                        max_shelve=timedelta(seconds=rule.max_shelve), duration=duration, actor=actor,
                                        now=now, incident_id=condition.incident_id if condition else None)
+                text = say("shelved_msg", who=actor.name, target=target, reason=hold.reason,
+                           until=local_time(hold.ends_at, self.ctx.timezone))
+                if condition is not None:  # its thread says so, and its header shows it shelved
+                    self._tell(session, condition.incident_id, text, None)
         except ValueError as exc:  # AlarmRefused, or a duration that does not parse
             return Reply(str(exc) if isinstance(exc, alarms.AlarmRefused) else say("silence_bad_duration",
                                                                                    value=length), ok=False)
         self.refresh(now)
-        return Reply(say("shelved_msg", who=actor.name, target=target, reason=hold.reason,
-                         until=local_time(hold.ends_at, self.ctx.timezone)))
+        self.ctx.wake_outbox()
+        return Reply(text)
 
     def oos_command(self, actor: Actor, _event: ChatEvent, args: tuple[str, ...]) -> Reply:
         """``/oos <sensor> <duration> <reason>``: a sensor under maintenance; refused when a SEV1 rule reads it."""
@@ -189,7 +195,6 @@ class AlarmDesk:
         incident = incident or service.get_incident(session, incident_id=incident_id)
         self.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
         self.ctx.notifier.update_header(session, incident_id, self.flow.header(session, incident))
-        self.ctx.wake_outbox()
 
 
 def _incident(event: ChatEvent, args: tuple[str, ...]) -> int | None:

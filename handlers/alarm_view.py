@@ -29,10 +29,12 @@ def line(condition: AlarmCondition, state: AlarmState) -> str:
 
 
 def header_text(session: Session, *, incident_id: int, acknowledged: bool, now: datetime) -> str | None:
-    """The header's alarm-state field: the alarms of the incident that are not simply what the incident's status
-    already says (an active alarm of an unacknowledged incident); None when there are none."""
+    """The header's alarm-state field: the alarms of the incident whose state the incident's status does not
+    already say (not normal, not an acknowledged alarm, not an unacknowledged one of an unacknowledged
+    incident); None when there are none."""
+    plain = {AlarmState.NORMAL, AlarmState.ACKNOWLEDGED} | (set() if acknowledged else {AlarmState.UNACKNOWLEDGED})
     shown = [line(c, s) for c, s in states(session, alarms.of_incident(session, incident_id=incident_id), now=now)
-             if s is not AlarmState.NORMAL and (acknowledged or s is not AlarmState.UNACKNOWLEDGED)]
+             if s not in plain]
     return "; ".join(shown) or None
 
 

@@ -246,7 +246,7 @@ class IncidentFlow:
             if step is None:
                 return False
             incident = service.get_incident(session, incident_id=incident_id)
-            people = directory.with_role(session, role=step.role, at=now)
+            people = directory.with_role(session, role=step.role, at=now, qualification=step.qualification)
             who = "、".join(f"{p.name_zh} {p.name_en}" for p in people) or say("nobody").replace("\n", " ")
             minutes = round((step.due_at - incident.opened_at).total_seconds() / 60)
             self.ctx.notifier.post(session, incident_id, messages.notice(

@@ -21,14 +21,15 @@ from handlers.incident_timers import arm_incident
 from handlers.ports import OutboundMessage, Reply
 from handlers.refusals import refusal_text
 from handlers.signing import Signing, SigningView, reauthenticate, signing_method
-from handlers.text import label, local_time, say
+from handlers.text import label, local_time, role_name, say
 from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
 from incidents.evidence import records as evidence_records
 from incidents.evidence.images import CheckedImage
 from incidents.lifecycle import OPEN_STATUSES, Status
 from incidents.service import PlaybookPin
-from incidents.tables import Incident
+from incidents.staffing import qualification_valid
+from incidents.tables import Incident, Person
 from playbooks import closure, walker
 from playbooks.loader import LoadedPlaybook
 from playbooks.run_state import (
@@ -229,7 +230,8 @@ class PlaybookFlow:
             prompt=input_prompt(step), choices=tuple((o.value, f"{o.label.zh} {o.label.en}")
                                                      for o in getattr(step.input, "options", []) or []),
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
-            assignees=assignees(session, step, at=self.ctx.now()), why=why_text(loaded.playbook, step.id),
+            assignees=assignees(session, step, at=self.ctx.now(), needs=dict(loaded.playbook.qualifications.items())),
+            why=why_text(loaded.playbook, step.id),
             sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
             tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now()) if step.quorum else None,
             photo=isinstance(step.input, PhotoInput),
@@ -334,7 +336,8 @@ class PlaybookFlow:
                 if target is None or target not in before:
                     return Reply(say("no_current_step", step=step_id or "-"), ok=False)
                 step = loaded.playbook.step(target)
-                refused = self._precheck(session, incident_id, step, actor, change, now=now)
+                refused = self._precheck(session, incident_id, step, actor, change, now=now,
+                                         needs=dict(loaded.playbook.qualifications.items()))
                 if refused is not None:
                     return refused
                 iteration = state.steps[target].iteration
@@ -377,17 +380,20 @@ class PlaybookFlow:
         return Reply(text)
 
     def _precheck(self, session: Session, incident_id: int, step: Step | GroupPart, actor: Actor,
-                  change: StepChange, *, now: datetime) -> Reply | None:
-        """Refusals that depend on the step: skipping a step required for closure, completing a signed step
-        without signing, signing with wrong credentials. Each is audited; nothing else changes."""
-        problem: str | None = None
-        if change.audit_status == "skipped" and step.required_for_closure:
+                  change: StepChange, *, now: datetime, needs: Mapping[str, str] | None = None) -> Reply | None:
+        """Refusals that depend on the step: doing or claiming it without the qualification the playbook ``needs``
+        for the role, skipping a step required for closure, completing a signed step without signing, signing
+        with wrong credentials. Each is audited; nothing else changes."""
+        problem = _unqualified(session, actor, step, needs or {}, now=now) \
+            if change.audit_status in ("done", "claimed") else None
+        if problem is None and change.audit_status == "skipped" and step.required_for_closure:
             problem = say("skip_required", step_zh=step.title.zh, step_en=step.title.en)
-        elif change.audit_status == "done" and isinstance(step.input, PhotoInput) and change.evidence is None:
+        elif problem is None and change.audit_status == "done" and isinstance(step.input, PhotoInput) \
+                and change.evidence is None:
             problem = say("photo_needed", step_zh=step.title.zh, step_en=step.title.en)
-        elif change.evidence is not None and not isinstance(step.input, PhotoInput):
+        elif problem is None and change.evidence is not None and not isinstance(step.input, PhotoInput):
             problem = say("photo_not_asked", step_zh=step.title.zh, step_en=step.title.en)
-        elif change.audit_status == "done" and step.signature is not None:
+        elif problem is None and change.audit_status == "done" and step.signature is not None:
             meaning = step.signature.meaning
             if change.signing is None:
                 problem = say("needs_signature", meaning_zh=meaning.zh, meaning_en=meaning.en,
@@ -489,16 +495,29 @@ def why_text(playbook: Playbook, step_id: str) -> str | None:
     return " · ".join(parts) or None
 
 
-def assignees(session: Session, step: Step | GroupPart, *, at: datetime) -> str | None:
-    """Who holds the step's role now, or its first fallback role that somebody holds."""
+def assignees(session: Session, step: Step | GroupPart, *, at: datetime,
+              needs: Mapping[str, str] | None = None) -> str | None:
+    """Who holds the step's role now (with the qualification the playbook ``needs`` for it), or its first fallback
+    role that somebody holds."""
     if step.role in (None, "anyone"):
         return None
     for role in [step.role, *step.fallback_roles]:
-        people = directory.with_role(session, role=role, at=at)
+        people = directory.with_role(session, role=role, at=at, qualification=(needs or {}).get(role))
         if people:
             names = "、".join(f"{p.name_zh} {p.name_en}" for p in people)
             return names if role == step.role else f"{names} ({role}, fallback)"
     return None
+
+
+def _unqualified(session: Session, actor: Actor, step: Step | GroupPart, needs: Mapping[str, str], *,
+                 now: datetime) -> str | None:
+    """The refusal when the role ``actor`` does ``step`` as needs a qualification they do not hold valid today."""
+    role = next((r for r in [step.role, *step.fallback_roles] if r in actor.roles), None)
+    needed = needs.get(role or "")
+    person = session.get(Person, actor.person_id) if actor.person_id is not None else None
+    if needed is None or (person is not None and qualification_valid(person, needed, on=now.date())):
+        return None
+    return say("needs_qualification", qualification=needed, role=role_name(role or ""))
 
 
 def _may_do(actor: Actor, step: Step | GroupPart) -> bool:

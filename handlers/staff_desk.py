@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from handlers import messages
 from handlers.incident_flow import IncidentFlow
+from handlers.intake import storable
 from handlers.ports import ChatEvent, Reply
 from handlers.text import role_name, say
 from incidents import audit, directory, staffing
@@ -53,13 +54,14 @@ class StaffDesk:
         for anything unusable."""
         try:
             body = json.loads(payload.decode("utf-8"))
-            person, kind = str(body["person"]), str(body["event"])
+            person, kind = storable(str(body["person"])), storable(str(body["event"]))
             at = datetime.fromisoformat(body["at"]) if body.get("at") else self.ctx.now()
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise AttendanceRefused(f"考勤消息无法解析 / The attendance event could not be read: {exc!r}") from exc
         if at.tzinfo is None:
             raise AttendanceRefused("考勤时间需要时区 / The attendance time needs a timezone offset")
-        return self.attendance(person, kind, at=at, source=source, reason=body.get("reason"))
+        reason = body.get("reason")
+        return self.attendance(person, kind, at=at, source=source, reason=storable(str(reason)) if reason else None)
 
     def attendance(self, who: str, kind: str, *, at: datetime, source: str, actor: Actor = SYSTEM,
                    reason: str | None = None) -> list[int]:

@@ -77,7 +77,8 @@ def state_of(condition: AlarmCondition, *, shelved: bool = False, out_of_service
     return AlarmState.NORMAL if condition.acknowledged else AlarmState.RETURNED_UNACKNOWLEDGED
 
 
-def _find(session: Session, fingerprint: str) -> AlarmCondition | None:
+def find(session: Session, fingerprint: str) -> AlarmCondition | None:
+    """The condition of the alert ``fingerprint``, if it ever fired."""
     return session.exec(select(AlarmCondition).where(AlarmCondition.fingerprint == fingerprint)).first()
 
 
@@ -86,7 +87,7 @@ def fired(session: Session, *, signal: AlertSignal, incident_id: int, now: datet
     belonged to another incident) needs a new acknowledgement. Warnings are not alarms and change nothing."""
     if signal.kind is not SignalKind.FIRING:
         return
-    row = _find(session, signal.fingerprint)
+    row = find(session, signal.fingerprint)
     if row is None:
         row = AlarmCondition(fingerprint=signal.fingerprint, incident_id=incident_id, rule_id=signal.rule_id,
                              severity=signal.severity.value, sensor=signal.sensor, changed_at=now)
@@ -98,7 +99,7 @@ def fired(session: Session, *, signal: AlertSignal, incident_id: int, now: datet
 
 def cleared(session: Session, *, signal: AlertSignal, now: datetime) -> None:
     """The alert returned to normal: still unacknowledged (and shown) until a person acknowledges it."""
-    row = _find(session, signal.fingerprint)
+    row = find(session, signal.fingerprint)
     if row is not None and row.active:
         row.active, row.changed_at = False, now
         session.add(row)
@@ -106,7 +107,7 @@ def cleared(session: Session, *, signal: AlertSignal, now: datetime) -> None:
 
 def latch(session: Session, *, fingerprint: str, reset_by: list[str]) -> None:
     """Mark an active alarm of a ``latching`` rule as latched: it stays until reset by one of ``reset_by``."""
-    row = _find(session, fingerprint)
+    row = find(session, fingerprint)
     if row is not None and row.active and not row.latched:
         row.latched, row.reset_by = True, list(reset_by)
         session.add(row)
@@ -148,7 +149,7 @@ def reset(session: Session, *, fingerprint: str, actor: Actor, now: datetime) ->
 
     AlarmRefused when it is not latched, still active, or ``actor`` holds none of its ``reset_by`` roles.
     """
-    row = _find(session, fingerprint)
+    row = find(session, fingerprint)
     if row is None or not row.latched:
         raise AlarmRefused(f"告警 {fingerprint} 未锁存 / Alarm {fingerprint} is not latched")
     if row.active:

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from incidents import audit
 from incidents.actors import SYSTEM, Actor
 from incidents.clock import utcnow
+from incidents.staffing import qualification_valid
 from incidents.tables import ChatIdentity, Person, Shift
 from playbooks.schema import ROLES
 
@@ -76,9 +77,14 @@ def resolve(session: Session, *, platform: str, platform_user_id: str) -> Actor 
     return actor_for(row, platform=platform, platform_user_id=platform_user_id)
 
 
-def with_role(session: Session, *, role: str, at: datetime | None = None) -> list[Person]:
-    """Active people holding ``role``; those on shift at ``at`` when the roster has shifts for the role."""
+def with_role(session: Session, *, role: str, at: datetime | None = None, qualification: str | None = None
+              ) -> list[Person]:
+    """Active people holding ``role`` (and ``qualification``, valid on the day of ``at``, when one is required);
+    those on shift at ``at`` when the roster has shifts for the role."""
     people = [p for p in session.exec(select(Person).where(Person.active == True)) if role in p.roles]  # noqa: E712
+    if qualification is not None:
+        day = (at or utcnow()).date()
+        people = [p for p in people if qualification_valid(p, qualification, on=day)]
     ids = [p.id for p in people if p.id is not None]
     if not ids:
         return []

@@ -16,6 +16,8 @@ class EscalationLevel(BaseModel):
 
     after_seconds: int = Field(gt=0, description="seconds after the incident opened")
     role: str
+    qualification: str | None = Field(default=None, description="page only holders of the role with this "
+                                                                "qualification valid (incidents.staffing)")
 
 
 class SeverityPolicy(BaseModel):
@@ -56,11 +58,12 @@ class EscalationStep:
     level: int
     role: str
     due_at: datetime
+    qualification: str | None = None
 
 
 def policy_snapshot(policy: SeverityPolicy) -> list[dict[str, Any]]:
     """The levels as JSON, copied onto the incident so later edits do not change it."""
-    return [level.model_dump() for level in policy.levels]
+    return [level.model_dump(exclude_none=True) for level in policy.levels]
 
 
 def next_step(snapshot: list[dict[str, Any]], *, opened_at: datetime, level: int) -> EscalationStep | None:
@@ -68,4 +71,5 @@ def next_step(snapshot: list[dict[str, Any]], *, opened_at: datetime, level: int
     if level >= len(snapshot):
         return None
     entry = EscalationLevel.model_validate(snapshot[level])
-    return EscalationStep(level + 1, entry.role, opened_at + timedelta(seconds=entry.after_seconds))
+    return EscalationStep(level + 1, entry.role, opened_at + timedelta(seconds=entry.after_seconds),
+                          entry.qualification)

@@ -48,6 +48,7 @@ class MilestoneValue:
 
     @property
     def edited(self) -> bool:
+        """Whether a person corrected this milestone."""
         return self.edited_by is not None
 
 

@@ -347,6 +347,8 @@ class Playbook(Model):
     owner: Role | None = None
     triggers: Triggers
     roles: list[Role] = Field(min_length=1)
+    qualifications: dict[Role, str] = Field(default_factory=dict, description="role → qualification its holders "
+                                            "need to do this playbook's steps (e.g. FW: fire-warden)")
     life_safety: bool = Field(default=False, description="true when every step protects people: lint asks each "
                               "step for a source or site_rule")
     sources: list[Source] = Field(default_factory=list, description="the documents the playbook as a whole follows")

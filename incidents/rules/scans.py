@@ -74,6 +74,8 @@ def parse_scans(payload: bytes, *, now: datetime) -> list[ScanEvent]:
         body = json.loads(payload.decode("utf-8"))
     except ValueError as exc:
         raise ScanError(f"扫描消息不是 JSON / The scan event is not JSON: {exc}") from exc
+    if _has_nul(body):
+        raise ScanError("扫描事件含有 NUL 字符 / The scan event contains a NUL character")
     items = body if isinstance(body, list) else [body]
     events = []
     for item in items:
@@ -96,6 +98,15 @@ def parse_scans(payload: bytes, *, now: datetime) -> list[ScanEvent]:
             result=item["result"], at=at, sku_ordered=_text(item.get("sku_ordered")),
             sku_picked=_text(item.get("sku_picked")), site=_text(item.get("site")), zone=_text(item.get("zone"))))
     return events
+
+
+def _has_nul(value: object) -> bool:
+    """Whether any string in a JSON value holds NUL (PostgreSQL text cannot store it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
 
 
 def _text(value: object) -> str | None:

@@ -24,7 +24,7 @@ ASSETS = {"app.css": "text/css", "chat.js": "text/javascript", "dashboard.js": "
 
 SCRIPT_TEXTS = (
     "web_incidents", "web_no_incidents", "web_pick_incident", "web_read_only", "web_only_you", "web_you",
-    "web_my_replies", "web_recorded", "web_photo_add", "web_photo_sending", "web_photo_sent",
+    "web_my_replies", "web_alarms_returned", "web_recorded", "web_photo_add", "web_photo_sending", "web_photo_sent",
     "web_photo_unavailable", "web_photo_failed", "web_signed_out", "web_offline", "web_send_failed",
     "web_messages_more",
 )

@@ -3,17 +3,25 @@ order (on shift elsewhere, then off shift), an expired or missing qualification 
 
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import col, select
 
+from handlers.commands import ChatRouter
+from handlers.context import CoreContext
+from handlers.incident_flow import IncidentFlow
+from handlers.notify import Notifier
+from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import CommandInvoked, Reply, UserRef
 from handlers.staff_desk import AttendanceRefused, StaffDesk
 from incidents import directory
 from incidents.database import Database
+from incidents.escalation import EscalationConfig
 from incidents.staffing import KeyRole, StaffingPolicy, SubstituteOffer
 from incidents.tables import AuditEvent, Incident, OutboxMessage, Person, Shift
+from playbooks.loader import load_library
 from tests.conftest import FakeClock
-from tests.factories import Core, make_core
+from tests.factories import ESCALATION, ROOT, Core, FakeTimers, make_core, make_signal
 
 POLICY = StaffingPolicy(key_roles={"SL": KeyRole(qualification="shift-lead")}, check_in_grace=900)
 PEOPLE = [  # login, zh, en, qualifications, on shift now
@@ -146,3 +154,56 @@ def test_unusable_attendance_events_are_refused_with_a_reason(database: Database
         else:
             raise AssertionError(f"accepted {payload!r}")
     assert isinstance(clock.now, datetime)
+
+
+def test_an_escalation_level_pages_only_holders_with_the_qualification(database: Database, clock: FakeClock) -> None:
+    seed(database, clock)
+    policy = EscalationConfig.model_validate({"policies": {"SEV2": {
+        "first": ["WM"], "levels": [{"after_seconds": 60, "role": "SL", "qualification": "shift-lead"}]}}})
+    core = make_core(database, escalation=policy, now=clock)
+    incident_id = core.flow.on_signal(make_signal(at=clock.now))
+    assert incident_id is not None
+    token, _ = core.timers.armed[incident_id]
+    clock.advance(minutes=1)
+    assert core.flow.escalation_due(incident_id=incident_id, token=token)
+    (paged,) = [n for n in pages_all(database, incident_id) if "SL" in n]
+    assert "王伟 Wang Wei、吴强 Wu Qiang" in paged  # on shift and qualified; Zhou's expired, Zheng has none
+    assert "Zhou" not in paged and "Zheng" not in paged
+
+
+def test_a_playbook_role_that_needs_a_qualification_refuses_those_without(database: Database, clock: FakeClock,
+                                                                          tmp_path: Path) -> None:
+    seed(database, clock)
+    source = (ROOT / "playbooks" / "library" / "staff-shortage.yaml").read_text(encoding="utf-8")
+    (tmp_path / "staff-shortage.yaml").write_text(
+        source.replace("roles: [SL, WM, SO, TC, CS]\n",
+                       "roles: [SL, WM, SO, TC, CS]\nqualifications: {SL: shift-lead}\n"),
+        encoding="utf-8")
+    library = load_library(tmp_path)
+    ctx = CoreContext(db=database, notifier=Notifier(("webchat",)), escalation=ESCALATION, timers=FakeTimers(),
+                      timezone="Asia/Shanghai", now=clock)
+    playbooks = PlaybookFlow(ctx, library)
+    flow = IncidentFlow(ctx, playbooks)
+    router = ChatRouter(ctx, flow, playbooks)
+    opened = router.handle(CommandInvoked(platform="webchat", dedupe_key="d", actor=UserRef("webchat", "lina"),
+                                          thread=None, received_at=clock.now, name="incident", args=("staff", "D1")))
+    assert opened.ok, opened.text
+    expired = router.handle(CommandInvoked(platform="webchat", dedupe_key="z", actor=UserRef("webchat", "zhoujie"),
+                                           thread=None, received_at=clock.now, incident_id=1, name="done",
+                                           args=("quantify-gap", "2")))
+    assert not expired.ok and 'valid "shift-lead" qualification' in expired.text
+    done = router.handle(CommandInvoked(platform="webchat", dedupe_key="w", actor=UserRef("webchat", "wuqiang"),
+                                        thread=None, received_at=clock.now, incident_id=1, name="done",
+                                        args=("quantify-gap", "2")))
+    assert done.ok, done.text
+    with database.reader() as session:
+        (refusal,) = session.exec(select(AuditEvent).where(AuditEvent.action == "step.refused")).all()
+    assert refusal.actor_name == "周杰 Zhou Jie"
+
+
+def pages_all(database: Database, incident_id: int) -> list[str]:
+    with database.reader() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.incident_id == incident_id,
+                                                        OutboxMessage.platform == "webchat",
+                                                        OutboxMessage.op == "post").order_by(col(OutboxMessage.id)))
+        return [f'{r.payload["message"]["title"]} {r.payload["message"]["body"]}' for r in rows]

@@ -91,6 +91,8 @@ def test_an_alarm_that_fires_again_after_the_ack_needs_a_new_one(database: Datab
     bench.wait(31 * 60)  # past the rule's flapping window
     bench.send("d1-probe-1", "temperature", 9.2)
     assert state_of(condition(database)) is AlarmState.UNACKNOWLEDGED
+    assert header_fields(database, incident_id)["告警状态 Alarm states"] == \
+        "d1-probe-1 · 报警未确认 unacknowledged alarm"
     bench.wait(30)
     bench.send("d1-probe-1", "temperature", 7.0)
     bench.wait(150)
@@ -141,6 +143,17 @@ def test_shelving_ends_by_itself_and_refuses_life_safety(database: Database, clo
         ("alarm.shelved", FINGERPRINT, "王伟 Wang Wei", "defrost cycle"),
         ("alarm.unshelved", FINGERPRINT, "WareRoom", "expired"),
     ]
+
+
+def test_shelving_an_alarm_of_an_open_incident_shows_in_its_thread(database: Database, clock: FakeClock) -> None:
+    seed_people(database)
+    bench = make_bench(database, clock, probes=1)
+    (incident_id,) = bench.send("d1-probe-1", "temperature", 9.0)
+    assert chat(bench, "ack", str(incident_id)).ok
+    assert chat(bench, "shelve", FINGERPRINT, "1h", "probe", "being", "replaced").ok
+    assert header_fields(database, incident_id)["告警状态 Alarm states"] == "d1-probe-1 · 已搁置 shelved"
+    assert bench.posts(incident_id)[-1].startswith("王伟 Wang Wei 已搁置告警 cold-room-high-temp:d1-probe-1")
+    assert alarm_audit(database)[-1][:2] == ("alarm.shelved", FINGERPRINT)
 
 
 def test_out_of_service_hides_a_sensor_until_it_returns(database: Database, clock: FakeClock) -> None:

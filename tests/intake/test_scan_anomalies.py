@@ -125,7 +125,8 @@ def test_scans_arrive_on_their_mqtt_topic_and_bad_ones_are_dead_lettered(databas
 
 
 @pytest.mark.parametrize("payload", [b"[", b'{"station": "P"}', b'{"station": "P", "operator": "o", "order": "1", '
-                                     b'"result": "ok", "at": "2026-11-25T10:00:00"}', b"[1]"])
+                                     b'"result": "ok", "at": "2026-11-25T10:00:00"}', b"[1]",
+                                     b'{"station": "P\\u0000", "operator": "o", "order": "1", "result": "ok"}'])
 def test_unusable_scan_events_are_refused_with_a_bilingual_reason(payload: bytes) -> None:
     with pytest.raises(ScanError) as caught:
         parse_scans(payload, now=FakeClock.start)

@@ -63,6 +63,8 @@ def test_an_edited_acknowledgement_changes_mtta_in_the_review_and_shows_the_edit
     markdown = render(review, ReviewFormat.MD, lang="en").decode()
     assert "These milestones were edited by people; the metrics use the edited times:" in markdown
     assert "Li Na: acknowledged on the radio before the chat" in markdown
+    html = render(review, ReviewFormat.HTML, lang="en").decode()
+    assert '<ul class="edited-milestones">' in html and "Li Na: acknowledged on the radio before the chat" in html
     assert (stats.groups[0].mtta_seconds, stats.groups[0].edited_milestones) == (300.0, 1)
     assert (event.actor_name, event.object_id, event.reason) == (
         "李娜 Li Na", "acknowledged", "acknowledged on the radio before the chat")

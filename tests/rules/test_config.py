@@ -45,7 +45,7 @@ def test_demo_site_config_loads() -> None:
     assert (by_id["smoke-detected"].severity, by_id["smoke-detected"].playbook) == (Severity.SEV1, "fire-evacuation")
     assert by_id["power-loss"].playbook == "power-loss-cold-chain"
     assert {r.type for r in rules} == {"threshold", "rate_of_change", "time_to_breach", "offline", "boolean",
-                                       "stock_below", "count_variance", "negative_stock"}
+                                       "stock_below", "count_variance", "negative_stock", "scan_anomaly"}
 
 
 def test_unknown_key_with_suggestion_and_real_line() -> None:
@@ -68,7 +68,7 @@ def test_unknown_type_and_missing_key() -> None:
     assert rules_error(text) == (
         'config/rules.yaml:5: rule "cold-room-high-temp": unknown type "treshold" (did you mean "threshold"?); '
         "expected one of threshold, rate_of_change, time_to_breach, offline, boolean, stock_below, count_variance, "
-        "negative_stock"
+        "negative_stock, scan_anomaly"
     )
     text = "rules:" + COLD_ROOM_HIGH.replace("    severity: SEV2\n", "")
     assert rules_error(text) == 'config/rules.yaml:2: rule "cold-room-high-temp": missing key "severity"'
@@ -126,6 +126,7 @@ def test_schema_for_editors_names_the_rule_types() -> None:
         "negative_stock",
         "offline",
         "rate_of_change",
+        "scan_anomaly",
         "stock_below",
         "threshold",
         "time_to_breach",

@@ -116,7 +116,7 @@ function isOpen(id) {
 function renderList() {
   const box = $("#incidents"); box.innerHTML = "";
   const openOnly = $("#open-only").checked;
-  const shown = state.incidents.filter((i) => !openOnly || OPEN.has(i.status));
+  const shown = state.incidents.filter((i) => !openOnly || OPEN.has(i.status) || i.alarms_returned_unacknowledged);
   const mine = el("button", "inc mine" + (state.current === MY_REPLIES ? " active" : ""));
   mine.type = "button"; mine.dataset.id = MY_REPLIES;
   mine.append(el("span", "t", "💬 " + say("web_my_replies")));
@@ -127,6 +127,9 @@ function renderList() {
     row.type = "button"; row.dataset.id = i.id;
     const t = el("span", "t"); t.append(el("span", "badge " + i.severity, i.severity), `#${i.id} ${i.title_zh}`);
     const m = el("span", "m"); m.append(el("span", "st " + i.status, T.status[i.status] || i.status), ` ${i.title_en}`);
+    if (i.alarms_returned_unacknowledged) {  // ISA-18.2: in view until someone acknowledges, even when resolved
+      m.append(el("span", "st triggered", say("web_alarms_returned", { count: i.alarms_returned_unacknowledged })));
+    }
     row.append(t, m); row.onclick = () => select(i.id, true); box.append(row);
   }
   box.append(mine);
