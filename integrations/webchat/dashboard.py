@@ -1,5 +1,6 @@
 """The dashboard's content: open incidents by site and zone, each zone's sensors (current value, unit,
-alarm state, last seen) and the panels of what is muted (silences; shelved alerts and drills add theirs).
+alarm state, last seen) and the panels: silences, shelved alarms and sensors out of service, alarms that need
+attention (ISA-18.2 states, ``incidents.alarms``) and drills (open and scheduled).
 
 Values come from the stored samples (``SensorSample``: one a minute per sensor, every reading while an
 alert of the sensor is live, ``handlers.sampling``); alarm states and the time a sensor was last heard
@@ -14,12 +15,15 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from handlers.text import duration_text, local_time, say
-from incidents import service, silences
+from handlers import alarm_view
+from handlers.text import duration_text, label, local_time, say
+from incidents import alarms, service, shelving, silences
+from incidents.alarms import AlarmCondition, AlarmState
 from incidents.clock import as_utc
 from incidents.inventory.tables import SensorSample
+from incidents.lifecycle import OPEN_STATUSES, STATUS_TEXT, Status
 from incidents.rules.config import DeviceRegistry
-from incidents.tables import Incident
+from incidents.tables import AuditEvent, Incident
 from incidents.units import unit_for
 
 RECENT = timedelta(hours=24)
@@ -27,13 +31,19 @@ RECENT = timedelta(hours=24)
 STALE_AFTER = timedelta(minutes=10)
 """A sensor not heard from for this long is marked stale; the offline rules (config/rules.yaml) alarm on it."""
 _PHASE_ORDER = {"firing": 3, "clearing": 2, "pending": 1, "ok": 0}
+ATTENTION = (AlarmState.UNACKNOWLEDGED, AlarmState.LATCHED, AlarmState.RETURNED_UNACKNOWLEDGED)
+"""The ISA-18.2 states a person must still act on, most urgent first (ISA-18.2 §5: an alarm is acknowledged,
+a latched one reset)."""
+_STATE_ORDER = (*ATTENTION, AlarmState.ACKNOWLEDGED, AlarmState.SHELVED, AlarmState.OUT_OF_SERVICE,
+                AlarmState.NORMAL)
 
 
 @dataclass(frozen=True, slots=True)
 class SensorRow:
     """One metric of one device: value in ``unit`` (None: no sample in ``RECENT``), the worst alarm phase of
     its rules (firing, clearing, pending, ok; "" when the rules hold no state for it: never heard from since the
-    start, or no rule watches it) and seconds since last heard (None: never)."""
+    start, or no rule watches it), the ISA-18.2 state of its most urgent alarm condition (None when it has no
+    condition other than normal and is in service) and seconds since last heard (None: never)."""
 
     device: str
     name: str
@@ -42,6 +52,7 @@ class SensorRow:
     unit: str
     phase: str
     age_s: float | None
+    alarm_state: AlarmState | None = None
 
     @property
     def stale(self) -> bool:
@@ -58,6 +69,10 @@ class SensorRow:
     def age_text(self) -> str:
         return duration_text(self.age_s)
 
+    def state_text(self) -> str:
+        """``已恢复未确认 returned-to-normal unacknowledged``; "" without an ISA-18.2 state to show."""
+        return alarm_view.state_text(self.alarm_state) if self.alarm_state else ""
+
 
 @dataclass(frozen=True, slots=True)
 class ZoneView:
@@ -72,7 +87,7 @@ class ZoneView:
 
     @property
     def alarmed(self) -> bool:
-        return bool(self.incidents) or any(s.phase == "firing" for s in self.sensors)
+        return bool(self.incidents) or any(s.phase == "firing" or s.alarm_state in ATTENTION for s in self.sensors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +119,51 @@ def silences_panel(session: Session, now: datetime, timezone: str) -> Panel:
                  rows, "silences_none")
 
 
+def holds_panel(session: Session, now: datetime, timezone: str) -> Panel:
+    """Shelved alarms and sensors out of service (``incidents.shelving``), soonest to end first."""
+    rows = [(label("dash_hold_shelf") if h.kind == shelving.SHELF else label("dash_hold_out_of_service"), h.target,
+             local_time(as_utc(h.ends_at), timezone), h.author_name, h.reason)
+            for h in shelving.in_force(session, now=now)]
+    return Panel("holds", "dash_holds", ("dash_hold_kind", "dash_target", "dash_until", "dash_by", "dash_reason"),
+                 rows, "dash_holds_none")
+
+
+def alarms_panel(session: Session, now: datetime, timezone: str) -> Panel:
+    """Alarms a person must still act on (``ATTENTION``: unacknowledged, returned to normal unacknowledged,
+    latched), most urgent first, then oldest first; shelved and out-of-service ones are in ``holds_panel``."""
+    found = [(c, s) for c, s in alarm_view.states(session, alarms.needing_attention(session), now=now)
+             if s in ATTENTION]
+    found.sort(key=lambda pair: (ATTENTION.index(pair[1]), pair[0].changed_at))
+    rows = [(f"#{c.incident_id}", c.sensor or c.fingerprint, alarm_view.state_text(s), c.severity,
+             local_time(as_utc(c.changed_at), timezone)) for c, s in found]
+    return Panel("alarms", "dash_alarms", ("dash_incident", "dash_target", "dash_state", "dash_severity",
+                                           "dash_since"), rows, "dash_alarms_none")
+
+
+def drills_panel(session: Session, now: datetime, timezone: str) -> Panel:
+    """Open drills (``Incident.drill``), newest first, then drills scheduled after ``now`` (their
+    ``drill.scheduled`` audit events, ``handlers.drills``), soonest first."""
+    open_drills = session.exec(select(Incident).where(col(Incident.drill).is_(True),
+                                                      col(Incident.status).in_([s.value for s in OPEN_STATUSES]))
+                               .order_by(col(Incident.id).desc())).all()
+    rows: list[tuple[str, ...]] = [
+        (f"#{i.id}", f"{i.title_zh} {i.title_en}", i.zone or "-", " ".join(STATUS_TEXT[Status(i.status)]),
+         local_time(as_utc(i.opened_at), timezone)) for i in open_drills]
+    planned = []
+    for event in session.exec(select(AuditEvent).where(AuditEvent.action == "drill.scheduled")):
+        after = event.after or {}
+        at = datetime.fromisoformat(str(after.get("at")))
+        if as_utc(at) > now:
+            planned.append((as_utc(at), str(after.get("playbook", "")), str(after.get("zone") or "-")))
+    rows += [("-", playbook, zone, label("dash_drill_scheduled"), local_time(at, timezone))
+             for at, playbook, zone in sorted(planned)]
+    return Panel("drills", "dash_drills", ("dash_incident", "dash_drill", "dash_zone", "dash_status", "dash_when"),
+                 rows, "dash_drills_none")
+
+
 PanelBuilder = Callable[[Session, datetime, str], Panel]
-PANELS: list[PanelBuilder] = [silences_panel]
-"""The dashboard's panels in order. Shelved alerts and drills add a builder each here when they land."""
+PANELS: list[PanelBuilder] = [alarms_panel, holds_panel, silences_panel, drills_panel]
+"""The dashboard's panels in order: what needs a person first."""
 
 _NEWEST = "newest_at"  # a column name, not a message key (a literal here would be read as one by the extractor)
 
@@ -154,6 +211,23 @@ def _limits(registry: DeviceRegistry, zone_id: str) -> str:
     return ", ".join(parts)
 
 
+def sensor_states(session: Session, sensors: Sequence[str], *, now: datetime) -> dict[str, AlarmState]:
+    """Per sensor of ``sensors``: the ISA-18.2 state of its most urgent alarm condition (``_STATE_ORDER``), or
+    out of service when it is; sensors with neither, or only normal conditions, are left out."""
+    conditions = list(session.exec(select(AlarmCondition).where(col(AlarmCondition.sensor).in_(list(sensors)))))
+    found: dict[str, AlarmState] = {h.target: AlarmState.OUT_OF_SERVICE
+                                    for h in shelving.in_force(session, now=now, kind=shelving.OUT_OF_SERVICE)
+                                    if h.target in sensors}
+    for condition, state in alarm_view.states(session, conditions, now=now):
+        sensor = condition.sensor or ""
+        best = found.get(sensor)
+        if state is AlarmState.NORMAL:
+            continue
+        if best is None or _STATE_ORDER.index(state) < _STATE_ORDER.index(best):
+            found[sensor] = state
+    return found
+
+
 def build(session: Session, registry: DeviceRegistry, snapshot: dict[str, Any], *, now: datetime,
           timezone: str) -> Dashboard:
     """The dashboard at ``now`` (aware UTC) from the database, the registry and the engine's ``snapshot``."""
@@ -163,6 +237,7 @@ def build(session: Session, registry: DeviceRegistry, snapshot: dict[str, Any], 
         by_zone.setdefault(incident.zone or "", []).append(incident)
     samples = latest_samples(session, list(registry.devices), since=now - RECENT)
     states = live_states(snapshot)
+    isa = sensor_states(session, list(registry.devices), now=now)
     sites: dict[str, list[ZoneView]] = {}
     for zone_id, zone in registry.zones.items():
         rows = []
@@ -178,7 +253,8 @@ def build(session: Session, registry: DeviceRegistry, snapshot: dict[str, Any], 
                             if t is not None) if (seen or sample) else None
                 rows.append(SensorRow(device_id, name, metric, sample.value if sample else None,
                                       sample.unit if sample else "", phase,
-                                      now.timestamp() - heard if heard is not None else None))
+                                      now.timestamp() - heard if heard is not None else None,
+                                      isa.get(device_id)))
         sites.setdefault(zone.site, []).append(ZoneView(zone_id, zone.site, zone.name_zh, zone.name_en,
                                                         zone.zone_class, _limits(registry, zone_id),
                                                         by_zone.pop(zone_id, []), rows))

@@ -186,8 +186,12 @@ def test_the_dashboard_shows_each_zones_sensors(incident: tuple[str, int, str], 
                    "ts": (now - timedelta(seconds=ago)).isoformat()} for ago, value in ((5, 9.1), (1, 9.3)))]
     answer = httpx.post(f"{base}/api/v1/alerts", headers=headers, json=readings)  # D1's probe: above 8 °C for 4 s
     assert answer.status_code in (200, 202), answer.text
-    httpx.post(f"{base}/api/v1/commands", headers=act_as(database_url, "lina"),
-               json={"text": "/silence D2 30m 除霜 defrost"}).raise_for_status()
+    for command in ("/silence D2 30m 除霜 defrost", "/oos a1-probe-1 2h 校准 calibration"):
+        answer = httpx.post(f"{base}/api/v1/commands", headers=act_as(database_url, "lina"), json={"text": command})
+        assert answer.json()["ok"], answer.text
+    answer = httpx.post(f"{base}/api/v1/commands", headers=act_as(database_url, "wangwei"),
+                        json={"text": "/incident fire A1 --drill --at 23:59"})
+    assert answer.json()["ok"], answer.text
     page = _context(browser, size).new_page()
     _sign_in(page, base, "lina", "/dashboard")
     d2 = page.locator("section.zone[data-zone='D2']")
@@ -197,8 +201,13 @@ def test_the_dashboard_shows_each_zones_sensors(incident: tuple[str, int, str], 
     d1 = page.locator("section.zone[data-zone='D1']")
     expect(d1).to_contain_text(f"#{incident_id}")
     expect(d1.locator("tr.sensor[data-device='d1-probe-1'] td.value")).to_have_text("9.3 °C")
-    expect(d1.locator("tr.sensor[data-device='d1-probe-1']")).to_contain_text("告警中 Alarm")
+    expect(d1.locator("tr.sensor[data-device='d1-probe-1']")).to_contain_text("报警未确认 unacknowledged alarm")
+    expect(page.locator("section.zone[data-zone='A1'] tr.sensor[data-device='a1-probe-1']")).to_contain_text(
+        "停用维护中 out of service")
     expect(page.locator("#panel-silences")).to_contain_text("D2")
+    expect(page.locator("#panel-alarms")).to_contain_text("d1-probe-1")
+    expect(page.locator("#panel-holds")).to_contain_text("校准 calibration")
+    expect(page.locator("#panel-drills")).to_contain_text("fire-evacuation")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(shots / f"dashboard-{size}.png"), full_page=True)
     # live: a new incident appears in its zone without a reload

@@ -4,13 +4,16 @@ one viewer, and the evidence digests of a step's answer."""
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from incidents import silences
+from incidents import alarms, audit, shelving, silences
 from incidents.actors import SYSTEM
+from incidents.alarms import AlarmState
 from incidents.database import Database
 from incidents.inventory.tables import SensorSample
 from incidents.readings import Reading
 from incidents.rules.config import load_registry, load_rules
 from incidents.rules.engine import RuleEngine
+from incidents.severity import Severity
+from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Incident
 from integrations.webchat import dashboard
 from integrations.webchat.adapter import Broadcaster, WebChat, viewer_key
@@ -57,9 +60,75 @@ def test_zones_sensors_incidents_and_silences(database_url: str) -> None:
     assert a1.limits == "temperature 0 – 30 °C"
     assert next(s for s in a1.sensors if s.device == "a1-probe-1").value_text() == "-"
     assert [i.title_en for i in board.unzoned] == ["Broker lost"] and board.open_count == 2
-    [panel] = board.panels
+    panel = next(p for p in board.panels if p.key == "silences")
     [row] = panel.rows
-    assert panel.key == "silences" and row[1:] == ("D2", "11-30 10:29 CST", "WareRoom", "除霜 defrost")  # site time
+    assert row[1:] == ("D2", "11-30 10:29 CST", "WareRoom", "除霜 defrost")  # site time
+
+
+def _signal(rule: str, sensor: str, kind: SignalKind) -> AlertSignal:
+    return AlertSignal(rule_id=rule, sensor=sensor, kind=kind, severity=Severity.SEV2, fingerprint=f"{rule}:{sensor}",
+                       title_zh="告警", title_en="Alarm", zone="D1", site="SH-01", at=NOW)
+
+
+def test_alarm_states_holds_and_drills_panels(database_url: str) -> None:
+    registry = load_registry(ROOT / "config" / "devices.yaml")
+    database = Database(database_url)
+    with database.unit_of_work() as session:
+        real = Incident(title_zh="冷库 D1 温度过高", title_en="Cold room D1 too warm", severity="SEV2",
+                        status="acknowledged", dedup_key="d1", site="SH-01", zone="D1")
+        drill = Incident(title_zh="演练 A1 火警", title_en="Drill A1 fire", severity="SEV1", status="triggered",
+                         dedup_key="drill", site="SH-01", zone="A1", drill=True, opened_at=NOW - timedelta(minutes=5))
+        done = Incident(title_zh="旧演练", title_en="Old drill", severity="SEV3", status="closed", dedup_key="old",
+                        drill=True)
+        session.add_all([real, drill, done])
+        session.flush()
+        assert real.id is not None
+        # d1-probe-1: fired then returned to normal, nobody acknowledged; d2-probe-1: acknowledged, still active
+        alarms.fired(session, signal=_signal("cold-high", "d1-probe-1", SignalKind.FIRING), incident_id=real.id,
+                     now=NOW - timedelta(minutes=20))
+        alarms.cleared(session, signal=_signal("cold-high", "d1-probe-1", SignalKind.RESOLVED),
+                       now=NOW - timedelta(minutes=3))
+        alarms.fired(session, signal=_signal("cold-high", "d2-probe-1", SignalKind.FIRING), incident_id=real.id,
+                     now=NOW - timedelta(minutes=10))
+        alarms.fired(session, signal=_signal("door-open", "d1-door", SignalKind.FIRING), incident_id=real.id,
+                     now=NOW - timedelta(minutes=8))
+        session.flush()
+        alarms.latch(session, fingerprint="door-open:d1-door", reset_by=["SL"])
+        alarms.cleared(session, signal=_signal("door-open", "d1-door", SignalKind.RESOLVED), now=NOW)
+        for row in alarms.of_incident(session, incident_id=real.id):
+            if row.sensor != "d1-probe-1":
+                row.acknowledged = True
+                session.add(row)
+        shelving.shelve(session, fingerprint="cold-high:d2-probe-1", severity=Severity.SEV2,
+                        max_shelve=timedelta(hours=8), duration=timedelta(hours=2), reason="除霜 defrost",
+                        actor=SYSTEM, now=NOW - timedelta(minutes=1))
+        shelving.remove_from_service(session, sensor="a1-probe-1", life_safety=False, duration=timedelta(days=2),
+                                     reason="校准 calibration", actor=SYSTEM, now=NOW - timedelta(hours=1))
+        for job, at in (("drill-later", NOW + timedelta(days=1)), ("drill-past", NOW - timedelta(hours=2))):
+            audit.record(session, action="drill.scheduled", actor=SYSTEM, object_type="drill", object_id=job,
+                         after={"playbook": "fire", "zone": "B1", "note": None, "at": at.isoformat()})
+    with database.reader() as session:
+        board = dashboard.build(session, registry, {"states": {}}, now=NOW, timezone="Asia/Shanghai")
+    database.dispose()
+    panels = {p.key: p for p in board.panels}
+    assert [p.key for p in board.panels] == ["alarms", "holds", "silences", "drills"]
+    assert panels["alarms"].rows == [  # latched before returned-to-normal unacknowledged; the shelved one is not here
+        (f"#{real.id}", "d1-door", "已锁存 latched", "SEV2", "11-30 10:00 CST"),
+        (f"#{real.id}", "d1-probe-1", "已恢复未确认 returned-to-normal unacknowledged", "SEV2", "11-30 09:57 CST")]
+    assert panels["holds"].rows == [
+        ("已搁置 Shelved", "cold-high:d2-probe-1", "11-30 11:59 CST", "WareRoom", "除霜 defrost"),
+        ("停用维护中 Out of service", "a1-probe-1", "12-02 09:00 CST", "WareRoom", "校准 calibration")]
+    assert panels["drills"].rows == [
+        (f"#{drill.id}", "演练 A1 火警 Drill A1 fire", "A1", "待确认 Triggered", "11-30 09:55 CST"),
+        ("-", "fire", "B1", "已计划 Scheduled", "12-01 10:00 CST")]  # the one already due is not listed
+    sensors = {s.device: s for views in board.sites.values() for z in views for s in z.sensors}
+    assert sensors["d1-probe-1"].alarm_state is AlarmState.RETURNED_UNACKNOWLEDGED
+    assert sensors["d1-probe-1"].state_text() == "已恢复未确认 returned-to-normal unacknowledged"
+    assert sensors["d2-probe-1"].alarm_state is AlarmState.SHELVED
+    assert sensors["a1-probe-1"].alarm_state is AlarmState.OUT_OF_SERVICE
+    assert sensors["d1-door"].alarm_state is AlarmState.LATCHED
+    d1 = next(z for views in board.sites.values() for z in views if z.zone == "D1")
+    assert d1.alarmed and board.sites["SH-01"][0].alarmed
 
 
 def test_a_reply_is_kept_for_its_viewer_only(database_url: str) -> None:
