@@ -234,6 +234,13 @@ def test_screenshots_of_the_sign_in_page_and_a_review(incident: tuple[str, int, 
     expect(link).to_have_attribute("href", re.compile(f"/api/v1/incidents/{incident_id}/review.html$"))
     page.goto(str(link.get_attribute("href")))
     expect(page.locator("body")).to_contain_text(f"#{incident_id}")
+    # the page never runs off the right edge; wide tables (affected stock, timeline) scroll in their own box
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"
+                         " && document.body.scrollWidth <= document.body.clientWidth")
+    if size == "phone":  # and on a phone every cell of them, the stock's status too, is on screen without scrolling
+        assert page.locator("table.stock tbody tr").count() > 5
+        assert page.evaluate("[...document.querySelectorAll('table.cards td')].every("
+                             "td => td.getBoundingClientRect().right <= window.innerWidth)")
     page.screenshot(path=str(shots / f"review-{size}.png"), full_page=True)
 
 
