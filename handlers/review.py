@@ -41,6 +41,7 @@ from handlers.review_story import (
 from handlers.text import CATALOGUE
 from incidents import audit, directory, milestones, service
 from incidents.inventory.as_of import zone_stock_during
+from incidents.inventory.report import EXPIRY_WARNING_DAYS
 from incidents.kinetics import DEFAULT_ACTIVATION_ENERGY_KJ
 from incidents.milestones import MilestoneValue
 from incidents.rules.config import DeviceRegistry
@@ -236,17 +237,20 @@ def _milestones(incident: Incident, marks: dict[str, MilestoneValue]) -> tuple[M
 def affected_stock(session: Session, *, zone: str | None, start: datetime, end: datetime) -> tuple[
         AffectedStock, ...]:
     """Stock that was in the incident's zone from ``start`` to ``end`` (replayed from the ledger), with the
-    most held; expired lots (expiry before ``start``) are flagged, then held lines, then the rest."""
+    most held; expired lots (expiry before ``start``) are flagged and come first, then held lines, then the rest;
+    lots expiring within ``EXPIRY_WARNING_DAYS`` of ``start`` are flagged "expiring"."""
     if zone is None:
         return ()
     lines = []
     for held in zone_stock_during(session, zone=zone, start=start, end=end):
         expired = held.expiry is not None and held.expiry < start.date()
+        expiring = held.expiry is not None and not expired and \
+            held.expiry <= start.date() + timedelta(days=EXPIRY_WARNING_DAYS)
         lines.append(AffectedStock(
             sku=held.sku, name=Bi(held.name_zh, held.name_en or held.name_zh), location=held.location, lot=held.lot,
             expiry=held.expiry.isoformat() if held.expiry else None, expired=expired, status=held.status,
             status_text=words("stock_status_expired" if expired else f"stock_status_{held.status}"),
-            qty=held.qty_most))
+            qty=held.qty_most, expiring=expiring))
     return tuple(sorted(lines, key=lambda s: (not s.expired, s.status == "available", s.sku, s.location)))
 
 

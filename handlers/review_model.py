@@ -154,6 +154,7 @@ class AffectedStock:
     status: str
     status_text: Bi
     qty: float
+    expiring: bool = False  # not expired, but expiring within EXPIRY_WARNING_DAYS of the incident's start
 
 
 @dataclass(frozen=True, slots=True)

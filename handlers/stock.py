@@ -11,7 +11,7 @@ from handlers.text import label, local_time, say
 from incidents.clock import utcnow
 from incidents.database import Database
 from incidents.inventory.gs1 import BarcodeError
-from incidents.inventory.report import QuantLine, StockReport, StockStatus, stock_report
+from incidents.inventory.report import EXPIRY_WARNING_DAYS, QuantLine, StockReport, StockStatus, stock_report
 from incidents.inventory.search import NameIndex, SearchResult
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,15 @@ def status_text(status: StockStatus) -> str:
 
 
 def _line(line: QuantLine) -> str:
+    """One location and lot; an expired lot says so in its status too, never "available" (a held one keeps
+    its hold: quarantine says more)."""
     expiry = line.expiry.isoformat() if line.expiry else "-"
     if line.expiry_flag:
         expiry += " ⛔ " + label("expired") if line.expiry_flag == "expired" else " ⚠️ " + label("expiring")
     reserved = f" ({qty(line.reserved)} {label('reserved')})" if line.reserved else ""
-    return (f"{line.location}  {line.lot or '-'}  {expiry}  {qty(line.on_hand)}{reserved}  "
-            f"{label('quant_' + line.status)}")
+    usable_but_expired = line.expiry_flag == "expired" and line.status == "available"
+    status = label("quant_expired") if usable_but_expired else label(f"quant_{line.status}")
+    return f"{line.location}  {line.lot or '-'}  {expiry}  {qty(line.on_hand)}{reserved}  {status}"
 
 
 def format_report(report: StockReport, *, timezone: str) -> str:
@@ -58,6 +61,10 @@ def format_report(report: StockReport, *, timezone: str) -> str:
             ("rop", report.reorder_point), ("safety_stock", report.safety_stock), ("max_qty", report.max_qty),
             ("reorder_qty", report.reorder_qty)))
     lines.append(f"{label('status')}: {status_text(report.status)}{rule}")
+    if report.expired:
+        lines.append(say("stock_expired_lots", qty=qty(report.expired), uom=report.uom))
+    if report.expiring:
+        lines.append(say("stock_expiring_lots", qty=qty(report.expiring), uom=report.uom, days=EXPIRY_WARNING_DAYS))
     cover = f"{report.days_of_cover:.1f}" if report.days_of_cover is not None else "-"
     lines.append(f"{label('picks_per_day')} {report.picks_per_day:.1f} · {label('days_of_cover')} {cover}")
     if report.lines:

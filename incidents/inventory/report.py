@@ -14,6 +14,7 @@ from incidents.tables import Incident
 
 PICK_RATE_DAYS = 14
 EXPIRY_WARNING_DAYS = 30
+"""A lot whose expiry date is at most this many days away is flagged "expiring" (near-expiry, GSP)."""
 
 
 class StockStatus(StrEnum):
@@ -83,6 +84,8 @@ class StockReport:
     reserved: float
     available: float
     hold: float
+    expired: float  # on hand in lots past their expiry date: neither available nor counted for the status
+    expiring: float  # available in lots expiring within EXPIRY_WARNING_DAYS
     status: StockStatus
     safety_stock: float | None
     reorder_point: float | None
@@ -121,7 +124,11 @@ def _expiry_flag(expiry: date | None, today: date) -> str | None:
 
 
 def stock_report(session: Session, *, item: Item, now: datetime) -> StockReport:
-    """Totals, status, lines by location and lot, movement, count and open incidents of one item."""
+    """Totals, status, lines by location and lot, movement, count and open incidents of one item.
+
+    Stock in an expired lot (expiry date before ``now``'s date) is not available: it may not be shipped (GSP),
+    so it counts in ``expired`` and not in ``available`` nor the status; near-expiry stock stays available
+    and is counted in ``expiring``."""
     assert item.id is not None
     rows = session.exec(
         select(StockQuant, Location.code, Zone.code, Lot)
@@ -138,7 +145,10 @@ def stock_report(session: Session, *, item: Item, now: datetime) -> StockReport:
                   for quant, loc, zone, lot in rows if quant.qty_on_hand or quant.qty_reserved)
     on_hand = sum(line.on_hand for line in lines)
     reserved = sum(line.reserved for line in lines)
-    available = sum(line.on_hand - line.reserved for line in lines if line.status == "available")
+    usable = [line for line in lines if line.status == "available" and line.expiry_flag != "expired"]
+    available = sum(line.on_hand - line.reserved for line in usable)
+    expired = sum(line.on_hand for line in lines if line.expiry_flag == "expired")
+    expiring = sum(line.on_hand - line.reserved for line in usable if line.expiry_flag == "soon")
     rule = session.exec(select(ReorderRule).where(ReorderRule.item_id == item.id)).first()
     picked = session.exec(
         select(func.coalesce(func.sum(StockMove.qty), 0.0)).where(
@@ -151,7 +161,7 @@ def stock_report(session: Session, *, item: Item, now: datetime) -> StockReport:
         sku=item.sku, gtin=item.gtin, name_zh=item.name_zh, name_en=item.name_en, uom=item.uom,
         storage_class=item.storage_class, lot_tracked=item.lot_tracked, abc_class=item.abc_class,
         on_hand=on_hand, reserved=reserved, available=available, hold=on_hand - sum(
-            line.on_hand for line in lines if line.status == "available"),
+            line.on_hand for line in lines if line.status == "available"), expired=expired, expiring=expiring,
         status=stock_status(available, rule, on_hand),
         safety_stock=rule.safety_stock if rule else None, reorder_point=rule.reorder_point if rule else None,
         max_qty=rule.max_qty if rule else None, reorder_qty=rule.reorder_qty if rule else None,

@@ -109,11 +109,13 @@ def test_a_60_message_thread_keeps_the_composer_and_the_list_in_reach(
     reply = page.locator("article.msg.reply").last
     expect(reply).to_contain_text("/stock SKU-D0101")
     expect(reply).to_contain_text(text("web_only_you"))
+    expect(reply).to_contain_text("已过期，不可用 EXPIRED, not usable")  # the demo's expired lot is not "OK"
     # the lots are a table, so their columns stay aligned on a phone (it scrolls sideways inside the card)
     lots = reply.locator(".table-wrap table")
     expect(lots.locator("th").first).to_have_text("库位 Location")
     widths = lots.evaluate("t => [...t.rows].map(r => r.cells.length)")
     assert len(widths) >= 2 and len(set(widths)) == 1, widths
+    reply.screenshot(path=str(shots / f"stock-{size}.png"))
     page.reload()  # the answers stay in the thread: kept, not a toast
     expect(page.locator("article.msg.reply")).to_have_count(59)
     assert page.locator("#messages article.msg").count() >= 60

@@ -134,6 +134,11 @@ def test_stock_is_what_was_in_the_zone_at_the_time_and_expired_lots_are_flagged(
     assert (first.sku, first.expired, first.status, first.status_text.en) == ("SKU-D0101", True, "available",
                                                                              "Expired")
     assert not any(s.expired for s in review.stock[1:])
+    # the demo's lots of SKU-D0102..D0104 expire 12, 21 and 28 days after its day: near expiry, flagged so
+    expiring = sorted(s.sku for s in review.stock if s.expiring)
+    assert expiring and set(expiring) <= {"SKU-D0102", "SKU-D0103", "SKU-D0104"} and not first.expiring
+    html = render(review, ReviewFormat.HTML).decode()
+    assert html.count('<span class="warn">近效期 expiring</span>') == len(expiring)
 
 
 def test_markdown_json_and_csv(played: tuple[Database, Scenario]) -> None:

@@ -36,7 +36,8 @@ def test_stock_and_reviews_through_the_running_app(tmp_path: Path, sqlite_url: s
     with running(app_settings(tmp_path, sqlite_url)) as http:
         before = http.get("/api/v1/stock/SKU-D0101").json()
         assert (before["sku"], before["on_hand"], before["available"], before["status"]) == (
-            "SKU-D0101", 262.0, 178.0, "LOW")
+            "SKU-D0101", 262.0, 0.0, "OUT")  # its only available stock is in an expired lot
+        assert before["expired"] == 262.0 and before["expiring"] == 0.0
         unknown = http.get("/api/v1/stock/insulin")
         assert unknown.status_code == 404 and len(unknown.json()["suggestions"]) == 5
 

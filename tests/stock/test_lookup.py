@@ -38,11 +38,15 @@ def test_by_sku_the_answer_has_totals_status_lines_movement_and_the_open_inciden
     assert reply.ok
     assert lines[0] == ("📦 SKU-D0101 胰岛素笔芯 3ml 1支装 / Insulin cartridge 3 ml, pack of 1  "
                         "[冷藏 2–8 °C · 批次管理 lot-tracked · A类 A-class]")
-    assert lines[2] == "可用 Available 178 | 在库 On hand 262 | 预占 Reserved 60 | 冻结 Hold 24 EA"
-    assert lines[3] == ("状态 Status: 🟡 低于补货点 LOW — 补货点 ROP 210 / 安全库存 SS 90 / 上限 Max 1,200 / "
-                        "补货量 Reorder qty 630")
-    assert lines[4] == "日均出库 Picks/day 11.9 · 可供天数 Days of cover 14.9"
-    assert "D1-01-03-1  L2610G38  2026-11-16 ⛔ 已过期 expired  238 (60 预占 Reserved)  可用 OK" in lines
+    assert lines[2] == "可用 Available 0 | 在库 On hand 262 | 预占 Reserved 60 | 冻结 Hold 24 EA"
+    assert lines[3] == ("状态 Status: 🔴 缺货 OUT — 补货点 ROP 210 / 安全库存 SS 90 / 上限 Max 1,200 / "
+                        "补货量 Reorder qty 630")  # all it has left is in an expired lot
+    assert lines[4:6] == ["⛔ 过期批次 262 EA：不计入可用量，不得发货。",
+                          "⛔ 262 EA in expired lots: not counted as available, not to be shipped."]
+    assert lines[6] == "日均出库 Picks/day 11.9 · 可供天数 Days of cover 0.0"
+    # the expired lot is not "available": its line says so and it is left out of the available total
+    assert ("D1-01-03-1  L2610G38  2026-11-16 ⛔ 已过期 expired  238 (60 预占 Reserved)  "
+            "已过期，不可用 EXPIRED, not usable") in lines
     assert "Q1-01-01-1  L2610G38  2026-11-16 ⛔ 已过期 expired  24  待验隔离 QUARANTINE" in lines
     assert "最近移动 Last move: 11-25 13:00 CST 预占 reserve +60 SO-20881 (WMS)" in lines
     assert "⚠️ 相关事件 Open incidents: #1 SEV2 D1 冷库 D1 温度 8.6 °C / Cold room D1 at 8.6 °C" in lines
@@ -95,3 +99,13 @@ def test_the_json_answer_and_its_suggestions(demo: Database) -> None:
                                                                                       80.0)
     missing, close = desk.json("Mineral watr")
     assert missing is None and len(close) == 5 and all("Mineral water" in s["name_en"] for s in close)
+
+
+def test_a_lot_near_its_expiry_is_flagged_and_still_available(demo: Database) -> None:
+    reply = _ask(demo, "stock", "SKU-D0102")  # the demo's lot of it expires 12 days after NOW
+    lines = reply.text.split("\n")
+    assert "D1-01-02-3  L2611G60  2026-12-07 ⚠️ 近效期 expiring  189  可用 OK" in lines
+    assert lines[4:6] == ["⚠️ 30 天内到期：189 EA（近效期，先出）。",
+                          "⚠️ 189 EA expire within 30 days (near expiry: ship first)."]
+    assert lines[2] == "可用 Available 189 | 在库 On hand 189 | 预占 Reserved 0 | 冻结 Hold 0 EA"  # still available
+    assert not any(line.startswith("⛔") for line in lines)
