@@ -127,7 +127,10 @@ class PlaybookFlow:
             return incident is not None and step_id in self.current_ids(incident)
 
     def current_label(self, incident: Incident) -> str | None:
-        """``2/9 核实 / Verify`` for the header, or None."""
+        """``2/9 核实 / Verify`` for the header, or None: without a playbook, with no step left, and once the
+        incident is resolved or closed (its status says where it ended; unfinished steps are in the review)."""
+        if Status(incident.status) not in OPEN_STATUSES:
+            return None
         run = self._run(incident)
         ids = self.current_ids(incident)
         if run is None or not ids:

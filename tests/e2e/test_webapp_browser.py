@@ -171,10 +171,18 @@ def test_a_closed_incident_is_read_only(incident: tuple[str, int, str], browser:
         expect(header).to_contain_text(status)
     expect(page.locator("#incidents .inc.active")).to_contain_text("已关闭 Closed")
     expect(page.locator("#readonly")).to_be_visible()
+    expect(header).not_to_contain_text(text("step"))  # no "current step" on a closed incident
     assert buttons.count() > 0  # the cards of the steps left undone keep their buttons, switched off
     for n in range(buttons.count()):
         expect(buttons.nth(n)).to_be_disabled()
     page.screenshot(path=str(shots / "closed-desk.png"))
+    phone = _context(browser, "phone").new_page()
+    _sign_in(phone, base, "zhangmin")
+    phone.goto(f"{base}/?incident={incident_id}")
+    expect(phone.locator("article.msg.header")).to_contain_text("已关闭 Closed")
+    expect(phone.locator("article.msg.header")).not_to_contain_text(text("step"))
+    phone.locator("#messages").evaluate("box => box.scrollTop = 0")
+    phone.screenshot(path=str(shots / "closed-phone.png"))
 
 
 @pytest.mark.parametrize("size", ["phone", "desk"])
