@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from handlers import i18n
 from handlers.text import local_time, say
 from incidents import directory
+from incidents.contacts import points
 from incidents.identity import codes, passwords, sessions, tokens
 from incidents.identity.tables import WebSession
 from incidents.identity.tokens import Scope, TokenRefused
@@ -31,6 +32,22 @@ def _listed(form: dict[str, Any], key: str) -> list[str]:
     raw = form.get(key, [])
     return [str(v) for v in (raw if isinstance(raw, list) else [raw]) if str(v).strip()]
 
+
+
+TEST_CHANNELS = (("sms", points.PHONE), ("voice", points.PHONE), ("email", points.EMAIL))
+"""The channels a test notification can go by and the kind of address each needs
+(``POST /api/v1/people/{id}/test-notification``, integrations.contact_routes)."""
+
+
+def verified_contacts(session: Session, person_id: int) -> list[tuple[str, str]]:
+    """``(channel, address)`` for each channel the person has a verified address for: the admin page's
+    "send a test notification" buttons."""
+    found = []
+    for channel, kind in TEST_CHANNELS:
+        address = points.verified_address(session, person_id=person_id, kind=kind)
+        if address is not None:
+            found.append((channel, address))
+    return found
 
 class AdminPages:
     def __init__(self, auth: WebAuth, *, timezone: str) -> None:
@@ -77,7 +94,8 @@ class AdminPages:
             return {"person": person, "links": directory.links_of(session, person_id), "history": history,
                     "shifts": self._shifts(session, person_id), "has_password": passwords.has_password(session,
                                                                                                        person_id),
-                    "has_totp": passwords.has_totp(session, person_id)}
+                    "has_totp": passwords.has_totp(session, person_id),
+                    "contacts": verified_contacts(session, person_id)}
         if view == "roles":
             rows = [(p.value, plain(f"perm_{p.value}"), roles, by_admin) for p, roles, by_admin in table()]
             return {"table": rows}
