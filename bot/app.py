@@ -122,8 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await subscriber.start()
         for platform in runtime.chat:
             await platform.start()
-        tasks = [asyncio.create_task(runtime.scheduler_lease.run(), name="scheduler-lease"),
-                 asyncio.create_task(runtime.outbox_lease.run(), name="outbox-lease"),
+        leases = runtime.lease_loops().items()
+        tasks = [*(asyncio.create_task(loop.run(), name=f"lease-{name}") for name, loop in leases),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick"),
                  asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit")]

@@ -19,7 +19,7 @@ from handlers.playbook_flow import PlaybookFlow
 from handlers.ports import ChatPort
 from incidents.database import Database
 from incidents.escalation import load_escalation
-from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
+from incidents.leases import LeaseBackend, backend_for, holder_id
 from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from integrations.export.routes import ReviewExporter
@@ -42,8 +42,6 @@ from integrations.wecom import routes as wecom_routes
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
 from playbooks.loader import load_library
-
-OUTBOX_LEASE = "outbox"
 
 
 async def _nothing() -> None:
@@ -137,10 +135,14 @@ class Runtime:
     review: ReviewExporter
     leases: LeaseBackend
     scheduler_lease: LeaseLoop
-    outbox_lease: LeaseLoop
+    outbox_leases: dict[str, LeaseLoop]  # one per configured platform, by lease name
     decoder: MqttDecoder
     routing: AlertmanagerRouting
     chat: list[ChatPlatform] = field(default_factory=list)
+
+    def lease_loops(self) -> dict[str, LeaseLoop]:
+        """Every lease this process contends for, by lease name: what the app runs and ``/livez`` reports."""
+        return {self.scheduler_lease.name: self.scheduler_lease, **self.outbox_leases}
 
 
 def build(settings: Settings) -> Runtime:
@@ -169,10 +171,6 @@ def build(settings: Settings) -> Runtime:
     for name, command in intake.commands().items():
         router.register(name, command)
     ttl = settings.lease_ttl_seconds
-
-    async def deliver(_lease: HeldLease) -> None:
-        await dispatcher.run()
-
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
@@ -181,5 +179,4 @@ def build(settings: Settings) -> Runtime:
                    review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),
-                   # one delivering process for every platform until delivery has per-platform leases
-                   outbox_lease=LeaseLoop(leases, name=OUTBOX_LEASE, holder=holder, ttl_seconds=ttl, work=deliver))
+                   outbox_leases=dispatcher.leases(leases, holder=holder, ttl_seconds=ttl))

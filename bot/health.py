@@ -42,13 +42,15 @@ def build_router(runtime: Runtime, *, broker_connected: Callable[[], bool]) -> A
 
     @probes.get("/livez")
     async def livez() -> JSONResponse:
-        """200 while the event loop answers and every lease loop goes round; 503 when one stopped."""
-        loops = {"scheduler": runtime.scheduler_lease, "outbox": runtime.outbox_lease}
+        """200 while the event loop answers and every lease loop goes round; 503 when one stopped. ``leases``:
+        each lease by name (``scheduler``, ``outbox:<platform>``, ``intake:<partition>``) and whether it is held."""
+        loops = runtime.lease_loops()
         alive = all(loop.alive() for loop in loops.values())
-        body: dict[str, Any] = {"status": "alive" if alive else "stalled", "holder": runtime.scheduler_lease.holder}
-        for name, loop in loops.items():
-            body[f"{name}_lease"] = {"held": loop.held is not None, "token": loop.held.token if loop.held else None,
-                                     "alive": loop.alive(), "taken": loop.acquired}
+        body: dict[str, Any] = {"status": "alive" if alive else "stalled", "holder": runtime.scheduler_lease.holder,
+                                "leases": {name: {"held": loop.held is not None, "alive": loop.alive(),
+                                                  "token": loop.held.token if loop.held else None,
+                                                  "taken": loop.acquired} for name, loop in loops.items()}}
+        body["scheduler_lease"] = body["leases"][runtime.scheduler_lease.name]
         return JSONResponse(body, status_code=200 if alive else 503)
 
     return probes
