@@ -21,8 +21,7 @@ from integrations.export import routes as review_routes
 from integrations.inventory import routes as stock_routes
 from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
-from integrations.mqtt.client import MqttSubscriber
-from integrations.mqtt.ingest import batch_handler
+from integrations.mqtt.partitions import PartitionedIntake, Partitioning
 from integrations.outbox_routes import build_router as outbox_router
 from integrations.scheduler import NightlyAt
 from integrations.webauth.admin import AdminPages
@@ -76,16 +75,18 @@ async def _tick_rules(runtime: Runtime) -> None:
             log.exception("rules tick failed; the next tick runs as usual")
 
 
-def _subscriber(runtime: Runtime, mqtt_url: str) -> MqttSubscriber:
-    """The MQTT intake: stock events to the stock sink, every sensor layout to the sensor intake."""
+def _intake(runtime: Runtime, mqtt_url: str) -> PartitionedIntake:
+    """The MQTT intake in partitions, each under a lease: stock events and every sensor layout to the intake."""
 
     def stock(payload: bytes) -> None:
         runtime.stock_events.receive(payload, source="mqtt")
 
-    handle = batch_handler(runtime.intake, runtime.decoder, others={STOCK_TOPIC_PREFIX: stock})
-    topics = [*runtime.decoder.layout.subscriptions(), STOCK_TOPIC_PREFIX + "#"]
-    return MqttSubscriber(mqtt_url, client_id=runtime.settings.mqtt_client_id, topics=topics, handle=handle,
-                          on_connection=runtime.intake.connection)
+    registry = runtime.intake.engine.registry
+    partitioning = Partitioning({d: device.site for d, device in registry.devices.items()},
+                                runtime.settings.mqtt_partitions)
+    return PartitionedIntake(runtime.intake, runtime.decoder.layout, partitioning, url=mqtt_url,
+                             client_id=runtime.settings.mqtt_client_id, others={STOCK_TOPIC_PREFIX: stock},
+                             other_topics=[STOCK_TOPIC_PREFIX + "#"])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -116,10 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                settings.site_timezone))
         executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, mqtt_url=mqtt_url)
         runtime.ctx.wake_actions = executor.wake
-        subscriber = _subscriber(runtime, mqtt_url)
-        app.state.subscriber = subscriber
-        runtime.intake.connection(False)  # arms the dead-man: a broker that never answers is noticed too
-        await subscriber.start()
+        intake = _intake(runtime, mqtt_url)  # the holder of each partition reads it, and arms the dead-man
+        app.state.intake = intake
+        runtime.intake_leases = intake.leases(runtime.leases, holder=runtime.scheduler_lease.holder,
+                                              ttl_seconds=settings.lease_ttl_seconds)
         for platform in runtime.chat:
             await platform.start()
         leases = runtime.lease_loops().items()
@@ -133,7 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)  # a held lease is released on the way out
-            await subscriber.stop()
             for platform in runtime.chat:
                 await platform.stop()
             runtime.timers.shutdown()
@@ -171,7 +171,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
                            if settings.oidc_client_secret else "")
         sso.install(app, secret=state_secret(settings.var_dir / "sso-state.key"))
     app.include_router(api.build_router(runtime, auth))
-    app.include_router(health.build_router(runtime, broker_connected=lambda: health.subscriber_connected(app)))
+    app.include_router(health.build_router(runtime, broker_connected=lambda: health.broker_connected(app)))
     app.include_router(webhooks.build_router(runtime.intake, ingest, runtime.routing))
     for platform in runtime.chat:
         app.include_router(platform.routes(runtime.router))

@@ -139,10 +139,11 @@ class Runtime:
     decoder: MqttDecoder
     routing: AlertmanagerRouting
     chat: list[ChatPlatform] = field(default_factory=list)
+    intake_leases: dict[str, LeaseLoop] = field(default_factory=dict)  # the MQTT partitions, once the broker is known
 
     def lease_loops(self) -> dict[str, LeaseLoop]:
         """Every lease this process contends for, by lease name: what the app runs and ``/livez`` reports."""
-        return {self.scheduler_lease.name: self.scheduler_lease, **self.outbox_leases}
+        return {self.scheduler_lease.name: self.scheduler_lease, **self.outbox_leases, **self.intake_leases}
 
 
 def build(settings: Settings) -> Runtime:
