@@ -28,6 +28,7 @@ from integrations.webauth.admin import AdminPages
 from integrations.webauth.caller import AuthConfig, WebAuth
 from integrations.webauth.oidc import SingleSignOn, state_secret
 from integrations.webauth.routes import WebPages
+from integrations.webchat.fanout import PostgresFanout
 from integrations.webchat.routes import build_router
 from integrations.webhooks import routes as webhooks
 
@@ -144,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except Exception:
                 log.exception("audit checkpoint at shutdown failed")
             runtime.leases.dispose()
+            if isinstance(runtime.webchat.broadcaster, PostgresFanout):
+                runtime.webchat.broadcaster.close()
             runtime.db.dispose()
 
     app = FastAPI(title="WareRoom", version="0.1.0", lifespan=lifespan,

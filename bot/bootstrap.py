@@ -37,7 +37,8 @@ from integrations.telegram import routes as telegram_routes
 from integrations.telegram.adapter import TelegramChat
 from integrations.telegram.inbound import TelegramInbound
 from integrations.telegram.polling import TelegramPolling
-from integrations.webchat.adapter import Broadcaster, WebChat
+from integrations.webchat.adapter import WebChat
+from integrations.webchat.fanout import broadcaster_for
 from integrations.wecom import routes as wecom_routes
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
@@ -155,7 +156,7 @@ def build(settings: Settings) -> Runtime:
     timers = PersistentTimers(db.engine, poll_seconds=settings.scheduler_poll_seconds)
     leases = backend_for(db.url)
     holder = holder_id()
-    broadcaster = Broadcaster()
+    broadcaster = broadcaster_for(db)  # across processes on PostgreSQL
     webchat = WebChat(db, broadcaster)
     ports: dict[str, ChatPort] = {webchat.platform: webchat}
     chat = chat_platforms(settings, db)
