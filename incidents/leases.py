@@ -82,6 +82,8 @@ class LeaseBackend(Protocol):
 
     def state(self, name: str) -> LeaseState | None: ...
 
+    def live(self, prefix: str) -> int: ...
+
     def dispose(self) -> None: ...
 
 
@@ -111,6 +113,8 @@ SELECT holder, token, acquired_at, renewed_at, EXTRACT(EPOCH FROM expires_at - c
   FROM lease WHERE name = :name
 """)
 _FENCE = text("SELECT token FROM lease WHERE name = :name FOR SHARE")
+_FORGET = text("DELETE FROM lease WHERE name LIKE :pattern AND expires_at < clock_timestamp() - interval '1 hour'")
+_LIVE = text("SELECT count(*) FROM lease WHERE name LIKE :pattern AND expires_at > clock_timestamp()")
 
 
 class PostgresLeases:
@@ -159,6 +163,15 @@ class PostgresLeases:
         assert isinstance(acquired_at, datetime) and isinstance(renewed_at, datetime)
         return LeaseState(name, holder, token, acquired_at, renewed_at, float(expires_in))  # type: ignore[arg-type]
 
+    def live(self, prefix: str) -> int:
+        """How many leases named ``prefix…`` are held now; those expired over an hour ago are deleted (names
+        made per process, such as ``process:<holder>``, would otherwise pile up)."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        self._execute(_FORGET, {"pattern": pattern})
+        count = self._execute(_LIVE, {"pattern": pattern})[0][0]
+        assert isinstance(count, int)
+        return count
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -181,6 +194,9 @@ class SoleLeases:
 
     def state(self, name: str) -> LeaseState | None:
         return None
+
+    def live(self, prefix: str) -> int:
+        return sum(name.startswith(prefix) for name in self._held)
 
     def dispose(self) -> None:
         self._held.clear()

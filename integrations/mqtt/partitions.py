@@ -23,6 +23,11 @@ The intake's writes are not fenced (a fence is one more statement in every trans
 path): a holder that outlived its lease can only repeat what the new holder does, and an alarm
 joins the incident open for its fingerprint (``IncidentFlow.on_signal``), so it opens no second one.
 
+Balance: every process holds a lease of its own (``process:<holder>``, held while it runs), so the live
+processes can be counted; a process takes a partition only while it holds fewer than its share (the
+partitions divided by the live processes, rounded up), and hands one back when it holds more, so a
+process that starts later gets partitions too.
+
 When a process takes a partition it rebuilds the rule state of the partition's devices from the
 database (the readings stored while their alerts were live, ``SensorSample.alert_live``) before it
 reads; when it loses the partition it drops that state, and looks for devices gone quiet only among
@@ -31,6 +36,7 @@ the partitions it holds.
 
 import asyncio
 import logging
+import math
 import zlib
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +59,7 @@ from integrations.mqtt.layouts import TopicLayout
 log = logging.getLogger(__name__)
 REST = "rest"
 LEASE_PREFIX = "intake:"
+PROCESS_PREFIX = "process:"
 REBUILD_WINDOW = timedelta(hours=6)  # how far back stored readings of live alerts are replayed at a takeover
 
 
@@ -114,6 +121,8 @@ class PartitionedIntake:
         self.others = others
         self.other_topics = list(other_topics)
         self.held: dict[Partition, MqttSubscriber] = {}
+        self.processes = 1  # live processes, as last counted
+        self._hand_back: dict[Partition, asyncio.Event] = {}
         intake.engine.own(self._owns)
 
     def _owns(self, device: str) -> bool:
@@ -123,20 +132,40 @@ class PartitionedIntake:
         """Every session of the partitions held is connected (True when none is held)."""
         return all(subscriber.connected.is_set() for subscriber in self.held.values())
 
+    def share(self) -> int:
+        """How many partitions this process may hold: all of them divided by the live processes, rounded up."""
+        return math.ceil(len(self.partitioning.partitions) / max(1, self.processes))
+
     def leases(self, backend: LeaseBackend, *, holder: str, ttl_seconds: float) -> dict[str, LeaseLoop]:
-        """One lease loop per partition (lease ``intake:<partition>``), keyed by lease name."""
+        """One lease loop per partition (lease ``intake:<partition>``) and this process's own (``process:…``,
+        which counts the live processes and balances), keyed by lease name."""
 
         def work(partition: Partition) -> Callable[[HeldLease], Coroutine[Any, Any, None]]:
             async def read(_lease: HeldLease) -> None:
                 await self.hold(partition)
             return read
 
-        return {p.lease: LeaseLoop(backend, name=p.lease, holder=holder, ttl_seconds=ttl_seconds, work=work(p))
-                for p in self.partitioning.partitions}
+        async def balance(_lease: HeldLease) -> None:
+            while True:
+                self.processes = max(1, await asyncio.to_thread(backend.live, PROCESS_PREFIX))
+                if len(self.held) > self.share() and self._hand_back:
+                    partition = next(reversed(self._hand_back))
+                    log.info("intake partition %s handed back: %d processes share %d partitions", partition.name,
+                             self.processes, len(self.partitioning.partitions))
+                    self._hand_back.pop(partition).set()
+                await asyncio.sleep(ttl_seconds / 3)
+
+        loops = {p.lease: LeaseLoop(backend, name=p.lease, holder=holder, ttl_seconds=ttl_seconds, work=work(p),
+                                    may_take=lambda: len(self.held) < self.share())
+                 for p in self.partitioning.partitions}
+        loops[PROCESS_PREFIX + holder] = LeaseLoop(backend, name=PROCESS_PREFIX + holder, holder=holder,
+                                                   ttl_seconds=ttl_seconds, work=balance)
+        return loops
 
     async def hold(self, partition: Partition) -> None:
         """Rebuild the partition's rule state, then read its session until cancelled (the lease is lost or
-        the app stops); then drop its state. Its unacknowledged messages stay with the broker."""
+        the app stops) or handed back (the process holds more than its share); then drop its state. Its
+        unacknowledged messages stay with the broker."""
         rest = partition.site is None
         topics = [*self.layout.subscriptions(), *(self.other_topics if rest else [])]
         subscriber = MqttSubscriber(self.url, client_id=partition.client_id(self.client_id), topics=topics,
@@ -150,8 +179,10 @@ class PartitionedIntake:
             if rest:
                 self.intake.connection(False)  # arms the dead-man until the broker acknowledges
             await subscriber.start()
-            await asyncio.Event().wait()
+            hand_back = self._hand_back[partition] = asyncio.Event()
+            await hand_back.wait()
         finally:
+            self._hand_back.pop(partition, None)
             await subscriber.stop()
             del self.held[partition]
             if rest:

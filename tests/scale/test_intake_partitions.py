@@ -4,13 +4,14 @@ handed from one process to the next without losing or reordering readings, and i
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 
 from bench.common import client, mosquitto
 from incidents.database import Database
+from incidents.leases import PostgresLeases
 from incidents.rules.config import parse_registry
 from integrations.mqtt.layouts import TopicLayout
 from integrations.mqtt.partitions import REST, PartitionedIntake, Partitioning
@@ -116,3 +117,36 @@ async def test_a_partition_moves_with_its_queued_readings_and_its_alarm_state(
                 await process.let_go()
         publisher.loop_stop()
         publisher.disconnect()
+
+
+@pytest.mark.postgres
+async def test_a_process_that_starts_later_is_handed_its_share(pg_url: str, clock: FakeClock, broker: str) -> None:
+    database, leases = Database(pg_url), PostgresLeases(pg_url)
+    base = f"wareroom-test-{uuid.uuid4().hex[:8]}"
+    first, second = Process(database, clock, broker, base), Process(database, clock, broker, base)
+    tasks: list[asyncio.Task[None]] = []
+
+    def start(process: Process, holder: str) -> None:
+        loops = process.partitioned.leases(leases, holder=holder, ttl_seconds=1.5)
+        tasks.extend(asyncio.create_task(loop.run()) for loop in loops.values())
+
+    async def until(condition: Callable[[], bool]) -> None:
+        for _ in range(400):
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"not balanced: {len(first.partitioned.held)} and {len(second.partitioned.held)}")
+
+    try:
+        start(first, "first")
+        await until(lambda: len(first.partitioned.held) == 2)  # rest and SH-01: all of them, alone
+        start(second, "second")
+        await until(lambda: len(first.partitioned.held) == 1 and len(second.partitioned.held) == 1)
+        assert first.partitioned.processes == second.partitioned.processes == 2
+        assert {p.name for p in [*first.partitioned.held, *second.partitioned.held]} == {REST, "SH-01"}
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        leases.dispose()
+        database.dispose()

@@ -155,8 +155,10 @@ def test_three_processes_alarm_escalate_and_deliver_once_across_two_kills(
             publisher.disconnect()
 
     alerts = _alerts(database)
-    assert sorted(a.sensor or "" for a in alerts) == sorted(first_wave + second_wave)  # one alert per alarm,
-    assert len({a.incident_id for a in alerts}) == len(alerts)  # and one incident each (the repeats joined it)
+    incident_of = {a.sensor: {b.incident_id for b in alerts if b.sensor == a.sensor} for a in alerts}
+    assert sorted(incident_of) == sorted(first_wave + second_wave)  # every alarm opened an incident:
+    assert all(len(ids) == 1 for ids in incident_of.values())  # one (a repeat, or a reading handled again by
+    assert len({next(iter(ids)) for ids in incident_of.values()}) == len(incident_of)  # a new holder, joins it)
     assert _escalations(database) == Counter(dict.fromkeys(incident_ids, 1))
     posted = [call.params["metadata"]["event_payload"]["key"] for call in slack.calls
               if call.method == "chat.postMessage" and call.params.get("metadata", {}).get("event_type") ==
