@@ -155,7 +155,7 @@ def test_three_processes_alarm_escalate_and_deliver_once_across_two_kills(
             publisher.disconnect()
 
     alerts = _alerts(database)
-    incident_of = {a.sensor: {b.incident_id for b in alerts if b.sensor == a.sensor} for a in alerts}
+    incident_of = {a.sensor or "": {b.incident_id for b in alerts if b.sensor == a.sensor} for a in alerts}
     assert sorted(incident_of) == sorted(first_wave + second_wave)  # every alarm opened an incident:
     assert all(len(ids) == 1 for ids in incident_of.values())  # one (a repeat, or a reading handled again by
     assert len({next(iter(ids)) for ids in incident_of.values()}) == len(incident_of)  # a new holder, joins it)
