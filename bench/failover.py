@@ -174,6 +174,8 @@ def outbox_rounds(site: Site, kills: int) -> None:
     report("failover_outbox_posts", len(expected))
     report("failover_outbox_lost", sum(posted[key] == 0 for key in expected))
     report("failover_outbox_duplicated", sum(posted[key] > 1 for key in expected))
+    for key in (key for key in expected if posted[key] > 1):
+        report("failover_outbox_sent_twice", key)
     for replica in running:
         site.kill(replica)
 
