@@ -115,6 +115,7 @@ def scheduler_rounds(site: Site, kills: int) -> None:
     report("failover_first_action_max_s", round(max(first_actions), 2))
     report("failover_escalations_lost", sum(c == 0 for c in counts))
     report("failover_escalations_duplicated", sum(c > 1 for c in counts))
+    _report_slack(site, "failover_scheduler")
     for replica in running:
         site.kill(replica)
 
@@ -139,6 +140,20 @@ def _first_after(count: Callable[[], int], before: int, timeout: float) -> float
     return time.time()
 
 
+def _report_slack(site: Site, prefix: str) -> None:
+    """Slack posts so far: how many, and how many of them are missing or at Slack twice (by outbox key)."""
+    wait_for(lambda: all(r.status == "sent" for r in _slack_rows(site.database)), timeout=120)
+    posted = Counter(call.params["metadata"]["event_payload"]["key"] for call in site.slack.calls
+                     if call.method == "chat.postMessage"
+                     and call.params.get("metadata", {}).get("event_type") == METADATA_EVENT)
+    expected = [r.idempotency_key for r in _slack_rows(site.database) if r.op in ("open_thread", "post")]
+    report(f"{prefix}_slack_posts", len(expected))
+    report(f"{prefix}_slack_lost", sum(posted[key] == 0 for key in expected))
+    report(f"{prefix}_slack_duplicated", sum(posted[key] > 1 for key in expected))
+    for key in (key for key in expected if posted[key] > 1):
+        report(f"{prefix}_slack_sent_twice", key)
+
+
 def outbox_rounds(site: Site, kills: int) -> None:
     running = [site.replica(), site.replica()]
     takeovers, first_deliveries = [], []
@@ -160,22 +175,13 @@ def outbox_rounds(site: Site, kills: int) -> None:
         report(f"failover_outbox_round_{round_no + 1}",
                f"takeover {takeovers[-1]:.2f} s, first delivery {first_deliveries[-1]:.2f} s")
         running = [standby, site.replica()]
-    wait_for(lambda: all(r.status == "sent" for r in _slack_rows(site.database)), timeout=120)
     time.sleep(site.ttl)  # time for a late second delivery to show
-    posted = Counter(call.params["metadata"]["event_payload"]["key"] for call in site.slack.calls
-                     if call.method == "chat.postMessage"
-                     and call.params.get("metadata", {}).get("event_type") == METADATA_EVENT)
-    expected = [r.idempotency_key for r in _slack_rows(site.database) if r.op in ("open_thread", "post")]
     report("failover_outbox_kills", kills)
     report("failover_outbox_takeover_p50_s", round(percentile(takeovers, 0.5), 2))
     report("failover_outbox_takeover_max_s", round(max(takeovers), 2))
     report("failover_outbox_first_delivery_p50_s", round(percentile(first_deliveries, 0.5), 2))
     report("failover_outbox_first_delivery_max_s", round(max(first_deliveries), 2))
-    report("failover_outbox_posts", len(expected))
-    report("failover_outbox_lost", sum(posted[key] == 0 for key in expected))
-    report("failover_outbox_duplicated", sum(posted[key] > 1 for key in expected))
-    for key in (key for key in expected if posted[key] > 1):
-        report("failover_outbox_sent_twice", key)
+    _report_slack(site, "failover_outbox")
     for replica in running:
         site.kill(replica)
 
