@@ -85,7 +85,7 @@ def _intake(runtime: Runtime, mqtt_url: str) -> PartitionedIntake:
     registry = runtime.intake.engine.registry
     partitioning = Partitioning({d: device.site for d, device in registry.devices.items()},
                                 runtime.settings.mqtt_partitions)
-    return PartitionedIntake(runtime.intake, runtime.decoder.layout, partitioning, url=mqtt_url,
+    return PartitionedIntake(runtime.intake, runtime.layout, partitioning, url=mqtt_url,
                              client_id=runtime.settings.mqtt_client_id, others={STOCK_TOPIC_PREFIX: stock},
                              other_topics=[STOCK_TOPIC_PREFIX + "#"])
 

@@ -25,7 +25,7 @@ from incidents.rules.engine import RuleEngine
 from integrations.export.routes import ReviewExporter
 from integrations.inventory.sink import StockEventSink
 from integrations.lease_loop import LeaseLoop
-from integrations.mqtt.decode import MqttDecoder
+from integrations.mqtt.layouts import TopicLayout
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.scheduler import SCHEDULER_LEASE, PersistentTimers
@@ -137,7 +137,7 @@ class Runtime:
     leases: LeaseBackend
     scheduler_lease: LeaseLoop
     outbox_leases: dict[str, LeaseLoop]  # one per configured platform, by lease name
-    decoder: MqttDecoder
+    layout: TopicLayout  # where sensors publish: every intake partition reads all of it
     routing: AlertmanagerRouting
     chat: list[ChatPlatform] = field(default_factory=list)
     intake_leases: dict[str, LeaseLoop] = field(default_factory=dict)  # the MQTT partitions, once the broker is known
@@ -176,7 +176,7 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
-                   stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
+                   stock_events=StockEventSink(db, intake, now=ctx.now), layout=settings.topic_layout(),
                    routing=rules.alertmanager,
                    review=review_exporter(settings, db, library, registry), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,

@@ -120,12 +120,14 @@ _LIVE = text("SELECT count(*) FROM lease WHERE name LIKE :pattern AND expires_at
 class PostgresLeases:
     """Leases in PostgreSQL's ``lease`` table, on a small engine of their own.
 
-    The heartbeat must not queue behind the application's connection pool, so renewals use two
-    connections of their own, and each statement gives up after ``statement_timeout_ms``.
+    The heartbeat must not queue behind the application's connection pool, so renewals use connections
+    of their own: four, and up to four more while every lease loop of the process (the scheduler, one per
+    outbox platform, one per intake partition held, the process's own) renews at once; each statement
+    gives up after ``statement_timeout_ms``.
     """
 
     def __init__(self, url: str, *, statement_timeout_ms: int = 5000) -> None:
-        self.engine: Engine = create_engine(url, pool_size=2, max_overflow=0, pool_timeout=5, pool_pre_ping=True)
+        self.engine: Engine = create_engine(url, pool_size=4, max_overflow=4, pool_timeout=5, pool_pre_ping=True)
         self.statement_timeout_ms = statement_timeout_ms
 
     def _execute(self, statement: TextClause, values: dict[str, object]) -> list[tuple[object, ...]]:
