@@ -147,7 +147,10 @@ class PartitionedIntake:
 
         async def balance(_lease: HeldLease) -> None:
             while True:
-                self.processes = max(1, await asyncio.to_thread(backend.live, PROCESS_PREFIX))
+                try:
+                    self.processes = max(1, await asyncio.to_thread(backend.live, PROCESS_PREFIX))
+                except Exception as exc:  # the database is away: keep the last count, and the partitions held
+                    log.warning("live processes not counted (%s); trying again", exc)
                 if len(self.held) > self.share() and self._hand_back:
                     partition = next(reversed(self._hand_back))
                     log.info("intake partition %s handed back: %d processes share %d partitions", partition.name,
