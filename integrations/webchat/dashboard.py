@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from handlers import i18n
 from handlers.text import duration_text, local_time, say
 from incidents import service, silences
 from incidents.clock import as_utc
@@ -47,6 +48,11 @@ class SensorRow:
     @property
     def stale(self) -> bool:
         return self.age_s is None or self.age_s > STALE_AFTER.total_seconds()
+
+    def metric_text(self) -> str:
+        """``温度 Temperature``: the metric as the catalogues name it (``metric_<name>``), else its name as sent."""
+        key = f"metric_{self.metric}"
+        return i18n.Label(key, {}) if i18n.has(key) else self.metric
 
     def value_text(self) -> str:
         """``5.2 °C``; yes/no for a state (smoke, door contact…); ``-`` without a value."""

@@ -85,6 +85,8 @@ def test_a_row_shows_the_alarm_of_its_own_metric(database_url: str) -> None:
     rows = {s.metric: s.phase for s in board.sites["SH-01"][0].sensors if s.device == "d1-probe-1"}
     assert rows["temperature"] == "firing"
     assert (rows["battery"], rows["humidity"]) == ("ok", "ok")
+    names = [s.metric_text() for s in board.sites["SH-01"][0].sensors if s.device == "d1-probe-1"]
+    assert names == ["电量 Battery", "湿度 Humidity", "温度 Temperature"]  # in the catalogues' words, not the keys
     assert board.sites["SH-01"][0].alarmed
 
 
