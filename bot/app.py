@@ -24,8 +24,7 @@ from integrations.inventory import routes as stock_routes
 from integrations.inventory.sink import STOCK_TOPIC_PREFIX
 from integrations.mqtt.broker import EmbeddedBroker
 from integrations.mqtt.broker_config import BrokerConfig
-from integrations.mqtt.client import MqttSubscriber
-from integrations.mqtt.ingest import batch_handler
+from integrations.mqtt.partitions import PartitionedIntake, Partitioning
 from integrations.mqtt.publisher import ConfirmedPublisher
 from integrations.operations_routes import ATTENDANCE_TOPIC_PREFIX, SCANS_TOPIC_PREFIX
 from integrations.outbox_routes import build_router as outbox_router
@@ -34,6 +33,7 @@ from integrations.webauth.admin import AdminPages
 from integrations.webauth.caller import AuthConfig, WebAuth
 from integrations.webauth.oidc import SingleSignOn, state_secret
 from integrations.webauth.routes import WebPages
+from integrations.webchat.fanout import PostgresFanout
 from integrations.webchat.routes import build_router
 from integrations.webhooks import routes as webhooks
 
@@ -82,8 +82,8 @@ async def _tick_rules(runtime: Runtime) -> None:
             log.exception("rules tick failed; the next tick runs as usual")
 
 
-def _subscriber(runtime: Runtime, mqtt_url: str) -> MqttSubscriber:
-    """The MQTT intake: stock events to the stock sink, every sensor layout to the sensor intake."""
+def _intake(runtime: Runtime, mqtt_url: str) -> PartitionedIntake:
+    """The MQTT intake in partitions, each under a lease: stock events and every sensor layout to the intake."""
 
     def stock(payload: bytes) -> None:
         runtime.stock_events.receive(payload, source="mqtt")
@@ -95,10 +95,12 @@ def _subscriber(runtime: Runtime, mqtt_url: str) -> MqttSubscriber:
         operations_routes.scans_in(runtime.intake, payload)
 
     others = {STOCK_TOPIC_PREFIX: stock, ATTENDANCE_TOPIC_PREFIX: attendance, SCANS_TOPIC_PREFIX: scans}
-    handle = batch_handler(runtime.intake, runtime.decoder, others=others)
-    topics = [*runtime.decoder.layout.subscriptions(), *(prefix + "#" for prefix in others)]
-    return MqttSubscriber(mqtt_url, client_id=runtime.settings.mqtt_client_id, topics=topics, handle=handle,
-                          on_connection=runtime.intake.connection, ca_file=runtime.settings.mqtt_ca_file)
+    registry = runtime.intake.engine.registry
+    partitioning = Partitioning({d: device.site for d, device in registry.devices.items()},
+                                runtime.settings.mqtt_partitions)
+    return PartitionedIntake(runtime.intake, runtime.layout, partitioning, url=mqtt_url,
+                             client_id=runtime.settings.mqtt_client_id, others=others,
+                             other_topics=[prefix + "#" for prefix in others], ca_file=runtime.settings.mqtt_ca_file)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -132,14 +134,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                        mqtt5=broker is None)  # the embedded broker speaks MQTT 3.1.1
         executor = ActionExecutor(runtime.playbooks.actions, runtime.flow, publisher=publisher)
         runtime.ctx.wake_actions = executor.wake
-        subscriber = _subscriber(runtime, mqtt_url)
-        app.state.subscriber = subscriber
-        runtime.intake.connection(False)  # arms the dead-man: a broker that never answers is noticed too
-        await subscriber.start()
+        intake = _intake(runtime, mqtt_url)  # the holder of each partition reads it, and arms the dead-man
+        app.state.intake = intake
+        runtime.intake_leases = intake.leases(runtime.leases, holder=runtime.scheduler_lease.holder,
+                                              ttl_seconds=settings.lease_ttl_seconds)
         for platform in runtime.chat:
             await platform.start()
-        tasks = [asyncio.create_task(runtime.scheduler_lease.run(), name="scheduler-lease"),
-                 asyncio.create_task(runtime.outbox_lease.run(), name="outbox-lease"),
+        leases = runtime.lease_loops().items()
+        tasks = [*(asyncio.create_task(loop.run(), name=f"lease-{name}") for name, loop in leases),
                  asyncio.create_task(executor.run(), name="actions"),
                  asyncio.create_task(_tick_rules(runtime), name="rules-tick"),
                  asyncio.create_task(_watch_audit(watch, settings.audit_checkpoint_seconds), name="audit"),
@@ -150,7 +152,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)  # a held lease is released on the way out
-            await subscriber.stop()
             for platform in runtime.chat:
                 await platform.stop()
             await runtime.channels.close()
@@ -162,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except Exception:
                 log.exception("audit checkpoint at shutdown failed")
             runtime.leases.dispose()
+            if isinstance(runtime.webchat.broadcaster, PostgresFanout):
+                runtime.webchat.broadcaster.close()
             runtime.db.dispose()
 
     app = FastAPI(title="WareRoom", version="0.1.0", lifespan=lifespan,
@@ -189,7 +192,7 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
                            if settings.oidc_client_secret else "")
         sso.install(app, secret=state_secret(settings.var_dir / "sso-state.key"))
     app.include_router(api.build_router(runtime, auth))
-    app.include_router(health.build_router(runtime, broker_connected=lambda: health.subscriber_connected(app)))
+    app.include_router(health.build_router(runtime, broker_connected=lambda: health.broker_connected(app)))
     app.include_router(webhooks.build_router(runtime.intake, ingest, runtime.routing))
     app.include_router(heartbeat.build_router(runtime.heartbeats, ingest))
     for platform in runtime.chat:

@@ -36,7 +36,7 @@ from integrations.export.routes import ReviewExporter
 from integrations.fallback_watch import FallbackWatch
 from integrations.inventory.sink import StockEventSink
 from integrations.lease_loop import LeaseLoop
-from integrations.mqtt.decode import MqttDecoder
+from integrations.mqtt.layouts import TopicLayout
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.scheduler import SCHEDULER_LEASE, PersistentTimers
@@ -49,13 +49,16 @@ from integrations.telegram.adapter import TelegramChat
 from integrations.telegram.inbound import TelegramInbound
 from integrations.telegram.photos import file_url
 from integrations.telegram.polling import ALLOWED_UPDATES, TelegramPolling
-from integrations.webchat.adapter import Broadcaster, WebChat
+from integrations.webchat.adapter import WebChat
+from integrations.webchat.fanout import broadcaster_for
 from integrations.wecom import routes as wecom_routes
 from integrations.wecom.adapter import WeComChat, WeComClient
 from integrations.wecom.inbound import WeComInbound
 from playbooks.loader import load_library
 
-OUTBOX_LEASE = "outbox"
+CONTACTS_LEASE = "outbox:contacts"
+"""The lease under which SMS, calls, e-mail (the contact dispatcher) and the chat fallback watch run: one process
+at a time, like each chat platform's ``outbox:<platform>``."""
 
 
 async def _nothing() -> None:
@@ -154,8 +157,8 @@ class Runtime:
     review: ReviewExporter
     leases: LeaseBackend
     scheduler_lease: LeaseLoop
-    outbox_lease: LeaseLoop
-    decoder: MqttDecoder
+    outbox_leases: dict[str, LeaseLoop]  # one per configured platform, by lease name
+    layout: TopicLayout  # where sensors publish: every intake partition reads all of it
     routing: AlertmanagerRouting
     channels: ContactChannels
     contact_ack: ContactAck
@@ -163,6 +166,11 @@ class Runtime:
     heartbeats: HeartbeatWatch
     staff: StaffDesk
     chat: list[ChatPlatform] = field(default_factory=list)
+    intake_leases: dict[str, LeaseLoop] = field(default_factory=dict)  # the MQTT partitions, once the broker is known
+
+    def lease_loops(self) -> dict[str, LeaseLoop]:
+        """Every lease this process contends for, by lease name: what the app runs and ``/livez`` reports."""
+        return {self.scheduler_lease.name: self.scheduler_lease, **self.outbox_leases, **self.intake_leases}
 
 
 def build(settings: Settings) -> Runtime:
@@ -175,7 +183,7 @@ def build(settings: Settings) -> Runtime:
     timers = PersistentTimers(db.engine, poll_seconds=settings.scheduler_poll_seconds)
     leases = backend_for(db.url)
     holder = holder_id()
-    broadcaster = Broadcaster()
+    broadcaster = broadcaster_for(db)  # across processes on PostgreSQL
     webchat = WebChat(db, broadcaster)
     ports: dict[str, ChatPort] = {webchat.platform: webchat}
     chat = chat_platforms(settings, db)
@@ -204,20 +212,22 @@ def build(settings: Settings) -> Runtime:
         router.register(name, command)
     ttl = settings.lease_ttl_seconds
 
-    async def deliver(_lease: HeldLease) -> None:
-        await asyncio.gather(dispatcher.run(), channels.dispatcher.run(),
+    async def contacts(_lease: HeldLease) -> None:
+        await asyncio.gather(channels.dispatcher.run(),
                              FallbackWatch(ctx, channels.health, poll_seconds=settings.dispatcher_poll_seconds,
                                            wake=wake_outbox).run())
 
+    outbox_leases = dispatcher.leases(leases, holder=holder, ttl_seconds=ttl)
+    outbox_leases[CONTACTS_LEASE] = LeaseLoop(leases, name=CONTACTS_LEASE, holder=holder, ttl_seconds=ttl,
+                                              work=contacts)
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,
-                   stock_events=StockEventSink(db, intake, now=ctx.now), decoder=MqttDecoder(settings.topic_layout()),
+                   stock_events=StockEventSink(db, intake, now=ctx.now), layout=settings.topic_layout(),
                    routing=rules.alertmanager, channels=channels, contact_ack=ContactAck(ctx, flow),
                    evidence=evidence, staff=staff,
                    heartbeats=HeartbeatWatch(flow, settings.expected_heartbeats),
                    review=review_exporter(settings, db, library, registry, store), chat=chat, leases=leases,
                    scheduler_lease=LeaseLoop(leases, name=SCHEDULER_LEASE, holder=holder, ttl_seconds=ttl,
                                              work=timers.hold),
-                   # one delivering process for every platform until delivery has per-platform leases
-                   outbox_lease=LeaseLoop(leases, name=OUTBOX_LEASE, holder=holder, ttl_seconds=ttl, work=deliver))
+                   outbox_leases=outbox_leases)

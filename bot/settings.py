@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     mqtt_url: str = Field(default="", description="mqtt://host:port; empty: start the embedded broker")
     mqtt_client_id: str = "wareroom-ingest"
     mqtt_ca_file: Path | None = Field(default=None, description="CA bundle for an mqtts:// broker; default: system")
+    mqtt_partitions: dict[str, int] = Field(default_factory=dict, description=(
+        "sites read by an intake partition of their own → how many partitions by a hash of the sensor (1-64); "
+        "every other site in one partition. Each partition is a lease and an MQTT session"), max_length=256)
     zigbee2mqtt_base_topics: list[str] = Field(default=["zigbee2mqtt"],
                                                description="Zigbee2MQTT mqtt.base_topic of each instance")
     tasmota_full_topics: list[str] = Field(default=["%prefix%/%topic%/"], description="Tasmota FullTopic patterns")
@@ -144,6 +147,14 @@ class Settings(BaseSettings):
     def _full_topics(cls, value: list[str]) -> list[str]:
         for pattern in value:
             full_topic(pattern)  # LayoutError (a ValueError) names what is wrong
+        return value
+
+    @field_validator("mqtt_partitions")
+    @classmethod
+    def _partitions(cls, value: dict[str, int]) -> dict[str, int]:
+        for site, buckets in value.items():
+            if not site.strip() or not 1 <= buckets <= 64:
+                raise ValueError(f"WAREROOM_MQTT_PARTITIONS: site {site!r} needs 1 to 64 partitions, got {buckets}")
         return value
 
     @field_validator("mqtt_url")

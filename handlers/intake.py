@@ -191,10 +191,11 @@ class Intake:
                 self.system.dropped_reported(int(reported))
         return [i for s in self.system.broker_dropped(count, self.ctx.now()) for i in self._apply(s, in_message=False)]
 
-    def connection(self, connected: bool) -> None:
-        """The broker connection's state, from the MQTT client (any thread); arms the intake's dead-man."""
-        self._connection_known = True
-        if connected:
+    def connection(self, connected: bool | None) -> None:
+        """The broker connection's state, from the MQTT client (any thread); arms the intake's dead-man.
+        None: this process reads no longer (another process holds the intake): the dead-man is disarmed."""
+        self._connection_known = connected is not None
+        if connected or connected is None:
             self._disconnected_since = None
         elif self._disconnected_since is None:
             self._disconnected_since = self.ctx.now()

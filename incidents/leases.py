@@ -82,6 +82,8 @@ class LeaseBackend(Protocol):
 
     def state(self, name: str) -> LeaseState | None: ...
 
+    def live(self, prefix: str) -> int: ...
+
     def dispose(self) -> None: ...
 
 
@@ -111,17 +113,21 @@ SELECT holder, token, acquired_at, renewed_at, EXTRACT(EPOCH FROM expires_at - c
   FROM lease WHERE name = :name
 """)
 _FENCE = text("SELECT token FROM lease WHERE name = :name FOR SHARE")
+_FORGET = text("DELETE FROM lease WHERE name LIKE :pattern AND expires_at < clock_timestamp() - interval '1 hour'")
+_LIVE = text("SELECT count(*) FROM lease WHERE name LIKE :pattern AND expires_at > clock_timestamp()")
 
 
 class PostgresLeases:
     """Leases in PostgreSQL's ``lease`` table, on a small engine of their own.
 
-    The heartbeat must not queue behind the application's connection pool, so renewals use two
-    connections of their own, and each statement gives up after ``statement_timeout_ms``.
+    The heartbeat must not queue behind the application's connection pool, so renewals use connections
+    of their own: four, and up to four more while every lease loop of the process (the scheduler, one per
+    outbox platform, one per intake partition held, the process's own) renews at once; each statement
+    gives up after ``statement_timeout_ms``.
     """
 
     def __init__(self, url: str, *, statement_timeout_ms: int = 5000) -> None:
-        self.engine: Engine = create_engine(url, pool_size=2, max_overflow=0, pool_timeout=5, pool_pre_ping=True)
+        self.engine: Engine = create_engine(url, pool_size=4, max_overflow=4, pool_timeout=5, pool_pre_ping=True)
         self.statement_timeout_ms = statement_timeout_ms
 
     def _execute(self, statement: TextClause, values: dict[str, object]) -> list[tuple[object, ...]]:
@@ -159,6 +165,15 @@ class PostgresLeases:
         assert isinstance(acquired_at, datetime) and isinstance(renewed_at, datetime)
         return LeaseState(name, holder, token, acquired_at, renewed_at, float(expires_in))  # type: ignore[arg-type]
 
+    def live(self, prefix: str) -> int:
+        """How many leases named ``prefix…`` are held now; those expired over an hour ago are deleted (names
+        made per process, such as ``process:<holder>``, would otherwise pile up)."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        self._execute(_FORGET, {"pattern": pattern})
+        count = self._execute(_LIVE, {"pattern": pattern})[0][0]
+        assert isinstance(count, int)
+        return count
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -181,6 +196,9 @@ class SoleLeases:
 
     def state(self, name: str) -> LeaseState | None:
         return None
+
+    def live(self, prefix: str) -> int:
+        return sum(name.startswith(prefix) for name in self._held)
 
     def dispose(self) -> None:
         self._held.clear()

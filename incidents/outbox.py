@@ -54,6 +54,13 @@ def due(session: Session, *, now: datetime, platform: str, limit: int = 100) -> 
                              .order_by(col(OutboxMessage.id)).limit(limit)).all())
 
 
+def claim(session: Session, *, row_id: int) -> OutboxMessage | None:
+    """Lock row ``row_id`` for this transaction if it is still live and no other transaction holds it
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite ignores the clause: it has one writer); else None."""
+    return session.exec(select(OutboxMessage).where(OutboxMessage.id == row_id, col(OutboxMessage.status).in_(_LIVE))
+                        .with_for_update(skip_locked=True)).first()
+
+
 def mark_sending(session: Session, row: OutboxMessage) -> None:
     """Committed before the platform call: a row still ``sending`` after a crash may have been delivered."""
     row.status = SENDING

@@ -39,7 +39,9 @@ class StaffingPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key_roles: dict[str, KeyRole] = Field(default_factory=dict)
-    check_in_grace: float = Field(default=900.0, ge=0, description="seconds after a shift starts")
+    check_in_grace: float | None = Field(default=None, ge=0, description=(
+        "seconds after a shift starts by which a key role's person must have checked in; None: the site feeds no "
+        "check-ins, so only an absence reported (/absent, the API, MQTT) counts"))
 
     def requirement(self, role: str) -> str | None:
         """The qualification ``role`` requires, if any."""
@@ -54,7 +56,7 @@ def load_staffing(path: Path) -> StaffingPolicy:
         return StaffingPolicy()
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if "check_in_grace" in data:
+        if data.get("check_in_grace") is not None:
             data["check_in_grace"] = duration_seconds(data["check_in_grace"])
         return StaffingPolicy.model_validate(data)
     except (OSError, yaml.YAMLError, ValueError) as exc:
@@ -133,7 +135,9 @@ def absent_during(session: Session, person_id: int, shift: Shift) -> bool:
 
 def missed_check_ins(session: Session, policy: StaffingPolicy, *, now: datetime) -> list[tuple[Person, Shift]]:
     """People holding a key role whose shift started more than ``check_in_grace`` ago and is not over, with no
-    check-in and no absence recorded for it yet."""
+    check-in and no absence recorded for it yet; nobody when the policy asks for no check-in."""
+    if policy.check_in_grace is None:
+        return []
     deadline = now - timedelta(seconds=policy.check_in_grace)
     shifts = session.exec(select(Shift).where(Shift.starts_at <= deadline, Shift.ends_at > now)).all()
     found = []

@@ -31,7 +31,9 @@ class LeaseLoop:
     """Contends for lease ``name``; while holding it, runs ``work(lease)`` and renews it."""
 
     def __init__(self, leases: LeaseBackend, *, name: str, holder: str, ttl_seconds: float, work: Work,
-                 margin_seconds: float | None = None) -> None:
+                 margin_seconds: float | None = None, may_take: Callable[[], bool] | None = None) -> None:
+        """``may_take``: asked before each try; False lets the lease be (a process holding its share of
+        partitions). A ``work`` that returns hands the lease back at once."""
         if ttl_seconds <= 0:
             raise ValueError(f"the lease time to live must be positive, got {ttl_seconds}")
         self.leases = leases
@@ -39,6 +41,7 @@ class LeaseLoop:
         self.holder = holder
         self.ttl = ttl_seconds
         self.work = work
+        self.may_take = may_take
         self.renew_every = ttl_seconds / 3
         self.try_every = ttl_seconds / 5
         self.margin = margin_seconds if margin_seconds is not None else min(1.0, ttl_seconds / 10)
@@ -58,6 +61,9 @@ class LeaseLoop:
         self._task = asyncio.current_task()
         while True:
             self.beat_at = started = time.monotonic()
+            if self.may_take is not None and not self.may_take():
+                await asyncio.sleep(self.try_every)
+                continue
             lease = await self._call(lambda: self.leases.try_acquire(name=self.name, holder=self.holder,
                                                                       ttl_seconds=self.ttl), self.try_every)
             if lease is None:
@@ -77,8 +83,11 @@ class LeaseLoop:
                 await asyncio.wait([work], timeout=pause)
                 self.beat_at = now = time.monotonic()
                 if work.done():
-                    log.error("work under lease %s ended: %r; letting the lease go", self.name,
-                              None if work.cancelled() else work.exception())
+                    failed = None if work.cancelled() else work.exception()
+                    if failed is not None:
+                        log.error("work under lease %s ended: %r; letting the lease go", self.name, failed)
+                    else:
+                        log.info("lease %s handed back", self.name)
                     break
                 if now >= deadline:
                     log.warning("lease %s not renewed in time: standing down", self.name)
@@ -99,7 +108,7 @@ class LeaseLoop:
             self.held = None
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
-            if not released and work.done() and not work.cancelled() and work.exception() is not None:
+            if not released and work.done() and not work.cancelled():  # handed back, or failed
                 with contextlib.suppress(Exception):
                     self.leases.release(lease)
                 await asyncio.sleep(self.try_every)  # do not spin on a work that fails at once

@@ -7,16 +7,20 @@
   the row after ``max_attempts``. Either way the thread's later rows go on.
 - An edit of a message that was never delivered is sent as a new message; a thread whose opening was
   parked is opened when a later message needs it.
+- Several processes: each platform's loop runs under its own lease (``leases``: ``outbox:<platform>``,
+  one per configured platform), so one platform's holder never waits for another's, and its writes are
+  fenced (``incidents.leases.fenced``). A row is claimed ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite
+  has one process), so a row another transaction is claiming is passed over, not waited for.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sqlmodel import Session
 
@@ -32,10 +36,13 @@ from handlers.ports import (
 from incidents import outbox
 from incidents.clock import utcnow
 from incidents.database import Database
+from incidents.leases import HeldLease, LeaseBackend, fenced
 from incidents.tables import ChatBinding, OutboxMessage
+from integrations.lease_loop import LeaseLoop
 
 log = logging.getLogger(__name__)
 BACKOFF_CAP_SECONDS = 300.0
+LEASE_PREFIX = "outbox:"
 
 
 class MissingThread(ChatUnavailable):
@@ -83,11 +90,26 @@ class OutboxDispatcher:
                 self._loop.call_soon_threadsafe(event.set)
 
     async def run(self) -> None:
-        """Deliver until cancelled: one loop per platform."""
-        self._loop = asyncio.get_running_loop()
-        await asyncio.gather(*(self._run_platform(platform) for platform in self.ports))
+        """Deliver until cancelled: one loop per platform, without leases (one process, or tests)."""
+        await asyncio.gather(*(self.run_platform(platform) for platform in self.ports))
 
-    async def _run_platform(self, platform: str) -> None:
+    def leases(self, backend: LeaseBackend, *, holder: str, ttl_seconds: float) -> dict[str, LeaseLoop]:
+        """One lease loop per configured platform (lease ``outbox:<platform>``), keyed by lease name; each runs
+        that platform's delivery, fenced by its lease, while it holds it."""
+
+        def work(platform: str) -> Callable[[HeldLease], Coroutine[Any, Any, None]]:
+            async def deliver(lease: HeldLease) -> None:
+                with fenced(lease):
+                    await self.run_platform(platform)
+            return deliver
+
+        return {LEASE_PREFIX + platform: LeaseLoop(backend, name=LEASE_PREFIX + platform, holder=holder,
+                                                   ttl_seconds=ttl_seconds, work=work(platform))
+                for platform in self.ports}
+
+    async def run_platform(self, platform: str) -> None:
+        """Deliver ``platform``'s rows until cancelled: a round at every ``wake()`` or poll."""
+        self._loop = asyncio.get_running_loop()
         event = self._events[platform]
         while True:
             try:
@@ -112,14 +134,18 @@ class OutboxDispatcher:
             delivered += await self._deliver(row)
         return delivered
 
-    async def _deliver(self, row: OutboxMessage) -> int:
-        port = self.ports[row.platform]
-        in_doubt = row.status == outbox.SENDING
+    async def _deliver(self, due: OutboxMessage) -> int:
+        port = self.ports[due.platform]
+        with self.db.unit_of_work() as session:
+            row = outbox.claim(session, row_id=due.id or 0)
+            if row is None:  # being claimed elsewhere, or done since it was read
+                return 0
+            in_doubt = row.status == outbox.SENDING
+            if not in_doubt:
+                outbox.mark_sending(session, row)
         if in_doubt:
             self.stats.in_doubt += 1
             log.warning("outbox row %s (%s) was being sent when the process stopped", row.id, row.platform)
-        else:
-            self._update(row, outbox.mark_sending)
         try:
             native, note = await self._send(port, row, in_doubt=in_doubt)
         except RateLimited as exc:

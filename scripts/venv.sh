@@ -16,6 +16,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extras=""
 [ "${1:-}" = dev ] && extras="[dev]"
-.venv/bin/pip install -q --disable-pip-version-check -e ".${extras}"
+# pip runs only when pyproject.toml changed since the last install (it takes ~8 s even with nothing to do,
+# which the demo's first minute should not pay); the dev install also satisfies the plain one.
+stamp_of() { echo ".venv/.installed${1}"; }
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$(stamp_of "$extras")" 2>/dev/null)" != "$wanted" ] && \
+   { [ -n "$extras" ] || [ "$(cat "$(stamp_of "[dev]")" 2>/dev/null)" != "$wanted" ]; }; then
+  .venv/bin/pip install -q --disable-pip-version-check -e ".${extras}"
+  echo "$wanted" > "$(stamp_of "$extras")"
+fi
 # the message catalogues (README "Languages"); a .po without a fresh .mo is also compiled in memory at start
 .venv/bin/pybabel -q compile -d handlers/locale -D messages

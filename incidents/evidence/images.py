@@ -6,6 +6,7 @@ checked on the header's size before any pixel is decoded, on top of Pillow's own
 decompression-bomb guard (``Image.MAX_IMAGE_PIXELS``, ``DecompressionBombError``), which is left as it is.
 """
 
+import codecs
 import hashlib
 import io
 import threading
@@ -101,10 +102,25 @@ def _open(data: bytes, policy: EvidencePolicy) -> Image.Image:
     return image
 
 
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+"""ISO-BMFF major brands of HEIF pictures (an iPhone's default photo format; AVIF too), which Pillow cannot
+read: ISO/IEC 23008-12 Annex B, and AV1 Image File Format 1.1 section 7.2."""
+
+
 def _sniffed(data: bytes) -> str:
-    """What a file that is no picture seems to be, by its first bytes, for the refusal (``?`` when unknown)."""
+    """What a file that is no picture seems to be, for the refusal: by its first bytes (PDF, ZIP/Office, HTML,
+    HEIC/HEIF by the ``ftyp`` box at byte 4), ``TXT`` for UTF-8 text, ``?`` when unknown."""
     signatures = ((b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP/Office"), (b"<!DOCTYPE html", "HTML"), (b"<html", "HTML"))
-    return next((name for magic, name in signatures if data.lstrip()[:len(magic)].lower() == magic.lower()), "?")
+    known = next((name for magic, name in signatures if data.lstrip()[:len(magic)].lower() == magic.lower()), None)
+    if known is not None:
+        return known
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "HEIC/HEIF"
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(data[:4096])  # a character cut at 4,096 waits
+    except UnicodeDecodeError:
+        return "?"
+    return "TXT" if text.strip() and all(c.isprintable() or c in "\t\r\n" for c in text) else "?"
 
 
 def _without_location(image: Image.Image, exif: Image.Exif, data: bytes) -> bytes:

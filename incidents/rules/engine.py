@@ -59,6 +59,7 @@ class RuleEngine:
         }
         self.unknown_devices: Counter[str] = Counter()
         self.unused_metrics: Counter[str] = Counter()
+        self._owns: Callable[[str], bool] = _everything
 
     @property
     def registry(self) -> DeviceRegistry:
@@ -141,6 +142,8 @@ class RuleEngine:
             if change is not None:
                 signals.append(_signal(b, state, change, t, now))
         for b in self._offline:
+            if not self._owns(b.sensor):
+                continue
             quiet = self._states.get(b.key)
             if quiet is None:
                 # Never heard from since start: count from the first tick.
@@ -151,6 +154,18 @@ class RuleEngine:
                 if change is not None:
                     signals.append(_signal(b, quiet, change, t, now))
         return signals
+
+    def own(self, owns: Callable[[str], bool]) -> int:
+        """Make the devices for which ``owns(device)`` holds this engine's only (several processes share the
+        devices, each reading its own, ``integrations.mqtt.partitions``): the states of the others are dropped
+        (returns how many), and devices that go quiet are looked for among its own. Call again when the set
+        behind ``owns`` changes."""
+        self._owns = owns
+        gone = [key for key in self._states if not owns(key.partition(":")[2])]
+        for key in gone:
+            del self._states[key]
+            self._waiting.pop(key, None)
+        return len(gone)
 
     def snapshot(self) -> dict[str, Any]:
         """The per-(rule, sensor) state as JSON-able data, for ``restore`` after a restart."""
@@ -217,6 +232,10 @@ class RuleEngine:
             self._waiting[b.key] = b
         else:
             self._waiting.pop(b.key, None)
+
+
+def _everything(_device: str) -> bool:
+    return True
 
 
 def _reads(rule: DeviceRule, metric: str) -> bool:

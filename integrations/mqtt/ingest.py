@@ -36,9 +36,14 @@ def digest(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def batch_handler(intake: Intake, decoder: MqttDecoder | None = None,
-                  others: OtherTopics | None = None) -> Callable[[list[RawMessage]], None]:
-    """A handler for :class:`MqttSubscriber` that feeds decoded readings to ``intake``; it never raises."""
+def batch_handler(intake: Intake, decoder: MqttDecoder | None = None, others: OtherTopics | None = None, *,
+                  keep: Callable[[Reading], bool] | None = None,
+                  rest: bool = True) -> Callable[[list[RawMessage]], None]:
+    """A handler for :class:`MqttSubscriber` that feeds decoded readings to ``intake``; it never raises.
+
+    Intake partitions (``integrations.mqtt.partitions``): only readings for which ``keep`` holds are fed;
+    with ``rest`` False, what is not a reading (gateway states, broker drops, refused messages) is left to
+    the partition that has ``rest``."""
     decoder = decoder or MqttDecoder()
     others = dict(others or {})
     prefixes = tuple(others)
@@ -68,8 +73,12 @@ def batch_handler(intake: Intake, decoder: MqttDecoder | None = None,
                     continue
                 decoded = decoder.decode(message.topic, message.payload, now=now)
                 if decoded.readings:
-                    groups.append(decoded.readings)
-                    owners.append(message)
+                    readings = decoded.readings if keep is None else [r for r in decoded.readings if keep(r)]
+                    if readings:
+                        groups.append(readings)
+                        owners.append(message)
+                    continue
+                if not rest:
                     continue
                 if decoded.gateway is not None or decoded.broker_dropped is not None:
                     if groups:
@@ -86,13 +95,21 @@ def batch_handler(intake: Intake, decoder: MqttDecoder | None = None,
                 refused.append(_Refused(message, f"decoding or handling raised {_describe(exc)}", True))
         if groups:
             feed()
-        if refused:
-            keep(intake, refused)
+        settle(intake, refused, rest=rest)
 
     return handle
 
 
-def keep(intake: Intake, refused: list["_Refused"]) -> None:
+def settle(intake: Intake, refused: list["_Refused"], *, rest: bool) -> None:
+    """Keep the refused messages of a batch; a partition without ``rest`` keeps only those whose handling
+    raised (its own readings): a message no partition could read is the ``rest`` partition's to keep."""
+    if not rest:
+        refused = [r for r in refused if r.reason.startswith("handling raised")]
+    if refused:
+        keep_refused(intake, refused)
+
+
+def keep_refused(intake: Intake, refused: list["_Refused"]) -> None:
     """Dead-letter refused messages; one that cannot be written is logged with its topic and digest."""
     intake.stats.poison += sum(r.poison for r in refused)
     rows = [Rejected("mqtt", r.message.topic, r.message.payload.decode("utf-8", "backslashreplace"), r.reason)

@@ -7,7 +7,7 @@ alert of the sensor is live, ``handlers.sampling``); alarm states and the time a
 from come from the rules engine's live state, which is fresher than the thinned samples.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from handlers import alarm_view
+from handlers import alarm_view, i18n
 from handlers.text import duration_text, label, local_time, say
 from incidents import alarms, service, shelving, silences
 from incidents.alarms import AlarmCondition, AlarmState
 from incidents.clock import as_utc
 from incidents.inventory.tables import SensorSample
 from incidents.lifecycle import OPEN_STATUSES, STATUS_TEXT, Status
-from incidents.rules.config import DeviceRegistry
+from incidents.rules.config import DeviceRegistry, DeviceRule, Rule
 from incidents.tables import AuditEvent, Incident
 from incidents.units import unit_for
 
@@ -41,9 +41,10 @@ _STATE_ORDER = (*ATTENTION, AlarmState.ACKNOWLEDGED, AlarmState.SHELVED, AlarmSt
 @dataclass(frozen=True, slots=True)
 class SensorRow:
     """One metric of one device: value in ``unit`` (None: no sample in ``RECENT``), the worst alarm phase of
-    its rules (firing, clearing, pending, ok; "" when the rules hold no state for it: never heard from since the
-    start, or no rule watches it), the ISA-18.2 state of its most urgent alarm condition (None when it has no
-    condition other than normal and is in service) and seconds since last heard (None: never)."""
+    the rules reading that metric and of the device's own rules such as offline (firing, clearing, pending, ok;
+    "" when the rules hold no state for the device: never heard from since the start, or no rule watches it),
+    the ISA-18.2 state of the device's most urgent alarm condition (None when it has no condition other than
+    normal and is in service) and seconds since last heard (None: never)."""
 
     device: str
     name: str
@@ -57,6 +58,11 @@ class SensorRow:
     @property
     def stale(self) -> bool:
         return self.age_s is None or self.age_s > STALE_AFTER.total_seconds()
+
+    def metric_text(self) -> str:
+        """``温度 Temperature``: the metric as the catalogues name it (``metric_<name>``), else its name as sent."""
+        key = f"metric_{self.metric}"
+        return i18n.Label(key, {}) if i18n.has(key) else self.metric
 
     def value_text(self) -> str:
         """``5.2 °C``; yes/no for a state (smoke, door contact…); ``-`` without a value."""
@@ -181,20 +187,49 @@ def latest_samples(session: Session, sensors: Sequence[str], *, since: datetime)
     return {(r.sensor, r.metric): r for r in rows}
 
 
-def live_states(snapshot: dict[str, Any]) -> dict[str, tuple[str, float | None]]:
-    """From a ``RuleEngine.snapshot()``: per sensor, the worst phase of its rules and when it was last heard
-    from (epoch seconds, None when never)."""
-    found: dict[str, tuple[str, float | None]] = {}
+def live_states(snapshot: dict[str, Any],
+                metrics: Mapping[str, str | None]) -> dict[tuple[str, str | None], tuple[str, float | None]]:
+    """From a ``RuleEngine.snapshot()``: per sensor and metric, the worst phase of the rules reading that metric
+    and when the sensor was last heard from (epoch seconds, None when never). ``metrics`` gives the metric each
+    rule id reads (``rule_metrics``); a rule of no one metric (offline, a state) is keyed by metric None."""
+    found: dict[tuple[str, str | None], tuple[str, float | None]] = {}
     for key, state in snapshot.get("states", {}).items():
-        _, _, sensor = key.partition(":")
+        rule_id, _, sensor = key.partition(":")
+        where = (sensor, metrics.get(rule_id))
         phase, seen = str(state.get("phase", "ok")), state.get("seen")
-        worst, last = found.get(sensor, ("ok", None))
+        worst, last = found.get(where, ("ok", None))
         if _PHASE_ORDER.get(phase, 0) > _PHASE_ORDER.get(worst, 0):
             worst = phase
         if seen is not None and (last is None or seen > last):
             last = float(seen)
-        found[sensor] = (worst, last)
+        found[where] = (worst, last)
     return found
+
+
+def rule_metrics(snapshot: dict[str, Any], rule: Callable[[str], Rule | None]) -> dict[str, str | None]:
+    """The metric each rule of the ``snapshot`` reads (``match.metric``; None for a rule of no one metric),
+    ``rule`` being ``RuleEngine.rule``."""
+    found: dict[str, str | None] = {}
+    for key in snapshot.get("states", {}):
+        rule_id = key.partition(":")[0]
+        if rule_id not in found:
+            known = rule(rule_id)
+            found[rule_id] = known.match.metric if isinstance(known, DeviceRule) else None
+    return found
+
+
+def _row_state(states: dict[tuple[str, str | None], tuple[str, float | None]], device: str,
+               metric: str) -> tuple[str, float | None]:
+    """A row's phase: the worst of its metric's rules and the device's own (offline…); every rule's when the
+    row has no metric; ``ok`` for a metric no rule reads. Last heard from: the latest of all the device's
+    rules. ``""``: the rules hold no state for the device."""
+    mine = [v for (d, _), v in states.items() if d == device]
+    if not mine:
+        return "", None
+    ours = [p for (d, m), (p, _) in states.items() if d == device and (not metric or m in (metric, None))]
+    phase = max(ours, key=lambda p: _PHASE_ORDER.get(p, 0), default="ok")
+    seen = max((t for _, t in mine if t is not None), default=None)
+    return phase, seen
 
 
 def _limits(registry: DeviceRegistry, zone_id: str) -> str:
@@ -229,14 +264,15 @@ def sensor_states(session: Session, sensors: Sequence[str], *, now: datetime) ->
 
 
 def build(session: Session, registry: DeviceRegistry, snapshot: dict[str, Any], *, now: datetime,
-          timezone: str) -> Dashboard:
-    """The dashboard at ``now`` (aware UTC) from the database, the registry and the engine's ``snapshot``."""
+          timezone: str, metrics: Mapping[str, str | None]) -> Dashboard:
+    """The dashboard at ``now`` (aware UTC) from the database, the registry and the engine's ``snapshot``;
+    ``metrics``: the metric each rule reads (``rule_metrics``), so that a row shows its own metric's alarm."""
     incidents = service.list_incidents(session, open_only=True, limit=500)
     by_zone: dict[str, list[Incident]] = {}
     for incident in incidents:
         by_zone.setdefault(incident.zone or "", []).append(incident)
     samples = latest_samples(session, list(registry.devices), since=now - RECENT)
-    states = live_states(snapshot)
+    states = live_states(snapshot, metrics)
     isa = sensor_states(session, list(registry.devices), now=now)
     sites: dict[str, list[ZoneView]] = {}
     for zone_id, zone in registry.zones.items():
@@ -244,11 +280,11 @@ def build(session: Session, registry: DeviceRegistry, snapshot: dict[str, Any], 
         for device_id, device in registry.devices.items():
             if device.zone != zone_id:
                 continue
-            phase, seen = states.get(device_id, ("", None))
             name = " / ".join(n for n in (device.name_zh, device.name_en) if n) or device_id
-            metrics: list[tuple[str, SensorSample | None]] = sorted(
+            shown: list[tuple[str, SensorSample | None]] = sorted(
                 ((m, s) for (d, m), s in samples.items() if d == device_id), key=lambda pair: pair[0])
-            for metric, sample in metrics or [("", None)]:
+            for metric, sample in shown or [("", None)]:
+                phase, seen = _row_state(states, device_id, metric)
                 heard = max(t for t in (seen, as_utc(sample.at).timestamp() if sample else None)
                             if t is not None) if (seen or sample) else None
                 rows.append(SensorRow(device_id, name, metric, sample.value if sample else None,

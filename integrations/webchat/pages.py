@@ -83,7 +83,8 @@ def page_routes(chat: WebChat, router: ChatRouter, auth: WebAuth, intake: Intake
         snapshot = intake.engine.snapshot()  # the intake runs on this event loop: a consistent copy
         with chat.db.reader() as session:
             view = dashboard.build(session, intake.engine.registry, snapshot, now=router.ctx.now(),
-                                   timezone=router.ctx.timezone)
+                                   timezone=router.ctx.timezone,
+                                   metrics=dashboard.rule_metrics(snapshot, intake.engine.rule))
         return dashboard_page(caller, view, demo=auth.config.demo, part=part)
 
     @api.get("/webchat/static/{name}")

@@ -1,6 +1,7 @@
 """The intake cases of ../shared/cases/intake/ sent as their README says (mosquitto_pub at QoS 1 to the real
-Mosquitto, HTTP for Alertmanager) to the running app: Fahrenheit is read as Fahrenheit, Zigbee2MQTT attribute
-output gives one reading per report, renumbered DS18B20 probes stay themselves, a group of 300 is one incident."""
+Mosquitto) to the running app: Fahrenheit is read as Fahrenheit, Zigbee2MQTT attribute
+output gives one reading per report, renumbered DS18B20 probes stay themselves. Case 12 (a group of 300 is one
+incident) is in test_alert_webhooks.py, 14 in test_long_alert_text.py, 16 in test_replays.py."""
 
 import subprocess
 import time

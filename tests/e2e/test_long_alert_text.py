@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from incidents.database import Database
+from tests.decode.corpus import REAL
 from tests.e2e.server import app_settings, running, wait_for
 from tests.e2e.test_all_platforms import _fakes
 from tests.factories import seed_people
 
 pytestmark = pytest.mark.mosquitto
-CASE = Path(__file__).resolve().parents[3] / "shared" / "cases" / "intake" / "14-pagerduty-1024-char-summary.json"
+CASE = REAL / "pagerduty" / "case-14-1024-char-summary.json"
 
 
 def test_case_14_a_1024_character_chinese_summary_fits_every_platform(tmp_path: Path, sqlite_url: str) -> None:

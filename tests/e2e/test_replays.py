@@ -15,6 +15,7 @@ from incidents import directory
 from incidents.database import Database
 from incidents.silences import Silence
 from incidents.tables import AuditEvent
+from tests.decode.corpus import REAL
 from tests.e2e.server import act_as, app_settings, running, wait_for
 from tests.e2e.test_all_platforms import SLACK_SECRET, WECOM_AES, _fakes
 from tests.factories import seed_people
@@ -23,7 +24,6 @@ from tests.fakes.telegram_api import callback_update, text_update, user
 from tests.fakes.wecom_api import WeComServer, card_click, text_message
 
 pytestmark = pytest.mark.mosquitto
-CASES = Path(__file__).resolve().parents[3] / "shared" / "cases" / "intake"
 FORM = "application/x-www-form-urlencoded"
 WANG_TG = user(1001, "Wei")
 
@@ -117,7 +117,7 @@ def test_case_16_a_slack_retry_of_an_event_never_seen_is_processed_once(tmp_path
     with database.unit_of_work() as session:
         directory.add_person(session, name_zh="测试员", name_en="Bug Hunter", roles=["SL"],
                              identities=[("slack", "U0BUGHUNT")])
-    body = (CASES / "16-slack-retry-after-http-error.json").read_text(encoding="utf-8").strip()
+    body = (REAL / "slack" / "case-16-retry-after-http-error.json").read_text(encoding="utf-8").strip()
     assert json.loads(body)["event_id"] == "Ev0BUGHUNT03"
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
     with ExitStack() as stack:

@@ -44,6 +44,18 @@ def test_a_pdf_named_jpg_is_not_a_picture() -> None:
     assert (refused.value.key, refused.value.values) == ("photo_not_image", {"kind": "PDF"})
 
 
+@pytest.mark.parametrize(("sent", "kind"), [
+    # the ISO-BMFF ftyp box an iPhone's HEIC photo starts with (ISO/IEC 23008-12), then the start of its meta box
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x01\x0dmeta", "HEIC/HEIF"),
+    ("冷库门已关 door closed\n".encode(), "TXT"),
+    (b"\x00\x01\x02\xff\xfe", "?"),
+])
+def test_a_file_that_is_no_picture_is_named_by_what_it_seems_to_be(sent: bytes, kind: str) -> None:
+    with pytest.raises(EvidenceRefused) as refused:
+        check_image(sent, EvidencePolicy())
+    assert (refused.value.key, refused.value.values) == ("photo_not_image", {"kind": kind})
+
+
 def test_a_truncated_jpeg_is_refused_even_where_weasyprint_allows_truncated_loading(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what importing WeasyPrint does

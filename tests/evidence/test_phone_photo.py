@@ -1,32 +1,21 @@
 """Tried as a new user would, on a phone-sized Chromium: the photo step's button opens the camera (a file chooser
 with ``capture``), the picture taken completes the step."""
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from incidents.database import Database
 from tests.e2e.server import act_as, app_settings, running, wait_for
+from tests.e2e.test_webchat_browser import browser
 from tests.evidence.pictures import camera_jpeg
 from tests.evidence.support import assert_step_has_one_photo
 from tests.factories import seed_people
 from tests.identity.web import PASSWORD, give_logins
 
 pytestmark = [pytest.mark.browser, pytest.mark.mosquitto]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield launched
-        launched.close()
+__all__ = ["browser"]  # the browser tests' shared Chromium
 
 
 def test_a_photo_taken_on_a_phone_completes_the_step(tmp_path: Path, sqlite_url: str, browser: Browser) -> None:

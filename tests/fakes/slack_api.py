@@ -133,7 +133,8 @@ class FakeSlack:
                 "user": "wareroom", "url": "https://warehouse.slack.com/"}
 
     def _ts(self) -> str:
-        self._next_ts += 100
+        """A message's ts is the time it was posted (microseconds, distinct), as Slack's are."""
+        self._next_ts = max(self._next_ts + 1, int(time.time() * 1_000_000))
         digits = str(self._next_ts)
         return f"{digits[:10]}.{digits[10:]}"
 

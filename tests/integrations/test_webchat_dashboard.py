@@ -46,9 +46,10 @@ def test_zones_sensors_incidents_and_silences(database_url: str) -> None:
                              dedup_key="old", zone="D2"))
         silences.add_silence(session, target="D2", duration=timedelta(minutes=30), comment="除霜 defrost",
                              actor=SYSTEM, now=NOW - timedelta(minutes=1))
+    snapshot = engine.snapshot()
     with database.reader() as session:
-        board = dashboard.build(session, registry, engine.snapshot(), now=NOW + timedelta(minutes=10),
-                                timezone="Asia/Shanghai")
+        board = dashboard.build(session, registry, snapshot, now=NOW + timedelta(minutes=10),
+                                timezone="Asia/Shanghai", metrics=dashboard.rule_metrics(snapshot, engine.rule))
     database.dispose()
     zones = board.sites["SH-01"]
     assert zones[0].zone == "D1" and zones[0].alarmed  # the zone needing attention comes first
@@ -108,7 +109,7 @@ def test_alarm_states_holds_and_drills_panels(database_url: str) -> None:
             audit.record(session, action="drill.scheduled", actor=SYSTEM, object_type="drill", object_id=job,
                          after={"playbook": "fire", "zone": "B1", "note": None, "at": at.isoformat()})
     with database.reader() as session:
-        board = dashboard.build(session, registry, {"states": {}}, now=NOW, timezone="Asia/Shanghai")
+        board = dashboard.build(session, registry, {"states": {}}, now=NOW, timezone="Asia/Shanghai", metrics={})
     database.dispose()
     panels = {p.key: p for p in board.panels}
     assert [p.key for p in board.panels] == ["alarms", "holds", "silences", "drills"]
@@ -129,6 +130,33 @@ def test_alarm_states_holds_and_drills_panels(database_url: str) -> None:
     assert sensors["d1-door"].alarm_state is AlarmState.LATCHED
     d1 = next(z for views in board.sites.values() for z in views if z.zone == "D1")
     assert d1.alarmed and board.sites["SH-01"][0].alarmed
+
+
+def test_a_row_shows_the_alarm_of_its_own_metric(database_url: str) -> None:
+    """A probe whose temperature alarms: its temperature row is firing, its battery and humidity rows are not."""
+    registry = load_registry(ROOT / "config" / "devices.yaml")
+    engine = RuleEngine(load_rules(ROOT / "config" / "rules.yaml", registry), registry)
+    for minute in range(-7, 1):  # above 8 °C past the rule's `for`, reporting all along: not offline
+        for metric, reading in (("temperature", 9.6), ("humidity", 45.0), ("battery", 96.0)):
+            engine.observe(Reading(sensor="d1-probe-1", metric=metric, value=reading,
+                                   ts=NOW + timedelta(minutes=minute)))
+    engine.tick(NOW)
+    database = Database(database_url)
+    with database.unit_of_work() as session:
+        for metric, value, unit in (("temperature", 9.6, "°C"), ("humidity", 45.0, "%RH"), ("battery", 96.0, "%")):
+            session.add(SensorSample(sensor="d1-probe-1", metric=metric, value=value, unit=unit,
+                                     at=NOW - timedelta(seconds=10)))
+    snapshot = engine.snapshot()
+    with database.reader() as session:
+        board = dashboard.build(session, registry, snapshot, now=NOW,
+                                timezone="Asia/Shanghai", metrics=dashboard.rule_metrics(snapshot, engine.rule))
+    database.dispose()
+    rows = {s.metric: s.phase for s in board.sites["SH-01"][0].sensors if s.device == "d1-probe-1"}
+    assert rows["temperature"] == "firing"
+    assert (rows["battery"], rows["humidity"]) == ("ok", "ok")
+    names = [s.metric_text() for s in board.sites["SH-01"][0].sensors if s.device == "d1-probe-1"]
+    assert names == ["电量 Battery", "湿度 Humidity", "温度 Temperature"]  # in the catalogues' words, not the keys
+    assert board.sites["SH-01"][0].alarmed
 
 
 def test_a_reply_is_kept_for_its_viewer_only(database_url: str) -> None:

@@ -15,7 +15,7 @@ def test_ready_and_alive_with_the_leases_held(tmp_path: Path, database_url: str)
         assert ready.json() == {"status": "ready", "problems": []}
         alive = wait_for(lambda: (answer := http.get("/livez")).json()["scheduler_lease"]["held"] and answer)
         assert alive.status_code == 200
-        assert alive.json()["outbox_lease"]["held"] is True and alive.json()["status"] == "alive"
+        assert alive.json()["leases"]["outbox:webchat"]["held"] is True and alive.json()["status"] == "alive"
 
 
 def test_not_ready_while_the_broker_cannot_be_reached(tmp_path: Path, sqlite_url: str) -> None:
