@@ -125,7 +125,7 @@ class ChatRouter:
             "milestones": self.milestones.list_command, "milestone": self.milestones.edit_command,
             "ack": self._ack, "resolve": self._resolve, "mitigate": self._mitigate,
             "status": self._status, "done": self._done,
-            "help": lambda *_: Reply(say("help") + "\n" + say("help_incident_command")),
+            "help": lambda *_: Reply(say("help")),
             "skip": self._skip, "claim": self._claim, "incident": self._declare,
             "close": self._close, "reopen": self._reopen, "stock": self._stock, "review": self._review,
             "unack": lambda actor, event, args: self._change(actor, event, args, Transition.UNACKNOWLEDGE),

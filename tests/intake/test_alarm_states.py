@@ -9,7 +9,8 @@ from sqlmodel import col, select
 from handlers.ports import CommandInvoked, Reply, UserRef
 from incidents.alarms import AlarmCondition, AlarmState, state_of
 from incidents.database import Database
-from incidents.tables import AuditEvent, OutboxMessage
+from incidents.lifecycle import Status
+from incidents.tables import AuditEvent, Incident, OutboxMessage
 from tests.conftest import FakeClock
 from tests.factories import seed_people
 from tests.intake.factories import RULES, Bench, make_bench
@@ -91,14 +92,15 @@ def test_an_alarm_that_fires_again_after_the_ack_needs_a_new_one(database: Datab
     bench.wait(31 * 60)  # past the rule's flapping window
     bench.send("d1-probe-1", "temperature", 9.2)
     assert state_of(condition(database)) is AlarmState.UNACKNOWLEDGED
-    assert header_fields(database, incident_id)["告警状态 Alarm states"] == \
-        "d1-probe-1 · 报警未确认 unacknowledged alarm"
+    with database.reader() as session:  # the incident is triggered again, its escalation restarted (item 1)
+        assert session.get(Incident, incident_id).status == Status.TRIGGERED.value  # type: ignore[union-attr]
     bench.wait(30)
     bench.send("d1-probe-1", "temperature", 7.0)
     bench.wait(150)
     assert state_of(condition(database)) is AlarmState.RETURNED_UNACKNOWLEDGED
-    assert not chat(bench, "ack", str(incident_id)).ok  # the incident itself is acknowledged already
-    assert chat(bench, "ackalarm", incident_id=incident_id).ok
+    assert header_fields(database, incident_id)["告警状态 Alarm states"] == \
+        "d1-probe-1 · 已恢复未确认 returned-to-normal unacknowledged"
+    assert chat(bench, "ack", str(incident_id)).ok  # acknowledging the incident acknowledges its alarms too
     assert state_of(condition(database)) is AlarmState.NORMAL
     assert not chat(bench, "ackalarm", incident_id=incident_id).ok
 
