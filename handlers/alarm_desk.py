@@ -8,9 +8,10 @@ Commands: ``/alarms [id]``, ``/ackalarm [id] [comment]``, ``/reset <rule:sensor>
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from handlers import alarm_view, messages
+from handlers.drill_mark import drill_title
 from handlers.incident_flow import IncidentFlow
 from handlers.ports import ChatEvent, Reply
 from handlers.text import local_time, say
@@ -79,7 +80,10 @@ class AlarmDesk:
         with self.ctx.db.reader() as session:
             rows = alarm_view.states(session, alarms.needing_attention(session, incident_id=incident_id), now=now)
             holds = shelving.in_force(session, now=now)
-        lines = [f"#{c.incident_id} {c.fingerprint} · {alarm_view.state_text(s)}" for c, s in rows]
+            drills = {i.id for i in session.exec(select(Incident).where(
+                col(Incident.id).in_([c.incident_id for c, _ in rows]), col(Incident.drill))).all()}
+        lines = [f"#{c.incident_id} {drill_title('') if c.incident_id in drills else ''}{c.fingerprint} · "
+                 f"{alarm_view.state_text(s)}" for c, s in rows]
         lines += [f"{h.target} · {alarm_view.state_text(_hold_state(h.kind))} → "
                   f"{local_time(h.ends_at, self.ctx.timezone)} · {h.author_name}: {h.reason}" for h in holds]
         if not lines:

@@ -169,3 +169,15 @@ def test_out_of_service_hides_a_sensor_until_it_returns(database: Database, cloc
     assert [i.dedup_key for i in bench.incidents()] == ["SH-01/D1/temperature"]
     assert [a[0] for a in alarm_audit(database)] == ["alarm.out_of_service", "alarm.in_service"]
     assert not chat(bench, "inservice", "d1-probe-1").ok
+
+
+def test_a_drills_alarm_is_listed_as_a_drill(database: Database, clock: FakeClock) -> None:
+    seed_people(database)
+    bench = make_bench(database, clock, probes=1)
+    declared = chat(bench, "incident", "fire", "A1", "--drill")
+    assert declared.ok, declared.text
+    drill_id = int(declared.text.split()[0].lstrip("#"))
+    (real_id,) = bench.send("d1-probe-1", "temperature", 9.0)
+    listed = chat(bench, "alarms").text.splitlines()
+    assert [line for line in listed if line.startswith(f"#{drill_id} ")][0].startswith(f"#{drill_id} 【演练 DRILL】")
+    assert "DRILL" not in [line for line in listed if line.startswith(f"#{real_id} ")][0]
