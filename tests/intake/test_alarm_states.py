@@ -179,5 +179,6 @@ def test_a_drills_alarm_is_listed_as_a_drill(database: Database, clock: FakeCloc
     drill_id = int(declared.text.split()[0].lstrip("#"))
     (real_id,) = bench.send("d1-probe-1", "temperature", 9.0)
     listed = chat(bench, "alarms").text.splitlines()
-    assert [line for line in listed if line.startswith(f"#{drill_id} ")][0].startswith(f"#{drill_id} 【演练 DRILL】")
-    assert "DRILL" not in [line for line in listed if line.startswith(f"#{real_id} ")][0]
+    [drill_line] = [line for line in listed if line.startswith(f"#{drill_id} ")]
+    [real_line] = [line for line in listed if line.startswith(f"#{real_id} ")]
+    assert drill_line.startswith(f"#{drill_id} 【演练 DRILL】") and "DRILL" not in real_line
