@@ -5,9 +5,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter
-from slack_sdk.web.async_client import AsyncWebClient
-from telegram import Bot
-from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.channels import ContactChannels, build_channels
 from bot.evidence import evidence_policy, evidence_store
@@ -31,7 +28,6 @@ from incidents.leases import HeldLease, LeaseBackend, backend_for, holder_id
 from incidents.rules.config import AlertmanagerRouting, load_registry, load_rules_file
 from incidents.rules.engine import RuleEngine
 from incidents.staffing import load_staffing
-from integrations.apprise_notify.adapter import AppriseNotify
 from integrations.export.routes import ReviewExporter
 from integrations.fallback_watch import FallbackWatch
 from integrations.inventory.sink import StockEventSink
@@ -40,20 +36,8 @@ from integrations.mqtt.layouts import TopicLayout
 from integrations.outbound import RateLimitedChat
 from integrations.outbox_dispatcher import OutboxDispatcher
 from integrations.scheduler import SCHEDULER_LEASE, PersistentTimers
-from integrations.slack import inbound as slack_inbound
-from integrations.slack import routes as slack_routes
-from integrations.slack.adapter import SlackChat
-from integrations.slack.socket_mode import SlackSocketMode
-from integrations.telegram import routes as telegram_routes
-from integrations.telegram.adapter import TelegramChat
-from integrations.telegram.inbound import TelegramInbound
-from integrations.telegram.photos import file_url
-from integrations.telegram.polling import ALLOWED_UPDATES, TelegramPolling
 from integrations.webchat.adapter import WebChat
 from integrations.webchat.fanout import broadcaster_for
-from integrations.wecom import routes as wecom_routes
-from integrations.wecom.adapter import WeComChat, WeComClient
-from integrations.wecom.inbound import WeComInbound
 from playbooks.loader import load_library
 
 CONTACTS_LEASE = "outbox:contacts"
@@ -77,68 +61,107 @@ class ChatPlatform:
 
 def chat_platforms(settings: Settings, db: Database) -> list[ChatPlatform]:
     """Slack, Telegram and WeCom, each switched on when its credentials are set; one notification-only
-    platform per Apprise URL."""
+    platform per Apprise URL. A platform's SDK is imported only when that platform is configured (the chat
+    SDKs weigh about 32 MB of resident memory together)."""
     found: list[ChatPlatform] = []
-    public = settings.base_url()
     inbound_slack = settings.slack_signing_secret or settings.slack_app_token
     if settings.slack_bot_token and settings.slack_channel and inbound_slack:
-        slack = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
-                               base_url=settings.slack_api_url.rstrip("/") + "/")  # without the slash the path is lost
-        if settings.slack_app_token:  # Socket Mode: no public URL needed
-            socket_mode = SlackSocketMode(slack, settings.slack_app_token.get_secret_value())
-            found.append(ChatPlatform(RateLimitedChat(SlackChat(slack, settings.slack_channel), public_url=public),
-                                      socket_mode.routes, start=socket_mode.start, stop=socket_mode.stop))
-        elif settings.slack_signing_secret:
-            signing = settings.slack_signing_secret.get_secret_value()
-            found.append(ChatPlatform(
-                RateLimitedChat(SlackChat(slack, settings.slack_channel), public_url=public),
-                lambda router: slack_routes.build_router(slack_inbound.build_app(slack, signing, router))))
-    if settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_mode == "polling":
-        polling = TelegramPolling(Bot(settings.telegram_bot_token.get_secret_value(),
-                                      base_url=settings.telegram_api_url,
-                                      base_file_url=file_url(settings.telegram_api_url)))
-        found.append(ChatPlatform(RateLimitedChat(TelegramChat(polling.bot, settings.telegram_chat_id),
-                                                  public_url=public),
-                                  polling.routes, start=polling.start, stop=polling.stop))
-    elif settings.telegram_bot_token and settings.telegram_chat_id and settings.telegram_webhook_secret:
-        bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url,
-                  base_file_url=file_url(settings.telegram_api_url))
-        webhook_secret = settings.telegram_webhook_secret.get_secret_value()
-
-        async def start_telegram() -> None:
-            await bot.initialize()  # getMe: the bot's username, for ``/cmd@bot`` in groups
-            if settings.public_url:  # Telegram calls only a public HTTPS address
-                await bot.set_webhook(f"{public}/telegram/webhook", secret_token=webhook_secret,
-                                      allowed_updates=list(ALLOWED_UPDATES))
-
-        found.append(ChatPlatform(
-            RateLimitedChat(TelegramChat(bot, settings.telegram_chat_id), public_url=public),
-            lambda router: telegram_routes.build_router(TelegramInbound(bot, router), webhook_secret),
-            start=start_telegram, stop=bot.shutdown))
+        found.append(_slack(settings))
+    telegram = settings.telegram_bot_token and settings.telegram_chat_id
+    if telegram and (settings.telegram_mode == "polling" or settings.telegram_webhook_secret):
+        found.append(_telegram(settings))
     if (settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id and settings.wecom_token
             and settings.wecom_aes_key):
-        if not settings.wecom_agent_id.isdigit():
-            raise ValueError(f"WAREROOM_WECOM_AGENT_ID must be a number, got {settings.wecom_agent_id!r}")
-        agent = int(settings.wecom_agent_id)
-        wecom = WeComClient(settings.wecom_corp_id, settings.wecom_secret.get_secret_value(),
-                            api_url=settings.wecom_api_url)
-        crypto = WeChatCrypto(settings.wecom_token.get_secret_value(), settings.wecom_aes_key.get_secret_value(),
-                              settings.wecom_corp_id)
-        callbacks: list[WeComInbound] = []
+        found.append(_wecom(settings, db))
+    if settings.apprise_urls:
+        from integrations.apprise_notify.adapter import AppriseNotify
 
-        def wecom_router(router: ChatRouter) -> APIRouter:
-            callbacks.append(WeComInbound(crypto, wecom, agent, router))
-            return wecom_routes.build_router(callbacks[-1])
-
-        async def stop_wecom() -> None:
-            for inbound in callbacks:
-                await inbound.drain()
-
-        found.append(ChatPlatform(RateLimitedChat(WeComChat(wecom, db, agent), public_url=public), wecom_router,
-                                  stop=stop_wecom))
-    found += [ChatPlatform(AppriseNotify(f"apprise-{n}", url), lambda _router: APIRouter())
-              for n, url in enumerate(settings.apprise_urls, start=1)]
+        found += [ChatPlatform(AppriseNotify(f"apprise-{n}", url), lambda _router: APIRouter())
+                  for n, url in enumerate(settings.apprise_urls, start=1)]
     return found
+
+
+def _slack(settings: Settings) -> ChatPlatform:
+    """Slack over Socket Mode when the app token is set, else over signed HTTP callbacks."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from integrations.slack import inbound as slack_inbound
+    from integrations.slack import routes as slack_routes
+    from integrations.slack.adapter import SlackChat
+    from integrations.slack.socket_mode import SlackSocketMode
+
+    assert settings.slack_bot_token and settings.slack_channel  # checked by chat_platforms
+    public = settings.base_url()
+    slack = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
+                           base_url=settings.slack_api_url.rstrip("/") + "/")  # without the slash the path is lost
+    port = RateLimitedChat(SlackChat(slack, settings.slack_channel), public_url=public)
+    if settings.slack_app_token:  # Socket Mode: no public URL needed
+        socket_mode = SlackSocketMode(slack, settings.slack_app_token.get_secret_value())
+        return ChatPlatform(port, socket_mode.routes, start=socket_mode.start, stop=socket_mode.stop)
+    assert settings.slack_signing_secret  # checked by chat_platforms
+    signing = settings.slack_signing_secret.get_secret_value()
+    return ChatPlatform(port, lambda router: slack_routes.build_router(slack_inbound.build_app(slack, signing, router)))
+
+
+def _telegram(settings: Settings) -> ChatPlatform:
+    """Telegram by long polling (``telegram_mode == "polling"``), else by webhook."""
+    from telegram import Bot
+
+    from integrations.telegram import routes as telegram_routes
+    from integrations.telegram.adapter import TelegramChat
+    from integrations.telegram.inbound import TelegramInbound
+    from integrations.telegram.photos import file_url
+    from integrations.telegram.polling import ALLOWED_UPDATES, TelegramPolling
+
+    assert settings.telegram_bot_token and settings.telegram_chat_id  # checked by chat_platforms
+    public = settings.base_url()
+    bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url,
+              base_file_url=file_url(settings.telegram_api_url))
+    port = RateLimitedChat(TelegramChat(bot, settings.telegram_chat_id), public_url=public)
+    if settings.telegram_mode == "polling":
+        polling = TelegramPolling(bot)
+        return ChatPlatform(port, polling.routes, start=polling.start, stop=polling.stop)
+    assert settings.telegram_webhook_secret  # checked by chat_platforms
+    webhook_secret = settings.telegram_webhook_secret.get_secret_value()
+
+    async def start_telegram() -> None:
+        await bot.initialize()  # getMe: the bot's username, for ``/cmd@bot`` in groups
+        if settings.public_url:  # Telegram calls only a public HTTPS address
+            await bot.set_webhook(f"{public}/telegram/webhook", secret_token=webhook_secret,
+                                  allowed_updates=list(ALLOWED_UPDATES))
+
+    return ChatPlatform(port, lambda router: telegram_routes.build_router(TelegramInbound(bot, router), webhook_secret),
+                        start=start_telegram, stop=bot.shutdown)
+
+
+def _wecom(settings: Settings, db: Database) -> ChatPlatform:
+    """WeCom (企业微信): the agent's API client and the encrypted callback."""
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    from integrations.wecom import routes as wecom_routes
+    from integrations.wecom.adapter import WeComChat, WeComClient
+    from integrations.wecom.inbound import WeComInbound
+
+    assert settings.wecom_secret and settings.wecom_agent_id and settings.wecom_token and settings.wecom_aes_key
+    if not settings.wecom_agent_id.isdigit():
+        raise ValueError(f"WAREROOM_WECOM_AGENT_ID must be a number, got {settings.wecom_agent_id!r}")
+    agent = int(settings.wecom_agent_id)
+    wecom = WeComClient(settings.wecom_corp_id, settings.wecom_secret.get_secret_value(),
+                        api_url=settings.wecom_api_url)
+    crypto = WeChatCrypto(settings.wecom_token.get_secret_value(), settings.wecom_aes_key.get_secret_value(),
+                          settings.wecom_corp_id)
+    callbacks: list[WeComInbound] = []
+
+    def wecom_router(router: ChatRouter) -> APIRouter:
+        callbacks.append(WeComInbound(crypto, wecom, agent, router))
+        return wecom_routes.build_router(callbacks[-1])
+
+    async def stop_wecom() -> None:
+        for inbound in callbacks:
+            await inbound.drain()
+
+    return ChatPlatform(RateLimitedChat(WeComChat(wecom, db, agent), public_url=settings.base_url()),
+                        wecom_router, stop=stop_wecom)
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """Builds the channels beyond chat from settings: email, SMS (one provider), Twilio voice, their dispatcher,
-the acknowledgement links and the inbound webhooks. Wires; decides nothing."""
+the acknowledgement links and the inbound webhooks. Wires; decides nothing. A provider's SDK is imported only
+when that provider is configured."""
 
 import asyncio
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter
@@ -16,15 +18,14 @@ from handlers.contact_ports import EMAIL, SMS, VOICE, ContactPort
 from handlers.heartbeats import HeartbeatWatch
 from handlers.paging import Limits
 from incidents.database import Database
-from integrations.aliyun_sms.adapter import AliyunSms, AliyunSmsAccount
 from integrations.contact_dispatcher import ContactDispatcher
 from integrations.contact_links import AckLinks
 from integrations.email.adapter import EmailChannel, SmtpServer
 from integrations.heartbeat import HeartbeatSender, watch_silence
 from integrations.platform_health import DeliveryHealth
-from integrations.tencent_sms.adapter import TencentSms, TencentSmsAccount
-from integrations.twilio import routes as twilio_routes
-from integrations.twilio.adapter import TwilioAccount, TwilioSms, TwilioVoice
+
+if TYPE_CHECKING:
+    from integrations.twilio.adapter import TwilioAccount
 
 
 def _secret(value: object) -> str:
@@ -37,10 +38,12 @@ def _host_and_scheme(url: str) -> tuple[str, str]:
     return parts.netloc, parts.scheme
 
 
-def twilio_account(settings: Settings) -> TwilioAccount | None:
+def twilio_account(settings: Settings) -> "TwilioAccount | None":
     """The Twilio account when its SID, token and number are set."""
     if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number):
         return None
+    from integrations.twilio.adapter import TwilioAccount
+
     return TwilioAccount(settings.twilio_account_sid, _secret(settings.twilio_auth_token), settings.twilio_from_number,
                          public_url=settings.base_url(), api_url=settings.twilio_api_url)
 
@@ -50,12 +53,16 @@ def sms_ports(settings: Settings) -> dict[str, ContactPort]:
     found: dict[str, ContactPort] = {}
     if settings.aliyun_sms_access_key_id and settings.aliyun_sms_access_key_secret and \
             settings.aliyun_sms_template_code:
+        from integrations.aliyun_sms.adapter import AliyunSms, AliyunSmsAccount
+
         host, scheme = _host_and_scheme(settings.aliyun_sms_api_url)
         found["aliyun"] = AliyunSms(AliyunSmsAccount(
             settings.aliyun_sms_access_key_id, _secret(settings.aliyun_sms_access_key_secret),
             sign_name=settings.aliyun_sms_sign_name, template_code=settings.aliyun_sms_template_code,
             endpoint=host, protocol=scheme))
     if settings.tencent_sms_secret_id and settings.tencent_sms_secret_key and settings.tencent_sms_template_id:
+        from integrations.tencent_sms.adapter import TencentSms, TencentSmsAccount
+
         host, scheme = _host_and_scheme(settings.tencent_sms_api_url)
         found["tencent"] = TencentSms(TencentSmsAccount(
             settings.tencent_sms_secret_id, _secret(settings.tencent_sms_secret_key),
@@ -64,6 +71,8 @@ def sms_ports(settings: Settings) -> dict[str, ContactPort]:
             protocol=scheme))
     twilio = twilio_account(settings)
     if twilio is not None:
+        from integrations.twilio.adapter import TwilioSms
+
         found["twilio"] = TwilioSms(twilio)
     return found
 
@@ -77,6 +86,8 @@ def contact_ports(settings: Settings) -> dict[str, ContactPort]:
         ports[SMS] = providers.get(settings.sms_provider) or next(iter(providers.values()))
     twilio = twilio_account(settings)
     if twilio is not None and settings.twilio_voice:
+        from integrations.twilio.adapter import TwilioVoice
+
         ports[VOICE] = TwilioVoice(twilio)
     if settings.smtp_host and settings.smtp_sender:
         ports[EMAIL] = EmailChannel(SmtpServer(settings.smtp_host, settings.smtp_port, settings.smtp_sender,
@@ -164,6 +175,8 @@ def build_channels(settings: Settings, db: Database) -> ContactChannels:
     inbound: list[Callable[[ContactAck], APIRouter]] = []
     twilio = twilio_account(settings)
     if twilio is not None:
+        from integrations.twilio import routes as twilio_routes
+
         inbound.append(lambda ack: twilio_routes.build_router(ack, links, auth_token=twilio.auth_token,
                                                               public_url=twilio.public_url))
     return ContactChannels(ports, dispatcher, links, DeliveryHealth(settings.fallback_after_seconds), inbound)

@@ -1,4 +1,5 @@
-"""Libraries only reviews and charts need load with the first review, not when the bot starts or serves."""
+"""Libraries only reviews and charts need load with the first review, not when the bot starts or serves; a chat
+platform's or contact channel's SDK loads only when that platform or channel is configured."""
 
 import json
 import subprocess
@@ -11,10 +12,14 @@ from bot.settings import PROJECT_ROOT
 
 REVIEW_ONLY = ("matplotlib", "weasyprint", "pyhanko", "pyhanko_certvalidator", "fontTools", "cairosvg")
 
+PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "telegram", "wechatpy", "twilio", "alibabacloud_dysmsapi20170525",
+                 "tencentcloud", "boto3", "apprise")
+
 SERVE_THEN_LIST = """
 import json, sys
 from tests.e2e.server import app_settings, running
-with running(app_settings(__import__("pathlib").Path(sys.argv[1]), sys.argv[2])) as http:
+overrides = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+with running(app_settings(__import__("pathlib").Path(sys.argv[1]), sys.argv[2], **overrides)) as http:
     assert http.get("/api/v1/stock/SKU-NONE").status_code in (401, 404)
     loaded = sorted({name.split(".")[0] for name in sys.modules})
 print(json.dumps(loaded))
@@ -38,3 +43,20 @@ def test_the_serving_app_loads_no_review_library(tmp_path: Path, sqlite_url: str
     loaded = _top_level_modules("-c", SERVE_THEN_LIST, str(tmp_path), sqlite_url)
     assert "uvicorn" in loaded
     assert loaded.isdisjoint(REVIEW_ONLY), sorted(loaded & set(REVIEW_ONLY))
+
+
+@pytest.mark.mosquitto
+def test_without_platforms_or_providers_no_platform_sdk_loads(tmp_path: Path, sqlite_url: str) -> None:
+    loaded = _top_level_modules("-c", SERVE_THEN_LIST, str(tmp_path), sqlite_url)
+    assert "uvicorn" in loaded
+    assert loaded.isdisjoint(PLATFORM_SDKS), sorted(loaded & set(PLATFORM_SDKS))
+
+
+@pytest.mark.mosquitto
+def test_configuring_slack_loads_slack_and_no_other_platform(tmp_path: Path, sqlite_url: str) -> None:
+    slack = {"slack_bot_token": "xoxb-test", "slack_channel": "C0WAREROOM", "slack_signing_secret": "signing",
+             "slack_api_url": "http://127.0.0.1:9/api"}
+    loaded = _top_level_modules("-c", SERVE_THEN_LIST, str(tmp_path), sqlite_url, json.dumps(slack))
+    assert {"slack_bolt", "slack_sdk"} <= loaded
+    others = set(PLATFORM_SDKS) - {"slack_bolt", "slack_sdk"}
+    assert loaded.isdisjoint(others), sorted(loaded & others)
