@@ -20,7 +20,6 @@ from handlers.paging import Limits
 from incidents.database import Database
 from integrations.contact_dispatcher import ContactDispatcher
 from integrations.contact_links import AckLinks
-from integrations.email.adapter import EmailChannel, SmtpServer
 from integrations.heartbeat import HeartbeatSender, watch_silence
 from integrations.platform_health import DeliveryHealth
 
@@ -90,6 +89,8 @@ def contact_ports(settings: Settings) -> dict[str, ContactPort]:
 
         ports[VOICE] = TwilioVoice(twilio)
     if settings.smtp_host and settings.smtp_sender:
+        from integrations.email.adapter import EmailChannel, SmtpServer
+
         ports[EMAIL] = EmailChannel(SmtpServer(settings.smtp_host, settings.smtp_port, settings.smtp_sender,
                                                username=settings.smtp_username,
                                                password=_secret(settings.smtp_password),

@@ -13,7 +13,7 @@ from bot.settings import PROJECT_ROOT
 REVIEW_ONLY = ("matplotlib", "weasyprint", "pyhanko", "pyhanko_certvalidator", "fontTools", "cairosvg")
 
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "telegram", "wechatpy", "twilio", "alibabacloud_dysmsapi20170525",
-                 "tencentcloud", "boto3", "apprise")
+                 "tencentcloud", "boto3", "apprise", "aiosmtplib")
 
 SERVE_THEN_LIST = """
 import json, sys
