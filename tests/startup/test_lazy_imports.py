@@ -50,6 +50,7 @@ def test_without_platforms_or_providers_no_platform_sdk_loads(tmp_path: Path, sq
     loaded = _top_level_modules("-c", SERVE_THEN_LIST, str(tmp_path), sqlite_url)
     assert "uvicorn" in loaded
     assert loaded.isdisjoint(PLATFORM_SDKS), sorted(loaded & set(PLATFORM_SDKS))
+    assert "psycopg" not in loaded  # the web chat's cross-process fan-out is PostgreSQL's only
 
 
 @pytest.mark.mosquitto
