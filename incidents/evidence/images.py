@@ -4,6 +4,7 @@ Pillow reads the content: the file name and the declared type are never trusted.
 ``EvidencePolicy`` (``WAREROOM_EVIDENCE_MAX_BYTES``, ``WAREROOM_EVIDENCE_MAX_PIXELS``). The pixel limit is
 checked on the header's size before any pixel is decoded, on top of Pillow's own process-wide
 decompression-bomb guard (``Image.MAX_IMAGE_PIXELS``, ``DecompressionBombError``), which is left as it is.
+Pillow is imported with the first picture, not when the bot starts.
 """
 
 import codecs
@@ -11,8 +12,10 @@ import hashlib
 import io
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
             "MPO": "image/jpeg"}
@@ -78,9 +81,11 @@ def check_image(data: bytes, policy: EvidencePolicy) -> CheckedImage:
     return CheckedImage(data, hashlib.sha256(data).hexdigest(), media_type, width, height, removed)
 
 
-def _open(data: bytes, policy: EvidencePolicy) -> Image.Image:
+def _open(data: bytes, policy: EvidencePolicy) -> "Image.Image":
     """Open (the header only), refuse more pixels than the policy allows before one is decoded, then decode it
     all, so that a truncated file fails here and not later."""
+    from PIL import Image, ImageFile, UnidentifiedImageError
+
     try:
         image = Image.open(io.BytesIO(data))  # Pillow's own process-wide bomb check applies here too
     except Image.DecompressionBombError:
@@ -123,7 +128,7 @@ def _sniffed(data: bytes) -> str:
     return "TXT" if text.strip() and all(c.isprintable() or c in "\t\r\n" for c in text) else "?"
 
 
-def _without_location(image: Image.Image, exif: Image.Exif, data: bytes) -> bytes:
+def _without_location(image: "Image.Image", exif: "Image.Exif", data: bytes) -> bytes:
     """The same picture with the GPS IFD removed from its EXIF. A JPEG keeps every byte of its image data:
     only its EXIF segment (APP1) is rewritten; other formats are saved again by Pillow."""
     del exif[GPS_IFD]
@@ -165,6 +170,8 @@ def printable(data: bytes) -> bytes:
 
 
 def _jpeg(data: bytes, edge: int, *, quality: int) -> bytes:
+    from PIL import Image, ImageOps
+
     with Image.open(io.BytesIO(data)) as source:
         source.draft("RGB", (edge, edge))  # a JPEG decodes at 1/2, 1/4 or 1/8 scale when that is enough
         image = ImageOps.exif_transpose(source)

@@ -51,6 +51,7 @@ def test_without_platforms_or_providers_no_platform_sdk_loads(tmp_path: Path, sq
     assert "uvicorn" in loaded
     assert loaded.isdisjoint(PLATFORM_SDKS), sorted(loaded & set(PLATFORM_SDKS))
     assert "psycopg" not in loaded  # the web chat's cross-process fan-out is PostgreSQL's only
+    assert "PIL" not in loaded  # Pillow loads with the first photo
 
 
 @pytest.mark.mosquitto
