@@ -7,7 +7,7 @@ the step timers (persistent jobs) after commit.
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -47,7 +47,24 @@ from playbooks.sources import provenance
 
 log = logging.getLogger(__name__)
 SHOWN = ("active", "overdue")
-RoleHolders = dict[tuple[str, str | None], list[Person]]  # (role, qualification) → who holds it, for one transaction
+
+
+@dataclass(slots=True)
+class RoleHolders:
+    """Role look-ups kept for one transaction: the directory is read once, each (role, qualification) found once."""
+
+    active: list[Person] | None = None
+    found: dict[tuple[str, str | None], list[Person]] = field(default_factory=dict)
+
+    def with_role(self, session: Session, *, role: str, at: datetime, qualification: str | None) -> list[Person]:
+        """``directory.with_role``, remembered."""
+        key = (role, qualification)
+        if key not in self.found:
+            if self.active is None:
+                self.active = directory.active_people(session)
+            self.found[key] = directory.with_role(session, role=role, at=at, qualification=qualification,
+                                                  active=self.active)
+        return self.found[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +272,7 @@ class PlaybookFlow:
         assert incident.id is not None
         loaded, state = run
         step_ids = self.current_ids(incident)
-        holders: RoleHolders = {}
+        holders = RoleHolders()
         with session.no_autoflush:
             for step_id in step_ids:
                 card = self._card(session, incident.id, loaded, state, step_id, holders=holders)
@@ -514,17 +531,14 @@ def why_text(playbook: Playbook, step_id: str) -> str | None:
 def assignees(session: Session, step: Step | GroupPart, *, at: datetime,
               needs: Mapping[str, str] | None = None, holders: RoleHolders | None = None) -> str | None:
     """Who holds the step's role now (with the qualification the playbook ``needs`` for it), or its first fallback
-    role that somebody holds. ``holders``, when given, keeps each look-up for the next card of the same
-    transaction (keyed by role and qualification)."""
+    role that somebody holds. ``holders``, when given, keeps the look-ups for the next card of the same
+    transaction."""
     if step.role in (None, "anyone"):
         return None
     for role in [step.role, *step.fallback_roles]:
-        key = (role, (needs or {}).get(role))
-        people = holders.get(key) if holders is not None else None
-        if people is None:
-            people = directory.with_role(session, role=role, at=at, qualification=key[1])
-            if holders is not None:
-                holders[key] = people
+        needed = (needs or {}).get(role)
+        people = holders.with_role(session, role=role, at=at, qualification=needed) if holders is not None \
+            else directory.with_role(session, role=role, at=at, qualification=needed)
         if people:
             names = "、".join(f"{p.name_zh} {p.name_en}" for p in people)
             return names if role == step.role else f"{names} ({role}, fallback)"
