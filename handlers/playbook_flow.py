@@ -7,7 +7,7 @@ the step timers (persistent jobs) after commit.
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +47,24 @@ from playbooks.sources import provenance
 
 log = logging.getLogger(__name__)
 SHOWN = ("active", "overdue")
+
+
+@dataclass(slots=True)
+class RoleHolders:
+    """Role look-ups kept for one transaction: the directory is read once, each (role, qualification) found once."""
+
+    active: list[Person] | None = None
+    found: dict[tuple[str, str | None], list[Person]] = field(default_factory=dict)
+
+    def with_role(self, session: Session, *, role: str, at: datetime, qualification: str | None) -> list[Person]:
+        """``directory.with_role``, remembered."""
+        key = (role, qualification)
+        if key not in self.found:
+            if self.active is None:
+                self.active = directory.active_people(session)
+            self.found[key] = directory.with_role(session, role=role, at=at, qualification=qualification,
+                                                  active=self.active)
+        return self.found[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +238,7 @@ class PlaybookFlow:
                                         commander_name=people.get(incident.commander_id or 0))
 
     def _card(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState, step_id: str, *,
-              outcome: str | None = None) -> OutboundMessage:
+              outcome: str | None = None, holders: RoleHolders | None = None) -> OutboundMessage:
         step = loaded.playbook.step(step_id)
         order = [s.id for s in loaded.playbook.all_steps()]
         step_state = state.steps[step.id]
@@ -233,7 +251,8 @@ class PlaybookFlow:
             prompt=input_prompt(step), choices=tuple((o.value, f"{o.label.zh} {o.label.en}")
                                                      for o in getattr(step.input, "options", []) or []),
             overdue=step_state.status == "overdue", claimed_by=step_state.claimed_by,
-            assignees=assignees(session, step, at=self.ctx.now(), needs=dict(loaded.playbook.qualifications.items())),
+            assignees=assignees(session, step, at=self.ctx.now(), needs=dict(loaded.playbook.qualifications.items()),
+                                holders=holders),
             why=why_text(loaded.playbook, step.id),
             sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
             tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now()) if step.quorum else None,
@@ -242,14 +261,25 @@ class PlaybookFlow:
         return messages.step_message(incident_id, view, outcome=outcome)
 
     def announce(self, session: Session, incident: Incident, started: Started, *, now: datetime) -> None:
-        """Post the first steps of a newly started run and record its first actions."""
+        """Post the first steps of a newly started run and record its first actions.
+
+        Everything goes into the caller's transaction, as ``_post_step`` would write it card by card, but
+        cheaper: each role is looked up once for all the cards, and the step rows with their audit events
+        are written with one flush (``service.save_steps``)."""
         run = self._run(incident)
         if run is None:
             return
         assert incident.id is not None
         loaded, state = run
-        for step_id in self.current_ids(incident):
-            self._post_step(session, incident.id, loaded, state, step_id, now=now)
+        step_ids = self.current_ids(incident)
+        holders = RoleHolders()
+        with session.no_autoflush:
+            for step_id in step_ids:
+                card = self._card(session, incident.id, loaded, state, step_id, holders=holders)
+                self.ctx.notifier.post(session, incident.id, card,
+                                       suffix=f"step:{step_id}:{state.steps[step_id].iteration}")
+        service.save_steps(session, incident_id=incident.id, step_ids=step_ids, status="active", actor=SYSTEM,
+                           now=now)
         self.actions.apply(session, incident, started.decision.actions, now=now)
 
     def _post_step(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState,
@@ -499,13 +529,16 @@ def why_text(playbook: Playbook, step_id: str) -> str | None:
 
 
 def assignees(session: Session, step: Step | GroupPart, *, at: datetime,
-              needs: Mapping[str, str] | None = None) -> str | None:
+              needs: Mapping[str, str] | None = None, holders: RoleHolders | None = None) -> str | None:
     """Who holds the step's role now (with the qualification the playbook ``needs`` for it), or its first fallback
-    role that somebody holds."""
+    role that somebody holds. ``holders``, when given, keeps the look-ups for the next card of the same
+    transaction."""
     if step.role in (None, "anyone"):
         return None
     for role in [step.role, *step.fallback_roles]:
-        people = directory.with_role(session, role=role, at=at, qualification=(needs or {}).get(role))
+        needed = (needs or {}).get(role)
+        people = holders.with_role(session, role=role, at=at, qualification=needed) if holders is not None \
+            else directory.with_role(session, role=role, at=at, qualification=needed)
         if people:
             names = "、".join(f"{p.name_zh} {p.name_en}" for p in people)
             return names if role == step.role else f"{names} ({role}, fallback)"

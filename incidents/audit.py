@@ -68,8 +68,14 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
     at: datetime | None = None,
+    flush: bool = True,
 ) -> AuditEvent:
-    """Append one audit event in the caller's transaction, chained to the last one."""
+    """Append one audit event in the caller's transaction, chained to the last one.
+
+    With ``flush=False`` the row stays pending for the caller's next flush (or the commit): appends made
+    so are chained in memory, each to the one before, and inserted in the order they were made, so a
+    caller writing many rows at once (the step cards of a new incident) pays one flush, not one each.
+    The chain stays locked for the whole transaction from its first append (``_last_hash``)."""
     prev = _last_hash(session)
     row = AuditEvent(
         at=at or utcnow(),
@@ -90,7 +96,8 @@ def record(
     )
     row.hash = row_hash(prev, row)
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     session.info[_TAIL] = (session.get_transaction(), row.hash)
     return row
 

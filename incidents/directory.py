@@ -77,11 +77,17 @@ def resolve(session: Session, *, platform: str, platform_user_id: str) -> Actor 
     return actor_for(row, platform=platform, platform_user_id=platform_user_id)
 
 
-def with_role(session: Session, *, role: str, at: datetime | None = None, qualification: str | None = None
-              ) -> list[Person]:
+def active_people(session: Session) -> list[Person]:
+    """Everyone active in the directory."""
+    return list(session.exec(select(Person).where(Person.active == True)))  # noqa: E712
+
+
+def with_role(session: Session, *, role: str, at: datetime | None = None, qualification: str | None = None,
+              active: Sequence[Person] | None = None) -> list[Person]:
     """Active people holding ``role`` (and ``qualification``, valid on the day of ``at``, when one is required);
-    those on shift at ``at`` when the roster has shifts for the role."""
-    people = [p for p in session.exec(select(Person).where(Person.active == True)) if role in p.roles]  # noqa: E712
+    those on shift at ``at`` when the roster has shifts for the role. ``active``: ``active_people`` already
+    read in this transaction, so that several look-ups read the directory once."""
+    people = [p for p in (active_people(session) if active is None else active) if role in p.roles]
     if qualification is not None:
         day = (at or utcnow()).date()
         people = [p for p in people if qualification_valid(p, qualification, on=day)]

@@ -1,6 +1,7 @@
 """State-changing use cases of the domain. Each writes its audit event in the caller's transaction."""
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -347,6 +348,29 @@ def save_step(
     run = session.exec(
         select(StepRun).where(StepRun.incident_id == incident_id, StepRun.step_id == step_id)
     ).first()
+    return _set_step(session, run, incident_id=incident_id, step_id=step_id, status=status, actor=actor, now=now,
+                     reason=reason, answer=answer, flush=True)
+
+
+def save_steps(
+    session: Session, *, incident_id: int, step_ids: Sequence[str], status: str, actor: Actor, now: datetime,
+) -> list[StepRun]:
+    """Record several steps' new status and audit each, in the order of ``step_ids``, with one query for the
+    steps' rows and one flush for all of them (the first step cards of a new incident): the same rows,
+    audit events and hash chain as ``save_step`` called for each in turn."""
+    with session.no_autoflush:
+        query = select(StepRun).where(StepRun.incident_id == incident_id, col(StepRun.step_id).in_(list(step_ids)))
+        existing = {run.step_id: run for run in session.exec(query)}
+        runs = [_set_step(session, existing.get(step_id), incident_id=incident_id, step_id=step_id, status=status,
+                          actor=actor, now=now, flush=False) for step_id in step_ids]
+    session.flush()
+    return runs
+
+
+def _set_step(
+    session: Session, run: StepRun | None, *, incident_id: int, step_id: str, status: str, actor: Actor,
+    now: datetime, flush: bool, reason: str | None = None, answer: Any = None,
+) -> StepRun:
     before = run.status if run else None
     if run is None:
         run = StepRun(incident_id=incident_id, step_id=step_id, status=status, started_at=now)
@@ -357,5 +381,5 @@ def save_step(
     audit.record(session, action=f"step.{status}", actor=actor, incident_id=incident_id, object_type="step",
                  object_id=step_id, before={"status": before} if before else None,
                  after={"status": status, "answer": answer} if answer is not None else {"status": status},
-                 reason=reason, at=now)
+                 reason=reason, at=now, flush=flush)
     return run
