@@ -79,10 +79,23 @@ class IncidentFlow:
                 if attempt:
                     raise
                 log.info("incident for %s opened concurrently; joining it", signal.fingerprint)
-        self.playbooks.arm(incident_id)  # the escalation and reminders too, re-planned if the severity changed
+        self.settled(incident_id)
+        return incident_id
+
+    def open_in(self, session: Session, signal: AlertSignal, now: datetime) -> Incident:
+        """``on_signal`` for a firing signal inside the caller's transaction (the first alert of a group whose
+        other alerts join in the same transaction): opens or joins the incident with its threads, pages and
+        playbook. The caller calls ``settled`` after its commit; an IntegrityError means another process
+        opened the incident meanwhile (try again: it is joined)."""
+        incident, _ = self._open_or_join(session, signal, now, drill=False)
+        return incident
+
+    def settled(self, incident_id: int) -> None:
+        """After the commit of a transaction that opened or changed an incident: its timers armed (the escalation
+        and reminders too, re-planned if the severity changed), the outbox and the action executor woken."""
+        self.playbooks.arm(incident_id)
         self.ctx.wake_outbox()
         self.ctx.wake_actions()
-        return incident_id
 
     def _open_or_join(self, session: Session, signal: AlertSignal, now: datetime, *,
                       drill: bool) -> tuple[Incident, bool]:

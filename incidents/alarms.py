@@ -7,10 +7,12 @@ unacknowledged, latched (a ``latching`` rule: stays until a person holding one o
 ``reset_by`` roles resets it), shelved and out of service (``incidents.shelving``).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from incidents import audit
@@ -89,12 +91,47 @@ def fired(session: Session, *, signal: AlertSignal, incident_id: int, now: datet
         return
     row = find(session, signal.fingerprint)
     if row is None:
-        row = AlarmCondition(fingerprint=signal.fingerprint, incident_id=incident_id, rule_id=signal.rule_id,
-                             severity=signal.severity.value, sensor=signal.sensor, changed_at=now)
-    elif not row.active or row.incident_id != incident_id:
+        row = AlarmCondition(**_new_condition(signal, incident_id, now))
+    else:
+        _activate(row, signal, incident_id, now)
+    session.add(row)
+
+
+def fired_all(session: Session, *, signals: Sequence[AlertSignal], incident_id: int, now: datetime) -> None:
+    """``fired`` for each of ``signals`` in turn (a group's alerts joining ``incident_id``), with one query for
+    their conditions and one batched INSERT for the new ones."""
+    firing = [s for s in signals if s.kind is SignalKind.FIRING]
+    known = _of_fingerprints(session, [s.fingerprint for s in firing])
+    new: dict[str, dict[str, Any]] = {}
+    for signal in firing:
+        row = known.get(signal.fingerprint)
+        if row is not None:
+            _activate(row, signal, incident_id, now)
+            session.add(row)
+        else:  # a fingerprint twice in the group: the later signal's severity, as ``fired`` twice gives
+            new[signal.fingerprint] = _new_condition(signal, incident_id, now)
+    if new:
+        session.execute(insert(AlarmCondition), list(new.values()))
+
+
+def _new_condition(signal: AlertSignal, incident_id: int, now: datetime) -> dict[str, Any]:
+    return {"fingerprint": signal.fingerprint, "incident_id": incident_id, "rule_id": signal.rule_id,
+            "severity": signal.severity.value, "sensor": signal.sensor, "active": True, "acknowledged": False,
+            "latched": False, "reset_by": [], "changed_at": now, "acknowledged_at": None, "acknowledged_by": None}
+
+
+def _activate(row: AlarmCondition, signal: AlertSignal, incident_id: int, now: datetime) -> None:
+    if not row.active or row.incident_id != incident_id:
         row.acknowledged, row.acknowledged_at, row.acknowledged_by = False, None, None
     row.active, row.incident_id, row.severity, row.changed_at = True, incident_id, signal.severity.value, now
-    session.add(row)
+
+
+def _of_fingerprints(session: Session, fingerprints: Sequence[str]) -> dict[str, AlarmCondition]:
+    """The conditions of the alerts ``fingerprints`` that ever fired, by fingerprint, in one query."""
+    if not fingerprints:
+        return {}
+    query = select(AlarmCondition).where(col(AlarmCondition.fingerprint).in_(sorted(set(fingerprints))))
+    return {row.fingerprint: row for row in session.exec(query)}
 
 
 def cleared(session: Session, *, signal: AlertSignal, now: datetime) -> None:
@@ -103,6 +140,14 @@ def cleared(session: Session, *, signal: AlertSignal, now: datetime) -> None:
     if row is not None and row.active:
         row.active, row.changed_at = False, now
         session.add(row)
+
+
+def cleared_all(session: Session, *, signals: Sequence[AlertSignal], now: datetime) -> None:
+    """``cleared`` for each of ``signals`` (a group's resolved alerts), with one query for their conditions."""
+    for row in _of_fingerprints(session, [s.fingerprint for s in signals]).values():
+        if row.active:
+            row.active, row.changed_at = False, now
+            session.add(row)
 
 
 def latch(session: Session, *, fingerprint: str, reset_by: list[str]) -> None:

@@ -76,12 +76,18 @@ def incident_key(signal: AlertSignal) -> str:
 
 
 def _alert_from(signal: AlertSignal, incident_id: int) -> Alert:
-    return Alert(
-        incident_id=incident_id, fingerprint=signal.fingerprint, rule_id=signal.rule_id, kind=signal.kind.value,
-        severity=signal.severity.value, title_zh=signal.title_zh, title_en=signal.title_en, site=signal.site,
-        zone=signal.zone, sensor=signal.sensor, metric=signal.metric, value=signal.value,
-        threshold=signal.threshold, source=signal.source, labels=dict(signal.labels), at=signal.at,
-    )
+    return Alert(**alert_values(signal, incident_id))
+
+
+def alert_values(signal: AlertSignal, incident_id: int) -> dict[str, Any]:
+    """The columns of the Alert row of ``signal`` on ``incident_id`` (for a batched INSERT of a group's alerts)."""
+    return {
+        "incident_id": incident_id, "fingerprint": signal.fingerprint, "rule_id": signal.rule_id,
+        "kind": signal.kind.value, "severity": signal.severity.value, "title_zh": signal.title_zh,
+        "title_en": signal.title_en, "site": signal.site, "zone": signal.zone, "sensor": signal.sensor,
+        "metric": signal.metric, "value": signal.value, "threshold": signal.threshold, "source": signal.source,
+        "labels": dict(signal.labels), "at": signal.at,
+    }
 
 
 def open_or_join(
@@ -163,24 +169,6 @@ def record_clear(session: Session, *, signal: AlertSignal, now: datetime) -> Inc
     incident.cleared_at = now
     session.add(incident)
     return incident
-
-
-def record_clears(session: Session, *, incident: Incident, signals: list[AlertSignal], now: datetime) -> bool:
-    """Note on an open incident that several of its alerts cleared (a group's resolved alerts: one Alert row
-    and one audit event each). True when the incident's alarm condition is now clear everywhere."""
-    assert incident.id is not None
-    for signal in signals:
-        session.add(_alert_from(signal, incident.id))
-        alarms.cleared(session, signal=signal, now=now)
-        audit.record(session, action="alert.cleared", actor=SYSTEM, incident_id=incident.id, at=now,
-                     after={"rule": signal.rule_id, "value": signal.value, "sensor": signal.sensor,
-                            "fingerprint": signal.fingerprint})
-    session.flush()
-    if incident.cleared_at is not None or still_firing(session, incident_id=incident.id):
-        return False
-    incident.cleared_at = now
-    session.add(incident)
-    return True
 
 
 def latest_alert_kinds(session: Session, *, incident_id: int) -> dict[str, str]:
