@@ -6,7 +6,9 @@ Both servers run in processes of their own on loopback ports: WareRoom (the whol
 Mosquitto of its own) and ``prometheus-alertmanager`` (the Debian package; a null receiver,
 no cluster), started here. Each round posts ``--batches`` bodies of 100 alerts from one client and then
 from four clients at once (the batches split between them): new alerts (never seen: WareRoom writes them,
-Alertmanager stores them), then the same alerts again (repeats: deduplicated by both). WareRoom gets them
+Alertmanager stores them), each body a new group (WareRoom opens an incident for it), then the same alerts
+again (repeats: deduplicated by both), then 100 new alerts for each of those groups (``join``: WareRoom adds
+them to the group's open incident; new to Alertmanager too). WareRoom gets them
 as Alertmanager's webhook body (version 4) at ``POST /api/v1/alerts/alertmanager``; Alertmanager gets
 the same alerts as its API takes them. Prints alerts/s of each and WareRoom's share of Alertmanager's.
 """
@@ -40,10 +42,12 @@ def _alert(n: int) -> dict[str, Any]:
             "startsAt": "2026-11-30T02:00:00Z", "generatorURL": "http://prometheus.local:9090/graph"}
 
 
-def _v4(batch: list[dict[str, Any]], first: int) -> bytes:
+def _v4(batch: list[dict[str, Any]], first: int, group: int | None = None) -> bytes:
+    """The webhook body of ``batch`` (alerts numbered from ``first``) as the group ``group`` (default ``first``)."""
     alerts = [a | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": f"{first + i:016x}"}
               for i, a in enumerate(batch)]
-    return json.dumps({"version": "4", "groupKey": f'{{}}:{{alertname="BenchDiskFull",batch="{first}"}}',
+    batch_label = first if group is None else group
+    return json.dumps({"version": "4", "groupKey": f'{{}}:{{alertname="BenchDiskFull",batch="{batch_label}"}}',
                        "truncatedAlerts": 0, "status": "firing", "receiver": "wareroom",
                        "groupLabels": {"alertname": "BenchDiskFull"},
                        "commonLabels": {"alertname": "BenchDiskFull", "site": "SH-01"}, "commonAnnotations": {},
@@ -87,13 +91,15 @@ def _serve_wareroom(directory: Path) -> None:
             sys.stdin.read()
 
 
-def _round(name: str, post: Callable[[list[bytes], int], float], bodies: list[list[bytes]]) -> dict[str, float]:
-    """Alerts/s for new then repeated alerts, from one client and from four; ``bodies`` has a fresh set per run."""
+def _round(name: str, post: Callable[[list[bytes], int], float], bodies: list[list[bytes]],
+           joins: list[list[bytes]]) -> dict[str, float]:
+    """Alerts/s for new, repeated, then joining alerts, from one client and from four; ``bodies`` and ``joins``
+    have a fresh set per run."""
     rates: dict[str, float] = {}
     for run, clients in enumerate((1, 4)):
-        for kind in ("new", "repeat"):
-            took = post(bodies[run], clients)
-            rates[f"{kind}_{clients}"] = rate = len(bodies[run]) * PER_BODY / took
+        for kind, sent in (("new", bodies[run]), ("repeat", bodies[run]), ("join", joins[run])):
+            took = post(sent, clients)
+            rates[f"{kind}_{clients}"] = rate = len(sent) * PER_BODY / took
             report(f"{name}_{kind}_alerts_{clients}_client{'s' if clients > 1 else ''}_per_s", round(rate))
     return rates
 
@@ -104,9 +110,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which(ALERTMANAGER) is None:
         raise SystemExit(f"{ALERTMANAGER} is not installed: apt-get install {ALERTMANAGER}")
-    alerts = [[_alert(n) for n in range(start, start + PER_BODY)]
-              for start in range(0, 2 * args.batches * PER_BODY, PER_BODY)]  # two fresh sets: 1 client, 4 clients
-    halves = [alerts[:args.batches], alerts[args.batches:]]
+    alerts = [[_alert(n) for n in range(start, start + PER_BODY)]  # four fresh sets: new and join, 1 and 4 clients
+              for start in range(0, 4 * args.batches * PER_BODY, PER_BODY)]
+    halves = [alerts[:args.batches], alerts[args.batches:2 * args.batches]]
+    join_halves = [alerts[2 * args.batches:3 * args.batches], alerts[3 * args.batches:]]
     report("alerts_per_body", PER_BODY)
     report("bodies_per_measurement", args.batches)
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,11 +132,15 @@ def main() -> None:
             am_url = f"http://127.0.0.1:{am_port}/api/v2/alerts"
             wr_url = f"http://127.0.0.1:{port}/api/v1/alerts/alertmanager"
             am_bodies = [[json.dumps(batch).encode() for batch in half] for half in halves]
+            am_joins = [[json.dumps(batch).encode() for batch in half] for half in join_halves]
             wr_bodies = [[_v4(batch, n * PER_BODY) for n, batch in enumerate(half, start=h * args.batches)]
                          for h, half in enumerate(halves)]
-            am = _round("alertmanager", lambda bodies, clients: _post_all(am_url, {}, bodies, clients), am_bodies)
+            wr_joins = [[_v4(batch, (n + 2 * args.batches) * PER_BODY, group=n * PER_BODY)  # into the new groups
+                         for n, batch in enumerate(half, start=h * args.batches)] for h, half in enumerate(join_halves)]
+            am = _round("alertmanager", lambda bodies, clients: _post_all(am_url, {}, bodies, clients), am_bodies,
+                        am_joins)
             wr = _round("wareroom", lambda bodies, clients: _post_all(
-                wr_url, {"Authorization": f"Bearer {token}"}, bodies, clients), wr_bodies)
+                wr_url, {"Authorization": f"Bearer {token}"}, bodies, clients), wr_bodies, wr_joins)
             for key in wr:
                 kind, clients = key.split("_")
                 report(f"ratio_wareroom_to_alertmanager_{kind}_{clients}_client{'s' if clients != '1' else ''}",
