@@ -12,7 +12,14 @@ from incidents.alarms import AlarmCondition, AlarmState
 def states(session: Session, conditions: list[AlarmCondition], *, now: datetime) -> list[tuple[AlarmCondition,
                                                                                               AlarmState]]:
     """Each condition with its ISA-18.2 state at ``now`` (shelving and out of service included)."""
-    held = {(h.kind, h.target) for h in shelving.in_force(session, now=now)}
+    return _states(conditions, _held(session, now))
+
+
+def _held(session: Session, now: datetime) -> set[tuple[str, str]]:
+    return {(h.kind, h.target) for h in shelving.in_force(session, now=now)}
+
+
+def _states(conditions: list[AlarmCondition], held: set[tuple[str, str]]) -> list[tuple[AlarmCondition, AlarmState]]:
     return [(c, alarms.state_of(c, shelved=(shelving.SHELF, c.fingerprint) in held,
                                 out_of_service=(shelving.OUT_OF_SERVICE, c.sensor or "") in held))
             for c in conditions]
@@ -33,8 +40,11 @@ def header_text(session: Session, *, incident_id: int, acknowledged: bool, now: 
     already say (not normal, not an acknowledged alarm, not an unacknowledged one of an unacknowledged
     incident); None when there are none."""
     plain = {AlarmState.NORMAL, AlarmState.ACKNOWLEDGED} | (set() if acknowledged else {AlarmState.UNACKNOWLEDGED})
-    shown = [line(c, s) for c, s in states(session, alarms.of_incident(session, incident_id=incident_id), now=now)
-             if s not in plain]
+    held = _held(session, now)
+    candidates = alarms.to_mention(session, incident_id=incident_id, acknowledged=acknowledged,
+                                   fingerprints={t for k, t in held if k == shelving.SHELF},
+                                   sensors={t for k, t in held if k == shelving.OUT_OF_SERVICE})
+    shown = [line(c, s) for c, s in _states(candidates, held) if s not in plain]
     return "; ".join(shown) or None
 
 

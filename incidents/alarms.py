@@ -7,7 +7,7 @@ unacknowledged, latched (a ``latching`` rule: stays until a person holding one o
 ``reset_by`` roles resets it), shelved and out of service (``incidents.shelving``).
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -162,6 +162,24 @@ def of_incident(session: Session, *, incident_id: int) -> list[AlarmCondition]:
     """The alarm conditions whose latest incident is ``incident_id``, oldest first."""
     return list(session.exec(select(AlarmCondition).where(AlarmCondition.incident_id == incident_id)
                              .order_by(col(AlarmCondition.id))))
+
+
+def to_mention(session: Session, *, incident_id: int, acknowledged: bool, fingerprints: Collection[str] = (),
+               sensors: Collection[str] = ()) -> list[AlarmCondition]:
+    """The conditions of ``incident_id`` whose state its status may not already say, oldest first: returned to
+    normal unacknowledged or latched; active unacknowledged when the incident is ``acknowledged``; and those whose
+    fingerprint or sensor is in ``fingerprints`` or ``sensors`` (shelved or out of service: the caller knows).
+    Only those rows are read, so an incident of thousands of plain alarms (a large Alertmanager group) costs
+    none of them."""
+    mention = ~col(AlarmCondition.active) & (col(AlarmCondition.latched) | ~col(AlarmCondition.acknowledged))
+    if acknowledged:
+        mention |= col(AlarmCondition.active) & ~col(AlarmCondition.acknowledged)
+    if fingerprints:
+        mention |= col(AlarmCondition.fingerprint).in_(sorted(fingerprints))
+    if sensors:
+        mention |= col(AlarmCondition.sensor).in_(sorted(sensors))
+    query = select(AlarmCondition).where(AlarmCondition.incident_id == incident_id, mention)
+    return list(session.exec(query.order_by(col(AlarmCondition.id))))
 
 
 def needing_attention(session: Session, *, incident_id: int | None = None) -> list[AlarmCondition]:
