@@ -25,11 +25,13 @@ ONE_GROUP_MAX = 45
 ONE_ALERT_GROUPS_MAX = 100 * 30
 
 
-def notification(bench: Bench, group: str, hosts: range) -> Any:
-    """An Alertmanager (v4) notification of the group ``group``: one firing alert per host."""
-    alerts = [{"status": "firing", "labels": {"alertname": "DiskFull", "site": "SH-01", "instance": f"host-{n}"},
+def notification(bench: Bench, group: str, hosts: range, *, severity: str = "warning", status: str = "firing") -> Any:
+    """An Alertmanager (v4) notification of the group ``group``: one alert per host."""
+    alerts = [{"status": status, "labels": {"alertname": "DiskFull", "site": "SH-01", "instance": f"host-{n}",
+                                            "severity": severity},
                "annotations": {"summary": f"Disk full on host-{n}"}, "startsAt": "2026-11-25T01:00:00Z",
-               "endsAt": "0001-01-01T00:00:00Z", "fingerprint": f"{n:016x}"} for n in hosts]
+               "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-25T01:30:00Z",
+               "fingerprint": f"{n:016x}"} for n in hosts]
     body = {"version": "4", "groupKey": f'{{}}:{{group="{group}"}}', "truncatedAlerts": 0, "status": "firing",
             "receiver": "wareroom", "groupLabels": {"group": group}, "commonLabels": {}, "commonAnnotations": {},
             "externalURL": "http://alertmanager.local:9093", "alerts": alerts}
@@ -91,3 +93,25 @@ def test_100_alerts_in_100_groups(database: Database, clock: FakeClock) -> None:
         touched = [i for group in groups for i in bench.intake.external_group(group)]
     assert len(run) <= ONE_ALERT_GROUPS_MAX, len(run)
     assert len(set(touched)) == 100 and len(bench.incidents()) == 101 and chain_ok(bench)
+
+
+def test_a_more_urgent_alert_raises_the_group_and_the_chain_holds(database: Database, clock: FakeClock) -> None:
+    """The rare steps of a join (severity raised, triggered again) are audited in their place among the group's
+    batched events, and resolved alerts are recorded together: the chain verifies throughout."""
+    bench = make_bench(database, clock, probes=1)
+    (incident_id,) = bench.intake.external_group(notification(bench, "disks", range(10)))
+    clock.advance(seconds=60)
+    assert bench.intake.external_group(notification(bench, "disks", range(10, 20), severity="critical")) == \
+        [incident_id]
+    (incident,) = bench.incidents()
+    assert incident.severity == "SEV1" and chain_ok(bench)
+    with bench.db.reader() as session:
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.incident_id == incident_id)
+                               .order_by(col(AuditEvent.id))).all()
+    first_raise = actions.index("incident.severity_changed")
+    assert actions[first_raise - 1] == "alert.joined" and actions.count("alert.joined") == 19, actions
+    clock.advance(seconds=60)
+    bench.intake.external_group(notification(bench, "disks", range(20), status="resolved"))
+    (incident,) = bench.incidents()
+    assert incident.cleared_at is not None and chain_ok(bench)
+    assert len(bench.alerts(incident_id)) == 40
