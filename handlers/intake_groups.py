@@ -102,6 +102,8 @@ def _write(intake: "Intake", key: str, firing: list[AlertSignal], resolved: list
                 ctx.notifier.post(session, incident_id, messages.notice(incident_id, text, tone="ok"))
             ctx.notifier.update_header(session, incident_id, flow.header(session, incident))
         changed = opened or (incident.status, incident.severity) != before
+    log.info("group %s: %d new and %d resolved alerts on incident %d%s", key, len(new), len(cleared), incident_id,
+             " (opened)" if opened else "")
     if opened:
         intake.alarm_desk.observe(new[0])
     for signal in [*new, *cleared]:
