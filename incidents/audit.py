@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from incidents import appends
 from incidents.actors import Actor
 from incidents.clock import utcnow
 from incidents.tables import AuditEvent
@@ -19,21 +20,29 @@ CHAIN_LOCK_KEY = 7_202_611  # pg_advisory_xact_lock id that serialises appends t
 _TAIL = "wareroom.audit_tail"  # session.info key: (transaction, hash of its last append)
 
 
+_HASHED = ("at", "incident_id", "action", "actor_person_id", "actor_name", "actor_roles", "platform",
+           "platform_user_id", "object_type", "object_id", "before", "after", "reason")
+
+
 def _canonical(row: AuditEvent) -> str:
+    return _canonical_values({name: getattr(row, name) for name in _HASHED})
+
+
+def _canonical_values(values: Mapping[str, Any]) -> str:
     body: dict[str, Any] = {
-        "at": row.at.isoformat(timespec="microseconds"),
-        "incident_id": row.incident_id,
-        "action": row.action,
-        "actor_person_id": row.actor_person_id,
-        "actor_name": row.actor_name,
-        "actor_roles": list(row.actor_roles),
-        "platform": row.platform,
-        "platform_user_id": row.platform_user_id,
-        "object_type": row.object_type,
-        "object_id": row.object_id,
-        "before": row.before,
-        "after": row.after,
-        "reason": row.reason,
+        "at": values["at"].isoformat(timespec="microseconds"),
+        "incident_id": values["incident_id"],
+        "action": values["action"],
+        "actor_person_id": values["actor_person_id"],
+        "actor_name": values["actor_name"],
+        "actor_roles": list(values["actor_roles"]),
+        "platform": values["platform"],
+        "platform_user_id": values["platform_user_id"],
+        "object_type": values["object_type"],
+        "object_id": values["object_id"],
+        "before": values["before"],
+        "after": values["after"],
+        "reason": values["reason"],
     }
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -56,6 +65,54 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS
 
 
+def _chained(
+    session: Session, *, action: str, actor: Actor, incident_id: int | None, object_type: str, object_id: str | None,
+    before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None, at: datetime | None,
+) -> dict[str, Any]:
+    """The next row's column values, chained to the tail, which it becomes."""
+    prev = _last_hash(session)
+    values: dict[str, Any] = {
+        "at": at or utcnow(), "incident_id": incident_id, "action": action, "actor_person_id": actor.person_id,
+        "actor_name": actor.name, "actor_roles": list(actor.roles), "platform": actor.platform,
+        "platform_user_id": actor.platform_user_id, "object_type": object_type,
+        "object_id": object_id if object_id is not None else (str(incident_id) if incident_id else None),
+        "before": before, "after": after, "reason": reason, "prev_hash": prev,
+    }
+    values["hash"] = hashlib.sha256((prev + _canonical_values(values)).encode()).hexdigest()
+    session.info[_TAIL] = (session.get_transaction(), values["hash"])
+    return values
+
+
+def append(
+    session: Session,
+    *,
+    action: str,
+    actor: Actor,
+    incident_id: int | None = None,
+    object_type: str = "incident",
+    object_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> str:
+    """Chain one audit event to the last one and keep it for the transaction's next write of kept rows
+    (``incidents.appends``: the next ``record``, ``write_pending`` or the commit), so that many appends cost
+    one INSERT. Returns the row's hash.
+
+    The chain is locked and its tail read at the first append of a transaction (``_last_hash``); later appends
+    chain to the one before them in memory and are inserted in the order they were made."""
+    values = _chained(session, action=action, actor=actor, incident_id=incident_id, object_type=object_type,
+                      object_id=object_id, before=before, after=after, reason=reason, at=at)
+    appends.add(session, AuditEvent, values)
+    return str(values["hash"])
+
+
+def write_pending(session: Session) -> None:
+    """Insert the audit events ``append`` kept for this transaction (one executemany)."""
+    appends.write(session, AuditEvent)
+
+
 def record(
     session: Session,
     *,
@@ -68,37 +125,15 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
     at: datetime | None = None,
-    flush: bool = True,
 ) -> AuditEvent:
-    """Append one audit event in the caller's transaction, chained to the last one.
-
-    With ``flush=False`` the row stays pending for the caller's next flush (or the commit): appends made
-    so are chained in memory, each to the one before, and inserted in the order they were made, so a
-    caller writing many rows at once (the step cards of a new incident) pays one flush, not one each.
-    The chain stays locked for the whole transaction from its first append (``_last_hash``)."""
-    prev = _last_hash(session)
-    row = AuditEvent(
-        at=at or utcnow(),
-        incident_id=incident_id,
-        action=action,
-        actor_person_id=actor.person_id,
-        actor_name=actor.name,
-        actor_roles=list(actor.roles),
-        platform=actor.platform,
-        platform_user_id=actor.platform_user_id,
-        object_type=object_type,
-        object_id=object_id if object_id is not None else (str(incident_id) if incident_id else None),
-        before=before,
-        after=after,
-        reason=reason,
-        prev_hash=prev,
-        hash="",
-    )
-    row.hash = row_hash(prev, row)
+    """Append one audit event in the caller's transaction, chained to the last one, and flush it (its ``id`` is
+    set on return), after the events ``append`` kept before it."""
+    values = _chained(session, action=action, actor=actor, incident_id=incident_id, object_type=object_type,
+                      object_id=object_id, before=before, after=after, reason=reason, at=at)
+    write_pending(session)
+    row = AuditEvent(**values)
     session.add(row)
-    if flush:
-        session.flush()
-    session.info[_TAIL] = (session.get_transaction(), row.hash)
+    session.flush()
     return row
 
 
