@@ -7,7 +7,7 @@ the step timers (persistent jobs) after commit.
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from handlers.signing import Signing, SigningView, reauthenticate, signing_metho
 from handlers.text import label, local_time, role_name, say
 from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
+from incidents.directory import RoleHolders
 from incidents.evidence import records as evidence_records
 from incidents.evidence.images import CheckedImage
 from incidents.lifecycle import OPEN_STATUSES, Status
@@ -47,24 +48,6 @@ from playbooks.sources import provenance
 
 log = logging.getLogger(__name__)
 SHOWN = ("active", "overdue")
-
-
-@dataclass(slots=True)
-class RoleHolders:
-    """Role look-ups kept for one transaction: the directory is read once, each (role, qualification) found once."""
-
-    active: list[Person] | None = None
-    found: dict[tuple[str, str | None], list[Person]] = field(default_factory=dict)
-
-    def with_role(self, session: Session, *, role: str, at: datetime, qualification: str | None) -> list[Person]:
-        """``directory.with_role``, remembered."""
-        key = (role, qualification)
-        if key not in self.found:
-            if self.active is None:
-                self.active = directory.active_people(session)
-            self.found[key] = directory.with_role(session, role=role, at=at, qualification=qualification,
-                                                  active=self.active)
-        return self.found[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +232,8 @@ class PlaybookFlow:
                                 holders=holders),
             why=why_text(loaded.playbook, step.id),
             sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
-            tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now()) if step.quorum else None,
+            tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now(), holders=holders)
+            if step.quorum else None,
             photo=isinstance(step.input, PhotoInput),
         )
         return messages.step_message(incident_id, view, outcome=outcome)
@@ -275,7 +259,7 @@ class PlaybookFlow:
                 self.ctx.notifier.post(session, incident.id, card,
                                        suffix=f"step:{step_id}:{state.steps[step_id].iteration}")
             service.start_steps(session, incident_id=incident.id, step_ids=step_ids, now=now)
-        self.actions.apply(session, incident, started.decision.actions, now=now)
+        self.actions.apply(session, incident, started.decision.actions, now=now, holders=holders)
 
     def _post_step(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState,
                    step_id: str, *, now: datetime) -> None:

@@ -19,45 +19,37 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Table, event, insert
-from sqlalchemy.orm import ORMExecuteState
-from sqlmodel import Session, SQLModel
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlmodel import SQLModel
 
-_KEY = "wareroom.appends"  # session.info: (transaction, {table: [rows]})
+_KEY = "wareroom.appends"  # session.info: {table: [rows]} of the transaction under way
 
 
-def _waiting(session: Session) -> dict[Table, list[dict[str, Any]]]:
-    transaction = session.get_transaction()
-    held = session.info.get(_KEY)
-    if held is None or held[0] is not transaction:
-        held = session.info[_KEY] = (transaction, {})
-    tables: dict[Table, list[dict[str, Any]]] = held[1]
-    return tables
+def _table(model: type[SQLModel]) -> Table:
+    table = getattr(model, "__table__", None)
+    assert isinstance(table, Table), f"{model.__name__} is not a table model"
+    return table
 
 
 def add(session: Session, model: type[SQLModel], row: Mapping[str, Any]) -> None:
     """Keep ``row`` (column name → value, every column the table's rows of this transaction give) for ``model``'s
     table, after the rows kept before it."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    _waiting(session).setdefault(table, []).append(dict(row))
+    tables: dict[Table, list[dict[str, Any]]] = session.info.setdefault(_KEY, {})
+    tables.setdefault(_table(model), []).append(dict(row))
 
 
 def waiting(session: Session, model: type[SQLModel]) -> int:
     """How many rows of ``model``'s table wait to be written in this transaction."""
-    held = session.info.get(_KEY)
-    if held is None or held[0] is not session.get_transaction():
-        return 0
-    return len(held[1].get(model.__table__, ()))
+    return len(session.info.get(_KEY, {}).get(_table(model), ()))
 
 
 def write(session: Session, model: type[SQLModel] | None = None) -> None:
     """Insert the waiting rows of ``model``'s table (of every table when None), each table's with one
     executemany, after flushing the session's pending ORM objects."""
-    held = session.info.get(_KEY)
-    if held is None or held[0] is not session.get_transaction() or not held[1]:
+    tables: dict[Table, list[dict[str, Any]]] = session.info.get(_KEY, {})
+    if not tables:
         return
-    tables: dict[Table, list[dict[str, Any]]] = held[1]
-    chosen = list(tables) if model is None else [t for t in tables if t is model.__table__]
+    chosen = list(tables) if model is None else [t for t in tables if t is _table(model)]
     if not chosen:
         return
     session.flush()
@@ -69,6 +61,13 @@ def write(session: Session, model: type[SQLModel] | None = None) -> None:
 @event.listens_for(Session, "before_commit")
 def _write_at_commit(session: Session) -> None:
     write(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_at_end(session: Session, transaction: SessionTransaction) -> None:
+    """Rows of a transaction that rolled back are not written by the next one."""
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -1,6 +1,7 @@
 """The admin-managed people directory: persons, their roles, and their chat identities."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -100,6 +101,25 @@ def with_role(session: Session, *, role: str, at: datetime | None = None, qualif
         return people
     on_duty = {s.person_id for s in rostered if s.starts_at <= moment < s.ends_at}
     return [p for p in people if p.id in on_duty] or people
+
+
+@dataclass(slots=True)
+class RoleHolders:
+    """Role look-ups kept for one transaction (the step cards and notices of a new incident): the directory is
+    read once, each (role, qualification) found once, at the ``at`` of its first look-up."""
+
+    active: list[Person] | None = None
+    found: dict[tuple[str, str | None], list[Person]] = field(default_factory=dict)
+
+    def with_role(self, session: Session, *, role: str, at: datetime, qualification: str | None) -> list[Person]:
+        """``with_role``, remembered."""
+        key = (role, qualification)
+        if key not in self.found:
+            if self.active is None:
+                self.active = active_people(session)
+            self.found[key] = with_role(session, role=role, at=at, qualification=qualification,
+                                                  active=self.active)
+        return self.found[key]
 
 
 def add_shift(session: Session, *, person_id: int, starts_at: datetime, ends_at: datetime,
