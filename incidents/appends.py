@@ -18,11 +18,12 @@ is written then (a ``before_commit`` listener), and before a query of the transa
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Insert, Table, event, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel import SQLModel
 
 _KEY = "wareroom.appends"  # session.info: {table: [rows]} of the transaction under way
+_INSERTS: dict[Table, Insert] = {}
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -55,7 +56,10 @@ def write(session: Session, model: type[SQLModel] | None = None) -> None:
     session.flush()
     for table in chosen:
         rows = tables.pop(table)
-        session.connection().execute(insert(table), rows)
+        statement = _INSERTS.get(table)
+        if statement is None:
+            statement = _INSERTS[table] = insert(table)  # built once: its cache key and compiled form are reused
+        session.connection().execute(statement, rows)
 
 
 @event.listens_for(Session, "before_commit")

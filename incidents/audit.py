@@ -18,6 +18,10 @@ from incidents.tables import AuditEvent
 GENESIS = "0" * 64
 CHAIN_LOCK_KEY = 7_202_611  # pg_advisory_xact_lock id that serialises appends to the chain
 _TAIL = "wareroom.audit_tail"  # session.info key: (transaction, hash of its last append)
+# Built once, reused with their cache keys (incidents.service._FIND_OPEN). Two statements, not one: the tail
+# must be read by a statement that starts after the lock is held (its snapshot, under READ COMMITTED).
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_TAIL_HASH = select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
 
 
 _HASHED = ("at", "incident_id", "action", "actor_person_id", "actor_name", "actor_roles", "platform",
@@ -60,8 +64,8 @@ def _last_hash(session: Session) -> str:
     if cached is not None and cached[0] is transaction:
         return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+        session.execute(_LOCK, {"key": CHAIN_LOCK_KEY})
+    last = session.exec(_TAIL_HASH).first()
     return last or GENESIS
 
 

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from incidents import audit
@@ -78,9 +79,15 @@ def resolve(session: Session, *, platform: str, platform_user_id: str) -> Actor 
     return actor_for(row, platform=platform, platform_user_id=platform_user_id)
 
 
+# Built once, reused with their cache keys (incidents.service._FIND_OPEN): the step cards of a new incident
+# read them.
+_ACTIVE = select(Person).where(Person.active == True)  # noqa: E712
+_SHIFTS_OF = select(Shift).where(col(Shift.person_id).in_(bindparam("ids", expanding=True)))
+
+
 def active_people(session: Session) -> list[Person]:
     """Everyone active in the directory."""
-    return list(session.exec(select(Person).where(Person.active == True)))  # noqa: E712
+    return list(session.exec(_ACTIVE))
 
 
 def with_role(session: Session, *, role: str, at: datetime | None = None, qualification: str | None = None,
@@ -96,7 +103,7 @@ def with_role(session: Session, *, role: str, at: datetime | None = None, qualif
     if not ids:
         return []
     moment = at or utcnow()
-    rostered = session.exec(select(Shift).where(col(Shift.person_id).in_(ids))).all()
+    rostered = session.exec(_SHIFTS_OF, params={"ids": ids}).all()
     if not rostered:
         return people
     on_duty = {s.person_id for s in rostered if s.starts_at <= moment < s.ends_at}
