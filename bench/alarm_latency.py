@@ -8,7 +8,9 @@ detectors (a boolean rule, no ``for``) raise alarms one after another at QoS 1, 
 so each opens an incident. The time is taken from just before the publish to the commit of the
 transaction that wrote the incident with its outbox rows (SQLAlchemy ``after_commit``). Run twice:
 with the shipped smoke rule, whose fire-evacuation playbook posts its step cards in that same
-transaction, and with the same rule starting no playbook (``alarm_no_playbook_*``).
+transaction, and with the same rule starting no playbook (``alarm_no_playbook_*``). ``*_reach_*``: from the
+publish until the intake hands the alarm's signal to the open (broker, paho's thread, the subscriber's queue,
+the batch it is in, the rules); the latency less that is the open and its commit.
 
 Then, without the broker or the background load, what one alarm costs whatever the machine's load:
 ``*_open_statements``, the SQL statements of the transaction that opens the incident (SQLAlchemy
@@ -38,7 +40,9 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from bench.common import SHIPPED_RULES, client, mosquitto, percentile, report, runtime, write_site
+from bot.bootstrap import Runtime
 from incidents.readings import Reading
+from incidents.signals import AlertSignal
 from incidents.tables import Incident
 from integrations.mqtt.client import MqttSubscriber
 from integrations.mqtt.ingest import batch_handler
@@ -108,11 +112,25 @@ def settle(alarms: threading.Thread, commits: Commits, expected: int) -> None:
         time.sleep(0.05)
 
 
+def reached(app: Runtime) -> dict[str, float]:
+    """When the intake handed each zone's first signal to ``IncidentFlow.on_signal`` (the open begins): what
+    comes before is the broker, paho's thread, the subscriber's queue, the batch and the rules."""
+    at: dict[str, float] = {}
+    on_signal = app.flow.on_signal
+
+    def noted(signal: AlertSignal, *, drill: bool = False) -> int | None:
+        at.setdefault(signal.zone or "", time.perf_counter())
+        return on_signal(signal, drill=drill)
+
+    app.flow.on_signal = noted  # type: ignore[method-assign]
+    return at
+
+
 async def measure(url: str, args: argparse.Namespace, directory: Path, rules: Path,
-                  database_url: str) -> tuple[list[float], float]:
+                  database_url: str) -> tuple[list[float], list[float], float]:
     site = write_site(directory, probes=PROBES, zones=ZONES, smoke_zones=args.alarms)
     app = runtime(directory, site, rules=rules, database_url=database_url)
-    commits, published = Commits(), dict[str, float]()
+    commits, published, begun = Commits(), dict[str, float](), reached(app)
     subscriber = MqttSubscriber(url, client_id="wareroom-bench-latency", topics=["wareroom/sensors/#"],
                                 handle=batch_handler(app.intake))
     await subscriber.start()
@@ -132,7 +150,8 @@ async def measure(url: str, args: argparse.Namespace, directory: Path, rules: Pa
     commits.close()
     app.db.dispose()
     latencies = [(commits.at[zone] - sent) * 1000 for zone, sent in published.items() if zone in commits.at]
-    return latencies[WARM_UP:], rate
+    reach = [(begun[zone] - sent) * 1000 for zone, sent in published.items() if zone in begun]
+    return latencies[WARM_UP:], reach[WARM_UP:], rate
 
 
 def open_cost(directory: Path, rules: Path, database_url: str) -> tuple[int, float]:
@@ -192,7 +211,7 @@ def main() -> None:
     for variant, rules in (("", SHIPPED_RULES), ("_no_playbook", without_smoke_playbook())):
         with mosquitto(args.url) as url, tempfile.TemporaryDirectory() as tmp, \
                 database(args.database, args.server) as database_url:
-            latencies, rate = asyncio.run(measure(url, args, Path(tmp), rules, database_url))
+            latencies, reach, rate = asyncio.run(measure(url, args, Path(tmp), rules, database_url))
         with tempfile.TemporaryDirectory() as tmp, database(args.database, args.server) as database_url:
             statements, cpu_ms = open_cost(Path(tmp), rules, database_url)
         report(f"alarm{variant}_latency_samples", len(latencies))
@@ -201,6 +220,8 @@ def main() -> None:
         report(f"alarm{variant}_latency_p50_ms", round(percentile(latencies, 0.50), 1))
         report(f"alarm{variant}_latency_p99_ms", round(percentile(latencies, 0.99), 1))
         report(f"alarm{variant}_latency_max_ms", round(max(latencies), 1))
+        report(f"alarm{variant}_reach_p50_ms", round(percentile(reach, 0.50), 1))
+        report(f"alarm{variant}_reach_p99_ms", round(percentile(reach, 0.99), 1))
         report(f"alarm{variant}_open_statements", statements)
         report(f"alarm{variant}_open_cpu_ms", round(cpu_ms, 2))
 
