@@ -20,6 +20,7 @@ from handlers.signing import Signing, SigningView, reauthenticate, signing_metho
 from handlers.text import label, role_name, say
 from incidents import audit, four_eyes, service, signatures
 from incidents.actors import SYSTEM, Actor
+from incidents.directory import RoleHolders
 from incidents.severity import Severity
 from incidents.tables import ActionRun, Incident
 from playbooks.run_state import ActionRequest
@@ -38,14 +39,16 @@ class ActionFlow:
         self.ctx = ctx
 
     def apply(self, session: Session, incident: Incident, requests: Sequence[ActionRequest], *, now: datetime,
-              requested_by: Actor = SYSTEM) -> None:
+              requested_by: Actor = SYSTEM, holders: RoleHolders | None = None) -> None:
         """Carry out or record what the walker asked for, in the caller's transaction; ``requested_by`` is the
-        person whose step caused the request (they may not confirm it themselves)."""
+        person whose step caused the request (they may not confirm it themselves); ``holders``: the transaction's
+        role look-ups, when it keeps them."""
         assert incident.id is not None
         for request in requests:
             action = request.action
             if isinstance(action, NotifyRole):
-                people = quorum.to_page(session, incident, request.step_id, action.role, at=now)
+                people = quorum.to_page(session, incident, request.step_id, action.role, at=now,
+                                         holders=holders)
                 who = "、".join(f"{p.name_zh} {p.name_en}" for p in people) or say("nobody").replace("\n", " ")
                 text = f"📣 {role_name(action.role)}: {who}\n{action.message.zh}\n{action.message.en}"
                 self.ctx.notifier.post(session, incident.id, messages.notice(incident.id, text, tone="warn"))

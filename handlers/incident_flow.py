@@ -106,7 +106,8 @@ class IncidentFlow:
         severity_before = existing.severity if existing else None
         status_before = existing.status if existing else None
         incident, created = service.open_or_join(session, signal=signal, policy=policy,
-                                                 playbook=started.pin if started else None, now=now, drill=drill)
+                                                 playbook=started.pin if started else None, now=now, drill=drill,
+                                                 existing=existing)
         assert incident.id is not None
         if created:
             self.ctx.notifier.open_threads(session, incident.id, self.header(session, incident))

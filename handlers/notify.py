@@ -1,4 +1,5 @@
-"""Turns domain changes into outbox rows for every enabled platform, in the caller's transaction."""
+"""Turns domain changes into outbox rows for every enabled platform, in the caller's transaction (kept and
+inserted together with its other rows: ``outbox.append``)."""
 
 import uuid
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ class Notifier:
         """Open the incident's thread on every platform with its header message."""
         header = _marked(session, incident_id, header)
         for platform in self.platforms:
-            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_OPEN_THREAD,
+            outbox.append(session, incident_id=incident_id, platform=platform, op=outbox.OP_OPEN_THREAD,
                            payload={"message": header.to_json()}, key=self.key(incident_id, platform, "open"))
 
     def update_header(self, session: Session, incident_id: int, header: OutboundMessage) -> None:
@@ -39,7 +40,7 @@ class Notifier:
         header = _marked(session, incident_id, header)
         suffix = f"header:{uuid.uuid4().hex}"
         for platform in self.platforms:
-            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_UPDATE_HEADER,
+            outbox.append(session, incident_id=incident_id, platform=platform, op=outbox.OP_UPDATE_HEADER,
                            payload={"message": header.to_json()}, key=self.key(incident_id, platform, suffix))
 
     def post(self, session: Session, incident_id: int, message: OutboundMessage, *, suffix: str | None = None) -> None:
@@ -47,7 +48,7 @@ class Notifier:
         message = _marked(session, incident_id, message)
         suffix = suffix or f"{outbox.ONE_OFF_POST}{uuid.uuid4().hex}"
         for platform in self.platforms:
-            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_POST,
+            outbox.append(session, incident_id=incident_id, platform=platform, op=outbox.OP_POST,
                            payload={"message": message.to_json()}, key=self.key(incident_id, platform, suffix))
 
     def edit(self, session: Session, incident_id: int, message: OutboundMessage, *, suffix: str) -> None:
@@ -55,6 +56,6 @@ class Notifier:
         message = _marked(session, incident_id, message)
         edit_suffix = f"edit:{uuid.uuid4().hex}"
         for platform in self.platforms:
-            outbox.enqueue(session, incident_id=incident_id, platform=platform, op=outbox.OP_EDIT,
+            outbox.append(session, incident_id=incident_id, platform=platform, op=outbox.OP_EDIT,
                            payload={"message": message.to_json(), "ref_key": self.key(incident_id, platform, suffix)},
                            key=self.key(incident_id, platform, edit_suffix))

@@ -79,10 +79,14 @@ def page(session: Session, incident: Incident, people: Iterable[Person], *, wave
 
 def page_roles(session: Session, incident: Incident, roles: Sequence[str], *, wave: str, now: datetime,
                channels: Sequence[str]) -> int:
-    """``page`` the people on shift in ``roles`` (an escalation pages a role; each person's rules decide how)."""
+    """``page`` the people on shift in ``roles`` (an escalation pages a role; each person's rules decide how).
+    Without channels nothing is read: the directory is read once for all the roles otherwise."""
+    if not channels:
+        return 0
+    active = directory.active_people(session)
     people: dict[int | None, Person] = {}
     for role in roles:
-        people.update({p.id: p for p in directory.with_role(session, role=role, at=now)})
+        people.update({p.id: p for p in directory.with_role(session, role=role, at=now, active=active)})
     return page(session, incident, people.values(), wave=wave, now=now, channels=channels)
 
 

@@ -7,7 +7,7 @@ the step timers (persistent jobs) after commit.
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from handlers.signing import Signing, SigningView, reauthenticate, signing_metho
 from handlers.text import label, local_time, role_name, say
 from incidents import audit, directory, service, signatures
 from incidents.actors import SYSTEM, Actor
+from incidents.directory import RoleHolders
 from incidents.evidence import records as evidence_records
 from incidents.evidence.images import CheckedImage
 from incidents.lifecycle import OPEN_STATUSES, Status
@@ -47,24 +48,6 @@ from playbooks.sources import provenance
 
 log = logging.getLogger(__name__)
 SHOWN = ("active", "overdue")
-
-
-@dataclass(slots=True)
-class RoleHolders:
-    """Role look-ups kept for one transaction: the directory is read once, each (role, qualification) found once."""
-
-    active: list[Person] | None = None
-    found: dict[tuple[str, str | None], list[Person]] = field(default_factory=dict)
-
-    def with_role(self, session: Session, *, role: str, at: datetime, qualification: str | None) -> list[Person]:
-        """``directory.with_role``, remembered."""
-        key = (role, qualification)
-        if key not in self.found:
-            if self.active is None:
-                self.active = directory.active_people(session)
-            self.found[key] = directory.with_role(session, role=role, at=at, qualification=qualification,
-                                                  active=self.active)
-        return self.found[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +113,7 @@ class PlaybookFlow:
     def current_ids(self, incident: Incident) -> list[str]:
         """The steps responders see now, safety steps first."""
         run = self._run(incident)
-        if run is None:
-            return []
-        loaded, state = run
-        shown = [s.id for s in loaded.playbook.all_steps()
-                 if state.steps[s.id].status in SHOWN and not (isinstance(s, Step) and s.is_group)]
-        safety = [s for s in shown if loaded.playbook.step(s).safety]
-        return safety + [s for s in shown if s not in safety]
+        return [] if run is None else _current(*run)
 
     def is_current(self, incident_id: int, step_id: str) -> bool:
         """True when ``step_id`` is one of the incident's current steps."""
@@ -255,7 +232,8 @@ class PlaybookFlow:
                                 holders=holders),
             why=why_text(loaded.playbook, step.id),
             sign_url=self.sign_url(incident_id, step.id) if step.signature else None,
-            tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now()) if step.quorum else None,
+            tally=quorum.tally(session, step, step_state.done_by, at=self.ctx.now(), holders=holders)
+            if step.quorum else None,
             photo=isinstance(step.input, PhotoInput),
         )
         return messages.step_message(incident_id, view, outcome=outcome)
@@ -264,23 +242,24 @@ class PlaybookFlow:
         """Post the first steps of a newly started run and record its first actions.
 
         Everything goes into the caller's transaction, as ``_post_step`` would write it card by card, but
-        cheaper: each role is looked up once for all the cards, and the step rows with their audit events
-        are written with one flush (``service.save_steps``)."""
-        run = self._run(incident)
-        if run is None:
+        cheaper: the run's state is the one ``start`` made (not read back from the incident), each role is looked
+        up once for all the cards, and the cards' outbox rows, the step rows and their audit events are kept and
+        inserted with one INSERT per table (``service.start_steps``, ``outbox.append``). A run starts only on an
+        incident without one, so it has no step rows yet."""
+        loaded = self.library.get(started.pin.playbook_id)
+        if loaded is None:
             return
         assert incident.id is not None
-        loaded, state = run
-        step_ids = self.current_ids(incident)
+        state = started.decision.state
+        step_ids = _current(loaded, state)
         holders = RoleHolders()
         with session.no_autoflush:
             for step_id in step_ids:
                 card = self._card(session, incident.id, loaded, state, step_id, holders=holders)
                 self.ctx.notifier.post(session, incident.id, card,
                                        suffix=f"step:{step_id}:{state.steps[step_id].iteration}")
-        service.save_steps(session, incident_id=incident.id, step_ids=step_ids, status="active", actor=SYSTEM,
-                           now=now)
-        self.actions.apply(session, incident, started.decision.actions, now=now)
+            service.start_steps(session, incident_id=incident.id, step_ids=step_ids, now=now)
+        self.actions.apply(session, incident, started.decision.actions, now=now, holders=holders)
 
     def _post_step(self, session: Session, incident_id: int, loaded: LoadedPlaybook, state: RunState,
                    step_id: str, *, now: datetime) -> None:
@@ -500,6 +479,14 @@ class PlaybookFlow:
             if step_id not in before:
                 self._post_step(session, incident.id, loaded, decision.state, step_id, now=now)
         self.ctx.notifier.update_header(session, incident.id, self.header(session, incident))
+
+
+def _current(loaded: LoadedPlaybook, state: RunState) -> list[str]:
+    """The steps of a run responders see now, safety steps first."""
+    shown = [s.id for s in loaded.playbook.all_steps()
+             if state.steps[s.id].status in SHOWN and not (isinstance(s, Step) and s.is_group)]
+    safety = [s for s in shown if loaded.playbook.step(s).safety]
+    return safety + [s for s in shown if s not in safety]
 
 
 def input_prompt(step: Step | GroupPart) -> str | None:

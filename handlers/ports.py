@@ -1,6 +1,6 @@
 """The ports between the platform-neutral core and the adapters (model-codebases §5)."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -32,8 +32,12 @@ class OutboundMessage:
     tone: str = "info"  # info | alert | ok | warn: adapters may colour by it
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict for the outbox."""
-        return asdict(self)
+        """A JSON-able dict for the outbox: ``dataclasses.asdict`` of the message, built field by field (asdict
+        deep-copies every value: a tenth of opening an incident with a playbook's step cards)."""
+        return {"title": self.title, "body": self.body, "fields": self.fields,
+                "buttons": tuple({"label": b.label, "token": b.token, "style": b.style, "url": b.url}
+                                 for b in self.buttons),
+                "incident_id": self.incident_id, "tone": self.tone}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "OutboundMessage":

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, insert
+from sqlalchemy import JSON, Column, bindparam, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from incidents import audit
@@ -79,9 +79,15 @@ def state_of(condition: AlarmCondition, *, shelved: bool = False, out_of_service
     return AlarmState.NORMAL if condition.acknowledged else AlarmState.RETURNED_UNACKNOWLEDGED
 
 
+# Built once, reused with their cache keys (incidents.service._FIND_OPEN): both run when an incident opens.
+_FIND = select(AlarmCondition).where(AlarmCondition.fingerprint == bindparam("fingerprint"))
+_OF_INCIDENT = select(AlarmCondition).where(AlarmCondition.incident_id == bindparam("incident_id")) \
+    .order_by(col(AlarmCondition.id))
+
+
 def find(session: Session, fingerprint: str) -> AlarmCondition | None:
     """The condition of the alert ``fingerprint``, if it ever fired."""
-    return session.exec(select(AlarmCondition).where(AlarmCondition.fingerprint == fingerprint)).first()
+    return session.exec(_FIND, params={"fingerprint": fingerprint}).first()
 
 
 def fired(session: Session, *, signal: AlertSignal, incident_id: int, now: datetime) -> None:
@@ -160,8 +166,7 @@ def latch(session: Session, *, fingerprint: str, reset_by: list[str]) -> None:
 
 def of_incident(session: Session, *, incident_id: int) -> list[AlarmCondition]:
     """The alarm conditions whose latest incident is ``incident_id``, oldest first."""
-    return list(session.exec(select(AlarmCondition).where(AlarmCondition.incident_id == incident_id)
-                             .order_by(col(AlarmCondition.id))))
+    return list(session.exec(_OF_INCIDENT, params={"incident_id": incident_id}))
 
 
 def to_mention(session: Session, *, incident_id: int, acknowledged: bool, fingerprints: Collection[str] = (),

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Required, TypedDict
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from incidents import appends
 from incidents.actors import Actor
 from incidents.clock import utcnow
 from incidents.tables import AuditEvent
@@ -17,6 +18,10 @@ from incidents.tables import AuditEvent
 GENESIS = "0" * 64
 CHAIN_LOCK_KEY = 7_202_611  # pg_advisory_xact_lock id that serialises appends to the chain
 _TAIL = "wareroom.audit_tail"  # session.info key: (transaction, hash of its last append)
+# Built once, reused with their cache keys (incidents.service._FIND_OPEN). Two statements, not one: the tail
+# must be read by a statement that starts after the lock is held (its snapshot, under READ COMMITTED).
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_TAIL_HASH = select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
 
 
 _HASHED = ("at", "incident_id", "action", "actor_person_id", "actor_name", "actor_roles", "platform",
@@ -48,9 +53,57 @@ def _last_hash(session: Session) -> str:
     if cached is not None and cached[0] is transaction:
         return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+        session.execute(_LOCK, {"key": CHAIN_LOCK_KEY})
+    last = session.exec(_TAIL_HASH).first()
     return last or GENESIS
+
+
+def _chained(
+    session: Session, *, action: str, actor: Actor, incident_id: int | None, object_type: str, object_id: str | None,
+    before: dict[str, Any] | None, after: dict[str, Any] | None, reason: str | None, at: datetime | None,
+) -> dict[str, Any]:
+    """The next row's column values, chained to the tail, which it becomes."""
+    prev = _last_hash(session)
+    values: dict[str, Any] = {
+        "at": at or utcnow(), "incident_id": incident_id, "action": action, "actor_person_id": actor.person_id,
+        "actor_name": actor.name, "actor_roles": list(actor.roles), "platform": actor.platform,
+        "platform_user_id": actor.platform_user_id, "object_type": object_type,
+        "object_id": object_id if object_id is not None else (str(incident_id) if incident_id else None),
+        "before": before, "after": after, "reason": reason, "prev_hash": prev,
+    }
+    values["hash"] = hashlib.sha256((prev + _canonical_values(values)).encode()).hexdigest()
+    session.info[_TAIL] = (session.get_transaction(), values["hash"])
+    return values
+
+
+def append(
+    session: Session,
+    *,
+    action: str,
+    actor: Actor,
+    incident_id: int | None = None,
+    object_type: str = "incident",
+    object_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> str:
+    """Chain one audit event to the last one and keep it for the transaction's next write of kept rows
+    (``incidents.appends``: the next ``record``, ``write_pending`` or the commit), so that many appends cost
+    one INSERT. Returns the row's hash.
+
+    The chain is locked and its tail read at the first append of a transaction (``_last_hash``); later appends
+    chain to the one before them in memory and are inserted in the order they were made."""
+    values = _chained(session, action=action, actor=actor, incident_id=incident_id, object_type=object_type,
+                      object_id=object_id, before=before, after=after, reason=reason, at=at)
+    appends.add(session, AuditEvent, values)
+    return str(values["hash"])
+
+
+def write_pending(session: Session) -> None:
+    """Insert the audit events ``append`` kept for this transaction (one executemany)."""
+    appends.write(session, AuditEvent)
 
 
 def record(
@@ -65,37 +118,15 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
     at: datetime | None = None,
-    flush: bool = True,
 ) -> AuditEvent:
-    """Append one audit event in the caller's transaction, chained to the last one.
-
-    With ``flush=False`` the row stays pending for the caller's next flush (or the commit): appends made
-    so are chained in memory, each to the one before, and inserted in the order they were made, so a
-    caller writing many rows at once (the step cards of a new incident) pays one flush, not one each.
-    The chain stays locked for the whole transaction from its first append (``_last_hash``)."""
-    prev = _last_hash(session)
-    row = AuditEvent(
-        at=at or utcnow(),
-        incident_id=incident_id,
-        action=action,
-        actor_person_id=actor.person_id,
-        actor_name=actor.name,
-        actor_roles=list(actor.roles),
-        platform=actor.platform,
-        platform_user_id=actor.platform_user_id,
-        object_type=object_type,
-        object_id=object_id if object_id is not None else (str(incident_id) if incident_id else None),
-        before=before,
-        after=after,
-        reason=reason,
-        prev_hash=prev,
-        hash="",
-    )
-    row.hash = row_hash(prev, row)
+    """Append one audit event in the caller's transaction, chained to the last one, and flush it (its ``id`` is
+    set on return), after the events ``append`` kept before it."""
+    values = _chained(session, action=action, actor=actor, incident_id=incident_id, object_type=object_type,
+                      object_id=object_id, before=before, after=after, reason=reason, at=at)
+    write_pending(session)
+    row = AuditEvent(**values)
     session.add(row)
-    if flush:
-        session.flush()
-    session.info[_TAIL] = (session.get_transaction(), row.hash)
+    session.flush()
     return row
 
 
@@ -112,29 +143,12 @@ class AuditEntry(TypedDict, total=False):
 
 
 def record_many(session: Session, entries: Sequence[AuditEntry], *, actor: Actor, at: datetime) -> None:
-    """Append several events of one actor at once in the caller's transaction: chained in order after the last
-    one and inserted with one batched INSERT, without an ORM object each (a group's hundreds of alerts). The
-    same rows and hashes as ``record`` called for each in turn. Audit rows still pending in the session are
-    flushed first, so the rows' ids follow the chain; ``record`` after it chains to the last of them."""
-    if not entries:
-        return
-    session.flush()
-    prev = _last_hash(session)
-    rows: list[dict[str, Any]] = []
+    """Append several events of one actor at once in the caller's transaction (a group's hundreds of alerts):
+    each chained by ``append`` in order, then all inserted with one executemany. The same rows and hashes as
+    ``record`` called for each in turn."""
     for entry in entries:
-        incident_id, object_id = entry.get("incident_id"), entry.get("object_id")
-        values: dict[str, Any] = {
-            "at": at, "incident_id": incident_id, "action": entry["action"], "actor_person_id": actor.person_id,
-            "actor_name": actor.name, "actor_roles": list(actor.roles), "platform": actor.platform,
-            "platform_user_id": actor.platform_user_id, "object_type": entry.get("object_type", "incident"),
-            "object_id": object_id if object_id is not None else (str(incident_id) if incident_id else None),
-            "before": entry.get("before"), "after": entry.get("after"), "reason": entry.get("reason"),
-            "prev_hash": prev,
-        }
-        values["hash"] = prev = hashlib.sha256((prev + _canonical_values(values)).encode()).hexdigest()
-        rows.append(values)
-    session.execute(insert(AuditEvent), rows)
-    session.info[_TAIL] = (session.get_transaction(), prev)
+        append(session, actor=actor, at=at, **entry)
+    write_pending(session)
 
 
 @dataclass(frozen=True, slots=True)

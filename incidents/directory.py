@@ -1,8 +1,10 @@
 """The admin-managed people directory: persons, their roles, and their chat identities."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from incidents import audit
@@ -77,9 +79,15 @@ def resolve(session: Session, *, platform: str, platform_user_id: str) -> Actor 
     return actor_for(row, platform=platform, platform_user_id=platform_user_id)
 
 
+# Built once, reused with their cache keys (incidents.service._FIND_OPEN): the step cards of a new incident
+# read them.
+_ACTIVE = select(Person).where(Person.active == True)  # noqa: E712
+_SHIFTS_OF = select(Shift).where(col(Shift.person_id).in_(bindparam("ids", expanding=True)))
+
+
 def active_people(session: Session) -> list[Person]:
     """Everyone active in the directory."""
-    return list(session.exec(select(Person).where(Person.active == True)))  # noqa: E712
+    return list(session.exec(_ACTIVE))
 
 
 def with_role(session: Session, *, role: str, at: datetime | None = None, qualification: str | None = None,
@@ -95,11 +103,30 @@ def with_role(session: Session, *, role: str, at: datetime | None = None, qualif
     if not ids:
         return []
     moment = at or utcnow()
-    rostered = session.exec(select(Shift).where(col(Shift.person_id).in_(ids))).all()
+    rostered = session.exec(_SHIFTS_OF, params={"ids": ids}).all()
     if not rostered:
         return people
     on_duty = {s.person_id for s in rostered if s.starts_at <= moment < s.ends_at}
     return [p for p in people if p.id in on_duty] or people
+
+
+@dataclass(slots=True)
+class RoleHolders:
+    """Role look-ups kept for one transaction (the step cards and notices of a new incident): the directory is
+    read once, each (role, qualification) found once, at the ``at`` of its first look-up."""
+
+    active: list[Person] | None = None
+    found: dict[tuple[str, str | None], list[Person]] = field(default_factory=dict)
+
+    def with_role(self, session: Session, *, role: str, at: datetime, qualification: str | None) -> list[Person]:
+        """``with_role``, remembered."""
+        key = (role, qualification)
+        if key not in self.found:
+            if self.active is None:
+                self.active = active_people(session)
+            self.found[key] = with_role(session, role=role, at=at, qualification=qualification,
+                                                  active=self.active)
+        return self.found[key]
 
 
 def add_shift(session: Session, *, person_id: int, starts_at: datetime, ends_at: datetime,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
-from incidents import audit
+from incidents import appends, audit
 from incidents.actors import Actor
 from incidents.clock import utcnow
 from incidents.tables import ChatBinding, OutboxMessage
@@ -34,10 +34,24 @@ _LIVE = (PENDING, SENDING)
 def enqueue(
     session: Session, *, incident_id: int, platform: str, op: str, payload: dict[str, Any], key: str
 ) -> OutboxMessage:
-    """Add one delivery for one platform; ``key`` makes the same effect impossible to enqueue twice."""
+    """Add one delivery for one platform, after those ``append`` kept; ``key`` makes the same effect impossible
+    to enqueue twice."""
+    if appends.waiting(session, OutboxMessage):
+        appends.write(session, OutboxMessage)
     row = OutboxMessage(incident_id=incident_id, platform=platform, op=op, payload=payload, idempotency_key=key)
     session.add(row)
     return row
+
+
+def append(session: Session, *, incident_id: int, platform: str, op: str, payload: dict[str, Any], key: str,
+           now: datetime | None = None) -> None:
+    """``enqueue`` without an ORM object: the row is kept and inserted with the transaction's other kept rows
+    (``incidents.appends``: one INSERT for all of them), in order; due at ``now`` (default: the clock)."""
+    at = now or utcnow()
+    appends.add(session, OutboxMessage, {
+        "incident_id": incident_id, "platform": platform, "op": op, "payload": payload, "idempotency_key": key,
+        "status": PENDING, "attempts": 0, "next_attempt_at": at, "last_error": None, "created_at": at,
+        "sent_at": None, "message_native": None})
 
 
 def due(session: Session, *, now: datetime, platform: str, limit: int = 100) -> list[OutboxMessage]:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from incidents import alarms, audit
+from incidents import alarms, appends, audit
 from incidents.actors import SYSTEM, Actor
 from incidents.escalation import EscalationStep, SeverityPolicy, next_step, policy_snapshot
 from incidents.escalation_plan import next_reminder, replan, restart
@@ -56,9 +57,14 @@ def get_incident(session: Session, *, incident_id: int, for_update: bool = False
     return incident
 
 
+# Built once: SQLAlchemy then reuses the statement's cache key and compiled form (each execution of a statement
+# built anew pays its construction and cache key again: a tenth of an alarm's open on the profile of 2026-11-30).
+_FIND_OPEN = select(Incident).where(Incident.open_dedup_key == bindparam("dedup_key"))
+
+
 def find_open(session: Session, *, dedup_key: str) -> Incident | None:
     """The open incident for a dedup key, if any."""
-    return session.exec(select(Incident).where(Incident.open_dedup_key == dedup_key)).first()
+    return session.exec(_FIND_OPEN, params={"dedup_key": dedup_key}).first()
 
 
 def incident_key(signal: AlertSignal) -> str:
@@ -90,18 +96,27 @@ def alert_values(signal: AlertSignal, incident_id: int) -> dict[str, Any]:
     }
 
 
+_UNKNOWN: Any = object()
+
+
 def open_or_join(
     session: Session, *, signal: AlertSignal, policy: SeverityPolicy, playbook: PlaybookPin | None, now: datetime,
-    drill: bool = False,
+    drill: bool = False, existing: Incident | None = _UNKNOWN,
 ) -> tuple[Incident, bool]:
     """Open an incident for the signal, or attach it to the open one with the same fingerprint.
 
     ``policy`` is the escalation policy of the signal's severity. An acknowledged incident whose alarm had
     cleared and now fires again is triggered again, its escalation restarted (``retrigger``).
-    Returns the incident and whether it was created.
+    ``existing``: what ``find_open`` for the signal's ``incident_key`` returned in this transaction, when the
+    caller already asked (it is not asked again). Returns the incident and whether it was created.
+
+    A new incident is inserted at once (its id names everything else); its alert, alarm condition and
+    ``incident.opened`` audit event are kept for the transaction's one write of kept rows
+    (``incidents.appends``), as are the outbox rows and step cards callers add after it.
     """
     key = incident_key(signal)
-    existing = find_open(session, dedup_key=key)
+    if existing is _UNKNOWN:
+        existing = find_open(session, dedup_key=key)
     if existing is not None:
         assert existing.id is not None
         session.add(_alert_from(signal, existing.id))
@@ -138,7 +153,7 @@ def open_or_join(
     assert incident.id is not None
     session.add(_alert_from(signal, incident.id))
     alarms.fired(session, signal=signal, incident_id=incident.id, now=now)
-    audit.record(
+    audit.append(
         session, action="incident.opened", actor=SYSTEM, incident_id=incident.id, at=now,
         after={"severity": incident.severity, "title_en": incident.title_en, "dedup_key": incident.dedup_key,
                "rule": signal.rule_id, "value": signal.value, "sensor": signal.sensor,
@@ -337,27 +352,25 @@ def save_step(
         select(StepRun).where(StepRun.incident_id == incident_id, StepRun.step_id == step_id)
     ).first()
     return _set_step(session, run, incident_id=incident_id, step_id=step_id, status=status, actor=actor, now=now,
-                     reason=reason, answer=answer, flush=True)
+                     reason=reason, answer=answer)
 
 
-def save_steps(
-    session: Session, *, incident_id: int, step_ids: Sequence[str], status: str, actor: Actor, now: datetime,
-) -> list[StepRun]:
-    """Record several steps' new status and audit each, in the order of ``step_ids``, with one query for the
-    steps' rows and one flush for all of them (the first step cards of a new incident): the same rows,
-    audit events and hash chain as ``save_step`` called for each in turn."""
-    with session.no_autoflush:
-        query = select(StepRun).where(StepRun.incident_id == incident_id, col(StepRun.step_id).in_(list(step_ids)))
-        existing = {run.step_id: run for run in session.exec(query)}
-        runs = [_set_step(session, existing.get(step_id), incident_id=incident_id, step_id=step_id, status=status,
-                          actor=actor, now=now, flush=False) for step_id in step_ids]
-    session.flush()
-    return runs
+def start_steps(session: Session, *, incident_id: int, step_ids: Sequence[str], now: datetime) -> None:
+    """Make the first steps of a run that has no step rows yet (the playbook of an incident opened, or first
+    pinned, in this transaction) active: one step row and one ``step.active`` audit event each, in the order
+    of ``step_ids``, kept and inserted with one INSERT per table (``incidents.appends``). The rows and audit
+    events are those ``save_step`` writes for each in turn; nothing is read."""
+    for step_id in step_ids:
+        appends.add(session, StepRun, {"incident_id": incident_id, "step_id": step_id, "status": "active",
+                                       "started_at": now, "finished_at": None, "actor_person_id": None,
+                                       "reason": None})
+        audit.append(session, action="step.active", actor=SYSTEM, incident_id=incident_id, object_type="step",
+                     object_id=step_id, after={"status": "active"}, at=now)
 
 
 def _set_step(
     session: Session, run: StepRun | None, *, incident_id: int, step_id: str, status: str, actor: Actor,
-    now: datetime, flush: bool, reason: str | None = None, answer: Any = None,
+    now: datetime, reason: str | None = None, answer: Any = None,
 ) -> StepRun:
     before = run.status if run else None
     if run is None:
@@ -369,5 +382,5 @@ def _set_step(
     audit.record(session, action=f"step.{status}", actor=actor, incident_id=incident_id, object_type="step",
                  object_id=step_id, before={"status": before} if before else None,
                  after={"status": status, "answer": answer} if answer is not None else {"status": status},
-                 reason=reason, at=now, flush=flush)
+                 reason=reason, at=now)
     return run
