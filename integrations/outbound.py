@@ -94,19 +94,18 @@ class TokenBucket:
         self.tokens = float(rate.burst)
         self.updated = now
 
-    def _refill(self, now: float) -> None:
+    def _tokens(self, now: float) -> float:
         gained = (now - self.updated) * self.rate.burst / self.rate.per_seconds
-        self.tokens = min(float(self.rate.burst), self.tokens + gained)
-        self.updated = now
+        return min(float(self.rate.burst), self.tokens + gained)
 
     def wait(self, now: float) -> float:
-        """Seconds until one token is available."""
-        self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) * self.rate.per_seconds / self.rate.burst
+        """Seconds until one token is available (changes nothing: any thread may ask)."""
+        tokens = self._tokens(now)
+        return 0.0 if tokens >= 1 else (1 - tokens) * self.rate.per_seconds / self.rate.burst
 
     def take(self, now: float) -> None:
-        self._refill(now)
-        self.tokens -= 1
+        self.tokens = self._tokens(now) - 1
+        self.updated = now
 
 
 class RateLimitedChat:

@@ -372,3 +372,25 @@ async def test_rows_written_by_another_process_are_delivered_at_their_commit_on_
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_only_the_newest_of_several_pending_header_updates_is_sent(rig: Rig) -> None:
+    """Header updates replace the whole header: of three written while none was sent, only the newest goes
+    out; the older ones are marked sent (superseded) and never reach the platform."""
+    incident_id = rig.core.flow.on_signal(make_signal())
+    assert incident_id is not None
+    dispatcher = await rig.dispatcher()
+    await _drain(dispatcher)
+    edits_before = len(rig.fakes.telegram.called("editMessageText"))
+    with rig.db.unit_of_work() as session:
+        for n in range(3):
+            header = OutboundMessage(title=f"#{incident_id} 版本 {n}", incident_id=incident_id)
+            rig.core.ctx.notifier.update_header(session, incident_id, header)
+    await _drain(dispatcher)
+    edits = rig.fakes.telegram.called("editMessageText")[edits_before:]
+    assert [e["text"] for e in edits if "版本" in e["text"]] == [e["text"] for e in edits]
+    assert len(edits) == 1 and "版本 2" in edits[0]["text"]
+    for platform in PLATFORMS:
+        rows = [r for r in rig.rows(platform=platform, op="update_header") if "版本" in r.payload["message"]["title"]]
+        assert [r.status for r in rows] == ["sent"] * 3
+        assert [r.last_error for r in rows] == [f"superseded by row {rows[2].id}: not sent"] * 2 + [None]
