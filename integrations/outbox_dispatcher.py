@@ -152,7 +152,7 @@ class OutboxDispatcher:
             timeout = self.poll_seconds
             if upcoming is not None:
                 wait = (as_utc(upcoming) - self.now()).total_seconds()
-                if wait > 0:  # due now but not delivered (held elsewhere, or failing): the poll, not a busy loop
+                if wait > 0:  # (a row due already was passed over: claimed elsewhere; the poll, not a busy loop)
                     timeout = min(timeout, wait)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=timeout)

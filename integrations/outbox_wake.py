@@ -11,6 +11,7 @@ commit is all it needs.
 """
 
 from collections.abc import Callable
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -22,7 +23,7 @@ from integrations import pg_notify
 
 CHANNEL_PREFIX = "wareroom_outbox:"
 _NOTIFY = text("SELECT pg_notify(:channel, platform) FROM unnest(CAST(:platforms AS text[])) AS platform")
-_channels: dict[Engine, str] = {}  # engines whose transactions notify, with their channel
+_channels: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()  # engines whose transactions notify: channel
 
 
 def _platforms_written(session: Session) -> set[str]:
