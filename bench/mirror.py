@@ -1,6 +1,6 @@
 """A click on one platform → the incident's message updated on every other platform.
 
-    .venv/bin/python -m bench.mirror [--incidents 20]
+    .venv/bin/python -m bench.mirror [--incidents 20] [--pause 0]
 
 The whole app runs with Slack, Telegram and WeCom configured against the fake platform servers of the
 tests (real client libraries, the platforms' wire formats, on loopback) and its own web chat. Each
@@ -9,8 +9,11 @@ signed Slack click acknowledges it, and the time until Telegram's header message
 web chat's header show who acknowledged is measured (polled every 2 ms; the web chat over its HTTP API
 every 10 ms). Incidents follow each other at once unless ``--pause`` gives the rate limits (Telegram
 allows a group 20 messages a minute, 3 in 3 s) time to refill before the click. Prints p50 and p95
-per platform and for the last of the three. The same-run reference is the click's own answer time
-(Slack's request, answered once the acknowledgement is committed).
+per platform and for the last of the three, and ``telegram_budget_wait``: how long, from the click,
+Telegram's budget for the chat (``integrations.telegram.adapter.LIMITS``, as the app's limiter
+counts it) allowed no message at all: the earliest the edit could legally go. The same-run
+reference is the click's own answer time (Bolt answers Slack at once; the acknowledgement is handled
+after the answer).
 """
 
 import argparse
@@ -23,10 +26,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 
 from bench.common import mosquitto, percentile, report
 from bot import db
 from incidents.database import Database
+from integrations.outbound import RateLimitedChat
 from tests.e2e.server import ALERT_BODY, app_settings, running, wait_for
 from tests.e2e.test_all_platforms import SLACK_SECRET, _fakes
 from tests.factories import seed_people
@@ -53,7 +58,7 @@ def _when(check: Callable[[], bool], start: float, every: float, out: dict[str, 
 
 
 def _one(http: httpx.Client, fakes: tuple[FakeSlack, FakeTelegram, FakeWeCom], n: int,
-         pause: float) -> dict[str, float]:
+         pause: float, telegram_budget: Callable[[], float]) -> dict[str, float]:
     """Open incident ``n``, wait until every platform shows it, click acknowledge on Slack: ms per platform."""
     slack, telegram, wecom = fakes
     body = ALERT_BODY | {"dedup_key": f"mirror-{n}", "labels": {"site": "SH-01", "zone": f"M{n}",
@@ -84,6 +89,7 @@ def _one(http: httpx.Client, fakes: tuple[FakeSlack, FakeTelegram, FakeWeCom], n
     headers = signed_headers(click, SLACK_SECRET, "application/x-www-form-urlencoded")
     took: dict[str, float] = {}
     start = time.perf_counter()
+    took["telegram_budget_wait"] = telegram_budget() * 1000
     watchers = [_when(lambda: ACKED_BY in telegram.messages[tg_id]["text"], start, 0.002, took, "telegram"),
                 _when(on_wecom, start, 0.002, took, "wecom"), _when(on_webchat, start, 0.01, took, "webchat")]
     answer = http.post("/slack/events", content=click, headers=headers)
@@ -113,18 +119,24 @@ def main() -> None:
         database.dispose()
         slack, telegram, wecom, chat = _fakes(stack)
         broker = stack.enter_context(mosquitto(""))
-        http = stack.enter_context(running(app_settings(directory, url, mqtt_url=broker, **chat)))
+        apps: list[FastAPI] = []
+        http = stack.enter_context(running(app_settings(directory, url, mqtt_url=broker, **chat),
+                                           on_app=apps.append))
+        limiter = apps[0].state.runtime.dispatcher.ports["telegram"]
+        assert isinstance(limiter, RateLimitedChat)
+
+        def telegram_budget() -> float:
+            return limiter.wait_for(limiter.inner.destination(None))
+
         runs: dict[str, list[float]] = {}
         for n in range(args.incidents):
-            for name, ms in _one(http, (slack, telegram, wecom), n, args.pause).items():
+            for name, ms in _one(http, (slack, telegram, wecom), n, args.pause, telegram_budget).items():
                 runs.setdefault(name, []).append(ms)
     report("mirror_incidents", args.incidents)
     report("mirror_pause_before_click_s", args.pause)
-    for name in ("click_answer", *PLATFORMS, "all"):
+    for name in ("click_answer", *PLATFORMS, "all", "telegram_budget_wait"):
         report(f"mirror_{name}_p50_ms", f"{percentile(runs[name], 0.5):.0f}")
         report(f"mirror_{name}_p95_ms", f"{percentile(runs[name], 0.95):.0f}")
-
-
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ is parked as ``dead`` (a dead letter an admin can send again). Rate-limit waits 
 """
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from incidents import appends, audit
 from incidents.actors import Actor
@@ -31,6 +34,9 @@ DEAD = "dead"
 _LIVE = (PENDING, SENDING)
 
 
+PLATFORMS_WRITTEN = "wareroom.outbox_platforms"  # session.info key: platforms of kept rows (integrations.outbox_wake)
+
+
 def enqueue(
     session: Session, *, incident_id: int, platform: str, op: str, payload: dict[str, Any], key: str
 ) -> OutboxMessage:
@@ -48,24 +54,72 @@ def append(session: Session, *, incident_id: int, platform: str, op: str, payloa
     """``enqueue`` without an ORM object: the row is kept and inserted with the transaction's other kept rows
     (``incidents.appends``: one INSERT for all of them), in order; due at ``now`` (default: the clock)."""
     at = now or utcnow()
+    session.info.setdefault(PLATFORMS_WRITTEN, set()).add(platform)
     appends.add(session, OutboxMessage, {
         "incident_id": incident_id, "platform": platform, "op": op, "payload": payload, "idempotency_key": key,
         "status": PENDING, "attempts": 0, "next_attempt_at": at, "last_error": None, "created_at": at,
         "sent_at": None, "message_native": None})
 
 
-def due(session: Session, *, now: datetime, platform: str, limit: int = 100) -> list[OutboxMessage]:
-    """The head row of each of ``platform``'s threads whose time has come, oldest first.
+class Lane(StrEnum):
+    """The two delivery lanes of a platform, each with its own order.
 
-    Only the oldest live row of each (incident, platform) stream is due, so a thread never receives
-    a message before the one written ahead of it; a row parked as dead no longer holds its stream.
+    ``THREAD``: the thread's messages (opening, posts, edits of posted cards), one at a time in the order
+    written. ``HEADER``: edits of the thread's header (the incident card): only the newest is sent, as soon
+    as the thread is open, without waiting behind the thread's posts (an acknowledgement shows at once
+    even where a rate limit holds the posts back).
     """
-    heads = (select(func.min(OutboxMessage.id))
-             .where(OutboxMessage.platform == platform, col(OutboxMessage.status).in_(_LIVE))
-             .group_by(col(OutboxMessage.incident_id)))
-    return list(session.exec(select(OutboxMessage)
-                             .where(col(OutboxMessage.id).in_(heads), OutboxMessage.next_attempt_at <= now)
+
+    THREAD = "thread"
+    HEADER = "header"
+
+
+def _candidates(platform: str, lane: Lane) -> SelectOfScalar[OutboxMessage]:
+    """The rows that may go next in ``lane``, whatever their time: the head of each thread, or the newest
+    header update of each thread whose opening is no longer live."""
+    live = (OutboxMessage.platform == platform, col(OutboxMessage.status).in_(_LIVE))
+    if lane is Lane.THREAD:
+        heads = (select(func.min(OutboxMessage.id)).where(*live, OutboxMessage.op != OP_UPDATE_HEADER)
+                 .group_by(col(OutboxMessage.incident_id)))
+        return select(OutboxMessage).where(col(OutboxMessage.id).in_(heads))
+    newest = (select(func.max(OutboxMessage.id)).where(*live, OutboxMessage.op == OP_UPDATE_HEADER)
+              .group_by(col(OutboxMessage.incident_id)))
+    opening = aliased(OutboxMessage)
+    still_opening = (select(opening.id).where(opening.incident_id == OutboxMessage.incident_id,
+                                              opening.platform == platform, opening.op == OP_OPEN_THREAD,
+                                              col(opening.status).in_(_LIVE)).exists())
+    return select(OutboxMessage).where(col(OutboxMessage.id).in_(newest), ~still_opening)
+
+
+def due(session: Session, *, now: datetime, platform: str, lane: Lane = Lane.THREAD,
+        limit: int = 100) -> list[OutboxMessage]:
+    """The rows of ``platform``'s ``lane`` whose time has come, oldest first (see ``Lane``).
+
+    In the thread lane only the oldest live row of each (incident, platform) stream is due, so a thread
+    never receives a message before the one written ahead of it; a row parked as dead no longer holds
+    its stream. In the header lane, the newest header update of each stream whose thread is open.
+    """
+    return list(session.exec(_candidates(platform, lane).where(OutboxMessage.next_attempt_at <= now)
                              .order_by(col(OutboxMessage.id)).limit(limit)).all())
+
+
+def next_due(session: Session, *, platform: str, lane: Lane) -> datetime | None:
+    """When the next row of ``platform``'s ``lane`` becomes due (maybe already past); None: nothing live."""
+    rows = _candidates(platform, lane).subquery()
+    return session.exec(select(func.min(rows.c.next_attempt_at))).first()
+
+
+def supersede(session: Session, newest: OutboxMessage) -> int:
+    """Mark the live header updates of ``newest``'s stream written before it as sent: an edit replaces
+    the whole header, so only the newest is sent. Returns how many were superseded."""
+    older = list(session.exec(select(OutboxMessage).where(
+        OutboxMessage.incident_id == newest.incident_id, OutboxMessage.platform == newest.platform,
+        OutboxMessage.op == OP_UPDATE_HEADER, col(OutboxMessage.status).in_(_LIVE),
+        col(OutboxMessage.id) < (newest.id or 0)).with_for_update(skip_locked=True)).all())
+    for row in older:
+        row.status, row.sent_at, row.last_error = SENT, utcnow(), f"superseded by row {newest.id}: not sent"
+        session.add(row)
+    return len(older)
 
 
 def claim(session: Session, *, row_id: int) -> OutboxMessage | None:

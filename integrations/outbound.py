@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _GLOBAL = "*"
 _REMEMBERED_PARTS = 1000
+_YIELD_SECONDS = 0.01  # how long a send steps aside for a waiting edit before it looks again
+_NO_WAIT = 1e-6  # a wait this short is rounding left by the sleep before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,27 +94,28 @@ class TokenBucket:
         self.tokens = float(rate.burst)
         self.updated = now
 
-    def _refill(self, now: float) -> None:
+    def _tokens(self, now: float) -> float:
         gained = (now - self.updated) * self.rate.burst / self.rate.per_seconds
-        self.tokens = min(float(self.rate.burst), self.tokens + gained)
-        self.updated = now
+        return min(float(self.rate.burst), self.tokens + gained)
 
     def wait(self, now: float) -> float:
-        """Seconds until one token is available."""
-        self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) * self.rate.per_seconds / self.rate.burst
+        """Seconds until one token is available (changes nothing: any thread may ask)."""
+        tokens = self._tokens(now)
+        return 0.0 if tokens >= 1 else (1 - tokens) * self.rate.per_seconds / self.rate.burst
 
     def take(self, now: float) -> None:
-        self._refill(now)
-        self.tokens -= 1
+        self.tokens = self._tokens(now) - 1
+        self.updated = now
 
 
 class RateLimitedChat:
     """Wraps an adapter: throttles proactively, honours the platform's back-off, splits or trims long messages.
 
     A wait longer than ``max_wait`` is not slept through: it raises RateLimited so that the outbox
-    dispatcher retries the row later without holding up other streams. Sizes are measured on what
-    the adapter renders, in the platform's own unit.
+    dispatcher retries the row later without holding up other streams. Edits (``update``: the incident
+    card) go ahead of posts waiting for the same destination's budget; the limits stay those the
+    platform publishes (``LimitedPort.limits``). Sizes are measured on what the adapter renders, in the
+    platform's own unit.
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class RateLimitedChat:
         self._sleep = sleep
         self._buckets: dict[tuple[str, int], TokenBucket] = {}
         self._blocked_until: dict[str, float] = {}
+        self._edits_waiting: Counter[str] = Counter()  # per destination: edits waiting for its budget
         self._parts_sent: OrderedDict[str, MessageRef] = OrderedDict()
 
     async def open_thread(self, incident_id: int, first: OutboundMessage, *, key: str) -> tuple[ThreadRef, MessageRef]:
@@ -145,8 +149,9 @@ class RateLimitedChat:
         return refs[0]
 
     async def update(self, ref: MessageRef, message: OutboundMessage, *, key: str) -> MessageRef:
+        """Edit; ahead of the posts that wait for the same destination's budget."""
         return await self._send(self.inner.destination(ref.native),
-                                lambda: self.inner.update(ref, self.fit(message), key=key))
+                                lambda: self.inner.update(ref, self.fit(message), key=key), edit=True)
 
     async def recover(self, thread: ThreadRef | None, message: OutboundMessage, *, key: str,
                       since: datetime) -> tuple[ThreadRef, MessageRef] | None:
@@ -193,12 +198,25 @@ class RateLimitedChat:
         blocked = max(self._blocked_until.get(destination, 0.0), self._blocked_until.get(_GLOBAL, 0.0)) - now
         return max([blocked, *(bucket.wait(now) for bucket in self._buckets_for(destination))])
 
-    async def _send(self, destination: str, call: Callable[[], Awaitable[T]]) -> T:
-        wait = self.wait_for(destination)
-        if wait > self.max_wait:
-            raise RateLimited(wait, f"{self.platform} budget for {destination}")
-        if wait > 0:
-            await self._sleep(wait)
+    async def _send(self, destination: str, call: Callable[[], Awaitable[T]], *, edit: bool = False) -> T:
+        """Send when ``destination``'s budget allows. An ``edit`` goes first: while one waits for the
+        budget, other sends to that destination wait behind it (priority within the platform's limits,
+        never past them)."""
+        if edit:
+            self._edits_waiting[destination] += 1
+        try:
+            while True:
+                wait = self.wait_for(destination)
+                if not edit and self._edits_waiting[destination]:
+                    wait = max(wait, _YIELD_SECONDS)
+                if wait > self.max_wait:
+                    raise RateLimited(wait, f"{self.platform} budget for {destination}")
+                if wait <= _NO_WAIT:
+                    break
+                await self._sleep(wait)
+        finally:
+            if edit:
+                self._edits_waiting[destination] -= 1
         now = self._clock()
         for bucket in self._buckets_for(destination):
             bucket.take(now)

@@ -1,5 +1,10 @@
 """Delivers outbox rows to the chat adapters after commit: in order per thread, one loop per platform.
 
+- Each platform has two lanes (``incidents.outbox.Lane``), run side by side: the thread's messages in
+  the order written, and the header (incident card) updates, newest only, which do not wait behind
+  the thread's posts. A lane runs a round when woken (``wake()``, called after a commit that wrote
+  rows; on PostgreSQL also the commit's ``NOTIFY`` from any process, ``integrations.outbox_wake``),
+  when its next row falls due (a rate-limit wait, a back-off), and at the latest every ``poll_seconds``.
 - A row is marked ``sending`` (committed) before the platform call; a row found ``sending`` later was
   interrupted by a crash: the platform is asked first where it can tell (see ``Recovering``), else it is
   sent again (the at-least-once window, README "Delivery guarantees").
@@ -34,11 +39,13 @@ from handlers.ports import (
     ThreadRef,
 )
 from incidents import outbox
-from incidents.clock import utcnow
+from incidents.clock import as_utc, utcnow
 from incidents.database import Database
 from incidents.leases import HeldLease, LeaseBackend, fenced
+from incidents.outbox import Lane
 from incidents.tables import ChatBinding, OutboxMessage
 from integrations.lease_loop import LeaseLoop
+from integrations.outbox_wake import RemoteWake
 
 log = logging.getLogger(__name__)
 BACKOFF_CAP_SECONDS = 300.0
@@ -80,14 +87,23 @@ class OutboxDispatcher:
         self.max_attempts = max_attempts
         self.now = now
         self.stats = DeliveryStats()
-        self._events = {platform: asyncio.Event() for platform in self.ports}
+        self._events = {(platform, lane): asyncio.Event() for platform in self.ports for lane in Lane}
+        self._opening = {platform: asyncio.Lock() for platform in self.ports}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._remote = RemoteWake(db, self._wake_platform) if db.is_postgres else None  # other processes' rows
+        self._lanes_running = 0
 
     def wake(self) -> None:
-        """Ask every platform's loop to look at the outbox now instead of at the next poll."""
+        """Ask every platform's lanes to look at the outbox now instead of at the next poll."""
         if self._loop is not None and not self._loop.is_closed():
             for event in self._events.values():
                 self._loop.call_soon_threadsafe(event.set)
+
+    def _wake_platform(self, platform: str) -> None:
+        """``platform``'s lanes look now (called from the listener's thread)."""
+        if self._loop is not None and not self._loop.is_closed() and platform in self.ports:
+            for lane in Lane:
+                self._loop.call_soon_threadsafe(self._events[(platform, lane)].set)
 
     async def run(self) -> None:
         """Deliver until cancelled: one loop per platform, without leases (one process, or tests)."""
@@ -108,17 +124,38 @@ class OutboxDispatcher:
                 for platform in self.ports}
 
     async def run_platform(self, platform: str) -> None:
-        """Deliver ``platform``'s rows until cancelled: a round at every ``wake()`` or poll."""
+        """Deliver ``platform``'s rows until cancelled: its two lanes (``incidents.outbox.Lane``) side by side,
+        so that a header update never waits behind a post that waits for the platform's budget."""
         self._loop = asyncio.get_running_loop()
-        event = self._events[platform]
+        if self._remote is not None:
+            self._remote.listen()
+        self._lanes_running += 1
+        try:
+            await asyncio.gather(*(self._run_lane(platform, lane) for lane in Lane))
+        finally:
+            self._lanes_running -= 1
+            if self._remote is not None and not self._lanes_running:
+                self._remote.stop()
+
+    async def _run_lane(self, platform: str, lane: Lane) -> None:
+        """A round at every ``wake()``, when the lane's next row falls due, or at the latest every poll."""
+        event = self._events[(platform, lane)]
         while True:
             try:
-                while await self.drain_platform(platform):
+                while await self.drain_lane(platform, lane):
                     pass
+                with self.db.reader() as session:
+                    upcoming = outbox.next_due(session, platform=platform, lane=lane)
             except Exception:
-                log.exception("%s delivery round failed; retrying at the next poll", platform)
+                log.exception("%s %s delivery round failed; retrying at the next poll", platform, lane)
+                upcoming = None
+            timeout = self.poll_seconds
+            if upcoming is not None:
+                wait = (as_utc(upcoming) - self.now()).total_seconds()
+                if wait > 0:  # (a row due already was passed over: claimed elsewhere; the poll, not a busy loop)
+                    timeout = min(timeout, wait)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(event.wait(), timeout=timeout)
             event.clear()
 
     async def drain_once(self) -> int:
@@ -126,9 +163,13 @@ class OutboxDispatcher:
         return sum(await asyncio.gather(*(self.drain_platform(platform) for platform in self.ports)))
 
     async def drain_platform(self, platform: str) -> int:
-        """Deliver the due head row of each of ``platform``'s threads once; returns how many were delivered."""
+        """One round of each of ``platform``'s lanes, header updates first; returns how many were delivered."""
+        return sum([await self.drain_lane(platform, lane) for lane in (Lane.HEADER, Lane.THREAD)])
+
+    async def drain_lane(self, platform: str, lane: Lane) -> int:
+        """Deliver the due rows of ``platform``'s ``lane`` once (``outbox.due``); returns how many were delivered."""
         with self.db.reader() as session:
-            rows = outbox.due(session, now=self.now(), platform=platform)
+            rows = outbox.due(session, now=self.now(), platform=platform, lane=lane)
         delivered = 0
         for row in rows:
             delivered += await self._deliver(row)
@@ -143,6 +184,8 @@ class OutboxDispatcher:
             in_doubt = row.status == outbox.SENDING
             if not in_doubt:
                 outbox.mark_sending(session, row)
+            if row.op == outbox.OP_UPDATE_HEADER:
+                outbox.supersede(session, row)  # only the newest header is sent
         if in_doubt:
             self.stats.in_doubt += 1
             log.warning("outbox row %s (%s) was being sent when the process stopped", row.id, row.platform)
@@ -165,6 +208,8 @@ class OutboxDispatcher:
             return 0
         self._update(row, partial(outbox.mark_sent, native=native, note=note))
         self.on_outcome(row.platform, None)
+        if row.op == outbox.OP_OPEN_THREAD:  # the thread's header updates may go now
+            self._events[(row.platform, Lane.HEADER)].set()
         return 1
 
     def _update(self, row: OutboxMessage, change: Callable[[Session, OutboxMessage], None]) -> None:
@@ -237,6 +282,15 @@ class OutboxDispatcher:
             return bound, None
         if opening is None or opening.status != outbox.DEAD:
             raise MissingThread(f"incident {row.incident_id} has no {row.platform} thread")
+        async with self._opening[row.platform]:  # both lanes may need the thread: it is opened once
+            with self.db.reader() as session:
+                bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
+            if bound is not None:
+                return bound, None
+            return await self._open_parked(port, row, opening)
+
+    async def _open_parked(self, port: ChatPort, row: OutboxMessage,
+                           opening: OutboxMessage) -> tuple[ChatBinding, str | None]:
         header = OutboundMessage.from_json(opening.payload["message"])
         native, _ = await self._open(port, opening, header, in_doubt=False)
         self._update(opening, partial(outbox.mark_sent, native=native,

@@ -18,14 +18,12 @@ import json
 import logging
 import secrets
 import threading
-import time
 from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-
 from incidents.database import Database
+from integrations import pg_notify
 from integrations.webchat.adapter import Broadcaster, message_json
 from integrations.webchat.store import WebChatMessage
 
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "wareroom_webchat:"
 MAX_NOTIFY_BYTES = 7900  # PostgreSQL refuses a payload of 8000 bytes or more
-RECONNECT_SECONDS = 1.0
 
 
 class PostgresFanout(Broadcaster):
@@ -44,31 +41,20 @@ class PostgresFanout(Broadcaster):
     def __init__(self, db: Database) -> None:
         super().__init__()
         self.db = db
-        url = make_url(db.url)
-        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = pg_notify.dsn(db.url)
         self._origin = secrets.token_hex(6)
         self._send_lock = threading.Lock()
         self._sender: psycopg.Connection[Any] | None = None
         self._loop: AbstractEventLoop | None = None
-        self._listening: threading.Thread | None = None
-        self._stop = threading.Event()
-        self.listening = threading.Event()  # set while the listener's LISTEN stands
-        self.channel = CHANNEL_PREFIX + self._schema()
+        self.channel = CHANNEL_PREFIX + pg_notify.current_schema(self._dsn)
+        self._listener = pg_notify.Listener(self._dsn, self.channel, self._received, name="webchat-listen")
+        self._listening = False
+        self.listening = self._listener.listening  # set while the listener's LISTEN stands
         self.received = 0  # events from other processes handed to this process's pages
-
-    def _connect(self) -> "psycopg.Connection[Any]":
-        import psycopg
-
-        return psycopg.connect(self._dsn, autocommit=True)
-
-    def _schema(self) -> str:
-        with self._connect() as conn:
-            row = conn.execute("SELECT current_schema()").fetchone()
-        return str(row[0]) if row else "public"
 
     def publish(self, event: dict[str, Any]) -> None:
         """Hand ``event`` to this process's pages and send it to the others; a failed send is logged."""
-        import psycopg  # loaded by ``__init__`` (``_schema``)
+        import psycopg  # loaded by ``__init__`` (``current_schema``)
 
         super().publish(event)
         data = json.dumps({"origin": self._origin, "event": event}, ensure_ascii=False)
@@ -78,7 +64,7 @@ class PostgresFanout(Broadcaster):
         try:
             with self._send_lock:
                 if self._sender is None or self._sender.closed:
-                    self._sender = self._connect()
+                    self._sender = pg_notify.connect(self._dsn)
                 self._sender.execute("SELECT pg_notify(%s, %s)", (self.channel, data))
         except psycopg.Error as exc:
             log.warning("web chat event not sent to the other processes: %s", exc)
@@ -87,28 +73,11 @@ class PostgresFanout(Broadcaster):
     async def subscribe(self) -> AsyncGenerator[str, None]:
         """This process's events and the other processes', as ``Broadcaster.subscribe`` gives them."""
         self._loop = get_running_loop()
-        if self._listening is None:
-            self._listening = threading.Thread(target=self._listen, name="webchat-listen", daemon=True)
-            self._listening.start()
+        if not self._listening:
+            self._listening = True
+            self._listener.start()
         async for data in super().subscribe():
             yield data
-
-    def _listen(self) -> None:
-        import psycopg  # loaded by ``__init__`` (``_schema``)
-        from psycopg import sql
-
-        while not self._stop.is_set():
-            try:
-                with self._connect() as conn:
-                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
-                    self.listening.set()
-                    while not self._stop.is_set():
-                        for notify in conn.notifies(timeout=1.0):
-                            self._received(notify.payload)
-            except psycopg.Error as exc:
-                self.listening.clear()
-                log.warning("web chat listener lost its connection (%s); reconnecting", exc)
-                time.sleep(RECONNECT_SECONDS)
 
     def _received(self, payload: str) -> None:
         sent = json.loads(payload)
@@ -127,7 +96,7 @@ class PostgresFanout(Broadcaster):
 
     def close(self) -> None:
         """Stop listening and close the sending connection."""
-        self._stop.set()
+        self._listener.stop()
         with self._send_lock:
             if self._sender is not None:
                 self._sender.close()

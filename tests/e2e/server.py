@@ -4,13 +4,14 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 from sqlmodel import select
 
 from bot.app import create_app
@@ -95,10 +96,14 @@ def act_as(database_url: str, user: str, *scopes: Scope) -> dict[str, str]:
 
 
 @contextmanager
-def running(settings: Settings, *, token: bool = True) -> Iterator[httpx.Client]:
+def running(settings: Settings, *, token: bool = True,
+            on_app: Callable[[FastAPI], None] = lambda _app: None) -> Iterator[httpx.Client]:
     """The app serving on loopback; yields an HTTP client for it (with a read+ingest service token unless
-    ``token`` is False) and stops it afterwards."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.http_port,
+    ``token`` is False) and stops it afterwards. ``on_app`` is handed the app before it starts (benchmarks
+    read its runtime, ``app.state.runtime``)."""
+    app = create_app(settings)
+    on_app(app)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.http_port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,11 +2,14 @@
 Telegram and WeCom, on SQLite and PostgreSQL. A message that cannot go out never holds up the others."""
 
 import asyncio
+import contextlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from time import monotonic
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -71,7 +74,7 @@ class Rig:
     time: FakeTime | None = None
     bots: list[Bot] = field(default_factory=list)
 
-    async def dispatcher(self, *, max_attempts: int = 25) -> OutboxDispatcher:
+    async def dispatcher(self, *, max_attempts: int = 25, poll_seconds: float = 1.0) -> OutboxDispatcher:
         """A new dispatcher with new clients, as after a restart."""
         bot = Bot(self.fakes.telegram.token, base_url=f"{self.fakes.urls['telegram']}/bot")
         await bot.initialize()
@@ -86,7 +89,8 @@ class Rig:
                                            clock=fake.monotonic if fake else monotonic,
                                            sleep=fake.sleep if fake else asyncio.sleep)
             for port in inner}
-        return OutboxDispatcher(self.db, ports, max_attempts=max_attempts, now=fake.utc if fake else utcnow)
+        return OutboxDispatcher(self.db, ports, max_attempts=max_attempts, now=fake.utc if fake else utcnow,
+                                poll_seconds=poll_seconds)
 
     def rows(self, **where: str) -> list[OutboxMessage]:
         with self.db.reader() as session:
@@ -141,8 +145,8 @@ async def test_an_edit_of_a_card_never_posted_does_not_hold_up_the_acknowledgeme
     with rig.db.unit_of_work() as session:
         rig.core.ctx.notifier.edit(session, incident_id, overdue, suffix="step:check-doors:0")  # never posted
     assert rig.core.flow.change(incident_id=incident_id, change=Transition.ACKNOWLEDGE, actor=WANG).ok
-    for _ in range(3):  # the edit, the acknowledgement, the header: one round each, on every platform at once
-        assert await dispatcher.drain_once() == 3
+    # round 1: the header (its own lane) and the edit; round 2: the acknowledgement; on every platform at once
+    assert [await dispatcher.drain_once() for _ in range(3)] == [6, 3, 0]
     assert [r for r in rig.rows() if r.status != "sent"] == []
     for platform, text in _delivered_texts(rig.fakes).items():
         assert "Step 2b is overdue" in text and "王伟 Wang Wei" in text, platform
@@ -279,3 +283,114 @@ async def test_a_platform_that_hangs_does_not_hold_up_the_others(rig: Rig) -> No
     finally:
         running.cancel()
         rig.fakes.wecom.release()
+
+
+def _shows_wang(params: dict[str, Any]) -> bool:
+    return "王伟" in json.dumps(params, ensure_ascii=False)
+
+
+async def test_an_acknowledgement_is_delivered_at_the_wake_up_not_at_the_next_poll(rig: Rig) -> None:
+    """With an hour between polls, the header edit and the notice of an acknowledgement still reach every
+    platform: the commit's wake-up runs the lanes (the bound only guards against a hang)."""
+    incident_id = rig.core.flow.on_signal(make_signal())
+    assert incident_id is not None
+    dispatcher = await rig.dispatcher(poll_seconds=3600)
+    rig.core.ctx.wake_outbox = dispatcher.wake
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await until(lambda: bool(rig.fakes.wecom.cards) and bool(rig.fakes.telegram.called("sendMessage"))
+                    and bool(rig.fakes.slack.called("chat.postMessage")))
+        assert rig.core.flow.change(incident_id=incident_id, change=Transition.ACKNOWLEDGE, actor=WANG).ok
+        await until(lambda: any(map(_shows_wang, rig.fakes.slack.called("chat.update")))
+                    and any(map(_shows_wang, rig.fakes.telegram.called("editMessageText")))
+                    and any(map(_shows_wang, rig.fakes.wecom.called("message/update_template_card"))))
+        await until(lambda: all(r.status == "sent" for r in rig.rows()))
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    for platform, text in _delivered_texts(rig.fakes).items():
+        assert "王伟 Wang Wei" in text, platform  # the notice in the thread too
+
+
+async def test_under_telegrams_budget_the_card_edit_goes_ahead_of_the_posts_waiting_for_it(
+        fakes: Fakes, database_url: str) -> None:
+    """Posts queued behind Telegram's per-chat budget (about one a second after a burst of 3): the
+    acknowledgement's header edit takes the next free slot, ahead of the posts written before it (its own
+    thread's included), and every post still goes out once, in order."""
+    db = Database(database_url)
+    seed_people(db)
+    rig = Rig(fakes, make_core(db, platforms=("telegram",)), db)
+    dispatcher = await rig.dispatcher(poll_seconds=3600)
+    dispatcher.ports = {"telegram": dispatcher.ports["telegram"]}
+    rig.core.ctx.wake_outbox = dispatcher.wake
+    incident_id = rig.core.flow.on_signal(make_signal())
+    assert incident_id is not None
+    queued = [f"#{incident_id} 消息 {n}" for n in range(8)]
+    with db.unit_of_work() as session:
+        for text in queued:
+            rig.core.ctx.notifier.post(session, incident_id, messages.notice(incident_id, text))
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await until(lambda: any(queued[0] in p["text"] for p in fakes.telegram.called("sendMessage")))
+        assert rig.core.flow.change(incident_id=incident_id, change=Transition.ACKNOWLEDGE, actor=WANG).ok
+        async with asyncio.timeout(60):  # 8 posts and more at about one a second
+            while any(r.status != "sent" for r in rig.rows()):  # noqa: ASYNC110 (the dispatcher's task changes it)
+                await asyncio.sleep(0.1)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    order = [(method, p["text"]) for method, p in fakes.telegram.calls if method in ("sendMessage", "editMessageText")]
+    [edit] = [n for n, (method, text) in enumerate(order) if method == "editMessageText" and "王伟" in text]
+    posts = [text for method, text in order if method == "sendMessage"]
+    assert [q for t in posts for q in queued if q in t] == queued  # each once, in order
+    later = [text for _, text in order[edit + 1:]]
+    assert queued[-1] in later[-2] and "王伟" in later[-1]  # behind the edit: the last queued post, the ack notice
+    assert len([t for t in later if "消息" in t]) >= 4  # the edit overtook at least half of the queue
+    for bot in rig.bots:
+        await bot.shutdown()
+    db.dispose()
+
+
+async def test_rows_written_by_another_process_are_delivered_at_their_commit_on_postgresql(rig: Rig) -> None:
+    """No in-process wake-up (as when another replica handled the alarm) and an hour between polls: the
+    commit's NOTIFY wakes the lanes (the bound only guards against a hang)."""
+    if not rig.db.is_postgres:
+        pytest.skip("one process on SQLite: the in-process wake-up is all there is")
+    dispatcher = await rig.dispatcher(poll_seconds=3600)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        assert dispatcher._remote is not None
+        assert await asyncio.to_thread(dispatcher._remote.listen().listening.wait, 10)
+        await asyncio.sleep(0.1)  # the lanes' first round (nothing to deliver yet) is over
+        incident_id = rig.core.flow.on_signal(make_signal())  # rig.core.ctx.wake_outbox does nothing
+        assert incident_id is not None
+        await until(lambda: bool(rig.fakes.wecom.cards) and bool(rig.fakes.telegram.called("sendMessage"))
+                    and bool(rig.fakes.slack.called("chat.postMessage")))
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def test_only_the_newest_of_several_pending_header_updates_is_sent(rig: Rig) -> None:
+    """Header updates replace the whole header: of three written while none was sent, only the newest goes
+    out; the older ones are marked sent (superseded) and never reach the platform."""
+    incident_id = rig.core.flow.on_signal(make_signal())
+    assert incident_id is not None
+    dispatcher = await rig.dispatcher()
+    await _drain(dispatcher)
+    edits_before = len(rig.fakes.telegram.called("editMessageText"))
+    with rig.db.unit_of_work() as session:
+        for n in range(3):
+            header = OutboundMessage(title=f"#{incident_id} 版本 {n}", incident_id=incident_id)
+            rig.core.ctx.notifier.update_header(session, incident_id, header)
+    await _drain(dispatcher)
+    edits = rig.fakes.telegram.called("editMessageText")[edits_before:]
+    assert [e["text"] for e in edits if "版本" in e["text"]] == [e["text"] for e in edits]
+    assert len(edits) == 1 and "版本 2" in edits[0]["text"]
+    for platform in PLATFORMS:
+        rows = [r for r in rig.rows(platform=platform, op="update_header") if "版本" in r.payload["message"]["title"]]
+        assert [r.status for r in rows] == ["sent"] * 3
+        assert [r.last_error for r in rows] == [f"superseded by row {rows[2].id}: not sent"] * 2 + [None]
