@@ -15,7 +15,7 @@ from typing import Any
 
 import pydyf
 
-from integrations.export.pdf_font import PdfFont
+from integrations.export.pdf_font import PdfFont, flate_stream
 from integrations.export.timeline_print import PageBox
 
 ANCHOR = "printed-timeline"
@@ -39,7 +39,7 @@ def _object(pdf: pydyf.PDF, value: Any) -> Any:
 
 
 def _stream(pdf: pydyf.PDF, content: bytes) -> bytes:
-    stream = pydyf.Stream([content], compress=True)
+    stream = flate_stream(content)
     pdf.add_object(stream)
     return bytes(stream.reference)
 

@@ -32,6 +32,7 @@ MUTED = (0x57, 0x60, 0x6A)
 GRID = (0xD0, 0xD7, 0xDE)
 HEADER_FILL = (0xF3, 0xF5, 0xF7)
 RULE = (0xE1, 0xE4, 0xE8)
+_GRID_STROKE = " ".join(f"{c / 255:.3f}" for c in GRID) + f" RG {BORDER:g} w"
 _NO_LINE_START = set("，。、；：？！）》」』】〕〉”’…·,.;:?!)]}%")
 _NO_LINE_END = set("（《「『【〔〈“‘([{")
 
@@ -87,6 +88,15 @@ def _tokens(text: str) -> Iterator[str]:
     yield text[start:]
 
 
+def _cut_before(line: str) -> int:
+    """Where to end ``line`` so that the next one, taking the rest and then a closing punctuation mark, does
+    not start with punctuation: before the character ahead of the trailing marks (the whole line if none)."""
+    cut = len(line)
+    while cut > 0 and line[cut - 1] in _NO_LINE_START:
+        cut -= 1
+    return cut - 1 if cut > 1 else len(line)
+
+
 def wrap(text: str, font: PdfFont, size: float, width: float) -> list[str]:
     """``text`` broken into lines no wider than ``width`` points at ``size`` points (line feeds kept)."""
     limit = width / size
@@ -103,8 +113,9 @@ def wrap(text: str, font: PdfFont, size: float, width: float) -> list[str]:
             if not line and inked > limit:  # wider than the column: cut anywhere
                 for char, advance in zip(token, advances, strict=True):
                     if line and used + advance > limit and char != " ":
-                        lines.append(line.rstrip(" "))
-                        line, used = "", 0.0
+                        cut = _cut_before(line) if char in _NO_LINE_START else len(line)
+                        lines.append(line[:cut].rstrip(" "))
+                        line, used = line[cut:], font.width(line[cut:], 1)
                     line += char
                     used += advance
                 continue
@@ -141,6 +152,8 @@ class TimelineLayout:
             self._edges.append(self._edges[-1] + share * width)
         self._ops: list[str] = []
         self._y = 0.0
+        self._table_top: float | None = None  # where the table's vertical rules start on this page
+        self._state: tuple[str, float, tuple[int, int, int]] = ("", 0.0, (-1, -1, -1))
         self._lay_out()
 
     # -- text ----------------------------------------------------------------------------------------------
@@ -164,9 +177,20 @@ class TimelineLayout:
         return zh, en
 
     def _text(self, run: Run, x: float, baseline: float, size: float = FONT_SIZE) -> None:
+        """Show ``run`` inside a ``BT`` block, setting the font and colour only when they change."""
         font = self._font(run.bold)
-        self._ops.append(f"/{font.resource} {size:g} Tf {_color(run.color, 'rg')} 1 0 0 1 {x:.2f} {baseline:.2f} Tm "
-                         f"{font.encode(run.text)} Tj")
+        state = (font.resource, size, run.color)
+        if state != self._state:
+            if state[:2] != self._state[:2]:
+                self._ops.append(f"/{font.resource} {size:g} Tf")
+            if run.color != self._state[2]:
+                self._ops.append(_color(run.color, "rg"))
+            self._state = state
+        self._ops.append(f"1 0 0 1 {x:.2f} {baseline:.2f} Tm {font.encode(run.text)} Tj")
+
+    def _begin_text(self) -> None:
+        self._ops.append("BT")
+        self._state = ("", 0.0, (-1, -1, -1))
 
     def _baseline(self, top: float, size: float = FONT_SIZE) -> float:
         font = self.fonts.regular
@@ -203,18 +227,25 @@ class TimelineLayout:
         left, right = self._edges[0], self._edges[-1]
         if fill is not None:
             self._ops.append(f"{_color(fill, 'rg')} {left:.2f} {bottom:.2f} {right - left:.2f} {height:.2f} re f")
-        self._ops.append("BT")
+        self._begin_text()
         for cell, x in zip(cells, self._edges, strict=False):
             line_top = top - BORDER / 2 - PAD_V
             for run in cell:
                 self._text(run, x + BORDER / 2 + PAD_H, self._baseline(line_top))
                 line_top -= LINE_HEIGHT * FONT_SIZE
         self._ops.append("ET")
-        grid = [f"{left:.2f} {bottom:.2f} m {right:.2f} {bottom:.2f} l",
-                f"{left:.2f} {top:.2f} m {right:.2f} {top:.2f} l"]
-        grid += [f"{x:.2f} {top:.2f} m {x:.2f} {bottom:.2f} l" for x in self._edges]
-        self._ops.append(f"{_color(GRID, 'RG')} {BORDER:g} w " + " ".join(grid) + " S")
+        if self._table_top is None:
+            self._table_top = top
+            self._ops.append(f"{_GRID_STROKE} {left:.2f} {top:.2f} m {right:.2f} {top:.2f} l S")
+        self._ops.append(f"{_GRID_STROKE} {left:.2f} {bottom:.2f} m {right:.2f} {bottom:.2f} l S")
         self._y = bottom
+
+    def _close_table(self) -> None:
+        """The table's vertical rules on this page, from its first row's top to its last row's bottom."""
+        if self._table_top is not None:
+            rules = " ".join(f"{x:.2f} {self._table_top:.2f} m {x:.2f} {self._y:.2f} l" for x in self._edges)
+            self._ops.append(f"{_GRID_STROKE} {rules} S")
+            self._table_top = None
 
     def _space(self) -> float:
         return self._y - self.page.bottom
@@ -223,6 +254,7 @@ class TimelineLayout:
         return max(1, *(len(cell) for cell in cells)) * LINE_HEIGHT * FONT_SIZE + 2 * PAD_V + BORDER
 
     def _new_page(self) -> None:
+        self._close_table()
         if self._ops:
             self.pages.append("\n".join(self._ops).encode())
         self._ops = []
@@ -235,7 +267,7 @@ class TimelineLayout:
     def _heading(self) -> None:
         text = f"{self._pick('时间线', 'Timeline')} ({len(self.review.timeline)})"
         left, right = self.page.left, self.page.left + self.page.content_width
-        self._ops.append("BT")
+        self._begin_text()
         self._text(Run(text, INK, True), left, self._baseline(self._y, HEADING_SIZE), HEADING_SIZE)
         self._ops.append("ET")
         self._y -= LINE_HEIGHT * HEADING_SIZE + 0.2 * HEADING_SIZE + 1.5  # line, padding, then the 2 px rule
@@ -265,10 +297,11 @@ class TimelineLayout:
         note = self._pick("各事件的原始记录值见 CSV 与 JSON 导出。",
                           "The raw recorded values of each event are in the CSV and JSON exports.")
         lines = self._lines(note, self.page.content_width)
+        self._close_table()
         self._y -= FONT_SIZE  # the table's 0.6 em margin-bottom collapsed with the paragraph's 1 em
         if self._space() < len(lines) * LINE_HEIGHT * FONT_SIZE:
             self._new_page()
-        self._ops.append("BT")
+        self._begin_text()
         for line in lines:
             self._text(Run(line, MUTED), self.page.left, self._baseline(self._y))
             self._y -= LINE_HEIGHT * FONT_SIZE
