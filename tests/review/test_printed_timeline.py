@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fontTools.ttLib import TTFont
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -92,7 +93,15 @@ def test_the_timeline_fonts_are_embedded_subsets_with_unicode_maps(database: Dat
         assert re.fullmatch(r"/[A-Z]{6}\+\S+", str(descriptor["/FontName"]))  # a subset, named as one
         program = descriptor.get("/FontFile3") or descriptor.get("/FontFile2")
         assert isinstance(program.get_object(), generic.StreamObject)
-        assert 1_000 < len(program.get_object().data) < 2_000_000  # a subset, not the 16 MB collection
+        data = program.get_object().data
+        assert 1_000 < len(data) < 2_000_000  # a subset, not the 16 MB collection
+        # PDF/A-2 6.2.11.5: the widths given to readers are the font program's own
+        embedded = TTFont(io.BytesIO(data))
+        order, metrics, upem = embedded.getGlyphOrder(), embedded["hmtx"].metrics, embedded["head"].unitsPerEm
+        widths = descendant["/W"]
+        assert len(widths) > 20
+        for gid, width in zip(widths[0::2], widths[1::2], strict=True):
+            assert abs(float(width[0]) - metrics[order[int(gid)]][0] * 1000 / upem) < 0.01
 
 
 def test_lines_wrap_within_the_column_and_keep_every_character() -> None:
