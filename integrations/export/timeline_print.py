@@ -13,6 +13,8 @@ anywhere (``overflow-wrap: anywhere``); nothing is clipped. The drawing is joine
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from typing import NamedTuple
 
 from handlers.review_model import Review, TimelineEntry
 from integrations.export.formatting import local_seconds
@@ -66,6 +68,7 @@ class Fonts:
     bold: PdfFont
 
 
+@cache
 def _color(rgb: tuple[int, int, int], operator: str) -> str:
     return " ".join(f"{c / 255:.3f}" for c in rgb) + f" {operator}"
 
@@ -125,8 +128,7 @@ def wrap(text: str, font: PdfFont, size: float, width: float) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     """One line of a cell: its text, colour and weight."""
 
     text: str
@@ -150,6 +152,9 @@ class TimelineLayout:
         self._edges = [self.page.left]
         for share in COLUMNS:
             self._edges.append(self._edges[-1] + share * width)
+        self._inner = [right - left - 2 * PAD_H - BORDER for left, right in zip(self._edges, self._edges[1:],
+                                                                                  strict=False)]
+        self._body_baseline = self._baseline(0.0)  # below a line's top, at the body's size
         self._ops: list[str] = []
         self._y = 0.0
         self._table_top: float | None = None  # where the table's vertical rules start on this page
@@ -200,7 +205,7 @@ class TimelineLayout:
     # -- table ---------------------------------------------------------------------------------------------
 
     def _cells(self, entry: TimelineEntry) -> list[list[Run]]:
-        inner = [right - left - 2 * PAD_H - BORDER for left, right in zip(self._edges, self._edges[1:], strict=False)]
+        inner = self._inner
         zh, en = self._say(entry.text.zh, entry.text.en)
         what = [Run(line) for line in self._lines(zh, inner[2])]
         if en is not None:
@@ -212,7 +217,7 @@ class TimelineLayout:
 
     def _header(self) -> list[list[Run]]:
         names = (("时间", "Time"), ("人员", "Who"), ("事件", "What happened"), ("原因", "Reason"))
-        inner = [right - left - 2 * PAD_H - BORDER for left, right in zip(self._edges, self._edges[1:], strict=False)]
+        inner = self._inner
         return [[Run(line, INK, True) for line in self._lines(self._pick(zh, en), width, bold=True)]
                 for (zh, en), width in zip(names, inner, strict=True)]
 
@@ -231,7 +236,7 @@ class TimelineLayout:
         for cell, x in zip(cells, self._edges, strict=False):
             line_top = top - BORDER / 2 - PAD_V
             for run in cell:
-                self._text(run, x + BORDER / 2 + PAD_H, self._baseline(line_top))
+                self._text(run, x + BORDER / 2 + PAD_H, line_top + self._body_baseline)
                 line_top -= LINE_HEIGHT * FONT_SIZE
         self._ops.append("ET")
         if self._table_top is None:
