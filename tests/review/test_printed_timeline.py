@@ -98,7 +98,7 @@ def test_the_timeline_fonts_are_embedded_subsets_with_unicode_maps(database: Dat
         # PDF/A-2 6.2.11.5: the widths given to readers are the font program's own
         embedded = TTFont(io.BytesIO(data))
         order, metrics, upem = embedded.getGlyphOrder(), embedded["hmtx"].metrics, embedded["head"].unitsPerEm
-        widths = descendant["/W"]
+        widths = [entry.get_object() for entry in descendant["/W"]]
         assert len(widths) > 20
         for gid, width in zip(widths[0::2], widths[1::2], strict=True):
             assert abs(float(width[0]) - metrics[order[int(gid)]][0] * 1000 / upem) < 0.01
