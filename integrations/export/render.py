@@ -1,7 +1,9 @@
 """A ``Review`` rendered as Markdown, HTML, PDF/A-2b (WeasyPrint, sealed with pyHanko), JSON or CSV.
 
 The templates beside this file show Chinese, English or both (``lang``); the JSON and CSV keep both and
-the raw audit values for machines.
+the raw audit values for machines. The PDF prints every timeline event: WeasyPrint lays out the rest of
+the review, the timeline's pages are drawn directly (``timeline_print``) and joined to WeasyPrint's before
+the seal (``pdf_pages``), in the same font, page box and footer.
 """
 
 import base64
@@ -10,6 +12,7 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +25,16 @@ from integrations.export.chart import readings_chart
 from integrations.export.formats import ReviewFormat
 from integrations.export.formatting import local, local_seconds
 from integrations.export.language import Lang, pick
+from integrations.export.pdf_font import PdfFont, find_font
+from integrations.export.pdf_pages import ANCHOR, Insert, join_and_number
 from integrations.export.pictures import Picture
 from integrations.export.seal import Seal, seal_pdf
+from integrations.export.timeline_print import Fonts, PageBox, TimelineLayout
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PDF_VARIANT = "pdf/a-2b"  # ISO 19005-2 level B: archived as it looks, transparency allowed (the chart has some)
+FONT_FAMILIES = '"Noto Sans CJK SC", "Noto Sans CJK JP", "Microsoft YaHei", "PingFang SC", "DejaVu Sans", sans-serif'
+PAGE = PageBox()  # A4, margins 14 12 16 12 mm
 
 CSV_COLUMNS = ("at_utc", "at_local", "who", "action", "text_zh", "text_en", "object", "detail", "reason")
 
@@ -41,20 +49,12 @@ def _environment() -> Environment:
 _ENV = _environment()
 
 
-PRINT_TIMELINE_ROWS = 400  # a printed review keeps the first and last 200 events; the rest is in the other formats
-
 
 def _context(review: Review, *, lang: Lang, for_print: bool, seal: Seal | None = None,
              pictures: Mapping[str, Picture] | None = None) -> dict[str, Any]:
     chart = readings_chart(review, lang=lang, fmt="svg")
-    events = review.timeline
-    half = PRINT_TIMELINE_ROWS // 2
-    cut = for_print and len(events) > PRINT_TIMELINE_ROWS
     metric = review.exposure.metric if review.exposure else (review.series[0].metric if review.series else None)
     return {
-        "timeline_head": events[:half] if cut else events,
-        "timeline_tail": events[-half:] if cut else [],
-        "omitted": len(events) - PRINT_TIMELINE_ROWS if cut else 0,
         "r": review,
         "lang": lang,
         "L": lambda zh, en: pick(Bi(zh, en), lang),
@@ -67,6 +67,9 @@ def _context(review: Review, *, lang: Lang, for_print: bool, seal: Seal | None =
         "overdue": sum(step.overdue for step in review.steps),
         "skipped": sum(step.status == "skipped" for step in review.steps),
         "for_print": for_print,
+        "page_css": PAGE.css(),
+        "font_families": FONT_FAMILIES,
+        "timeline_anchor": ANCHOR,
         "seal": seal,
         "pictures": pictures or {},
     }
@@ -84,20 +87,28 @@ def render_html(review: Review, *, lang: Lang = "both", for_print: bool = False,
                                                                pictures=pictures))
 
 
-def _without_producer(_document: Any, pdf: Any) -> None:
-    """WeasyPrint's finisher: drop the Info /Producer so that the seal's incremental update writes one
-    Producer to both the Info dictionary and the XMP (they must agree for PDF/A readers)."""
+def _finish(document: Any, pdf: Any, *, insert: Insert, footer_font: PdfFont, footer: str) -> None:
+    """WeasyPrint's finisher: the timeline pages and every page's footer (``pdf_pages``); the Info /Producer
+    dropped so that the seal's incremental update writes one Producer to both the Info dictionary and the
+    XMP (they must agree for PDF/A readers)."""
+    join_and_number(document, pdf, insert=insert, footer_font=footer_font, footer=footer, page=PAGE)
     pdf.info.pop("Producer", None)
 
 
 def render_pdf(review: Review, *, lang: Lang = "both", seal: Seal | None = None,
                pictures: Mapping[str, Picture] | None = None) -> bytes:
-    """The review as an A4 PDF/A-2b file, sealed with ``seal`` (pyHanko) when one is given."""
+    """The review as an A4 PDF/A-2b file with every timeline event, sealed with ``seal`` (pyHanko) when one
+    is given. Raises ``pdf_font.FontUnavailable`` when fontconfig or HarfBuzz cannot give the font."""
     from weasyprint import HTML
 
     html = render_html(review, lang=lang, for_print=True, seal=seal, pictures=pictures)
-    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(pdf_variant=PDF_VARIANT,
-                                                                       finisher=_without_producer)
+    fonts = Fonts(PdfFont(find_font(FONT_FAMILIES, bold=False), "WRtl"),
+                  PdfFont(find_font(FONT_FAMILIES, bold=True), "WRtlb"))
+    timeline = TimelineLayout(review, lang, fonts, PAGE)
+    footer = f"WareRoom · {pick(Bi('事件复盘', 'Post-incident review'), lang)} #{review.incident_id}"
+    finisher = partial(_finish, insert=Insert(timeline.pages, [fonts.regular, fonts.bold]),
+                       footer_font=fonts.regular, footer=footer)
+    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(pdf_variant=PDF_VARIANT, finisher=finisher)
     if seal is None:
         return pdf
     return seal_pdf(pdf, seal, reason=f"WareRoom post-incident review #{review.incident_id}")

@@ -66,6 +66,8 @@ def build_router(exporter: ReviewExporter, now: Callable[[], datetime], require_
                      mkt_period: Annotated[str | None, Query(description="MKT period, e.g. 7d (default: the "
                                                                          "configured one)")] = None) -> Response:
         """The post-incident review in Markdown, HTML, PDF/A (sealed), JSON or CSV."""
+        from integrations.export.pdf_font import FontUnavailable  # loaded with the first review, as the rest
+
         try:
             period = parse_duration(mkt_period) if mkt_period else None
         except ValueError as exc:
@@ -75,6 +77,8 @@ def build_router(exporter: ReviewExporter, now: Callable[[], datetime], require_
                                            mkt_period=period)
         except service.IncidentNotFound as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from exc
+        except FontUnavailable as exc:  # the server lacks the font or HarfBuzz: say which, not a bare 500
+            raise HTTPException(status_code=503, detail=str(exc)) from exc
         filename = f"incident-{incident_id}-review.{fmt.value}"
         disposition = "inline" if fmt in (ReviewFormat.HTML, ReviewFormat.PDF) else "attachment"
         return Response(body, media_type=MEDIA_TYPES[fmt],

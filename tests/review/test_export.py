@@ -243,18 +243,17 @@ def test_review_in_chat_offers_every_format(played: tuple[Database, Scenario]) -
     assert ask().startswith("请在事件的对话中使用 /review")
 
 
-def test_a_printed_review_keeps_the_first_and_last_events_and_says_how_many_it_left_out(
-        played: tuple[Database, Scenario], monkeypatch: pytest.MonkeyPatch) -> None:
-    from integrations.export import render as render_module
+def test_the_printed_html_leaves_the_timeline_to_its_drawn_pages(played: tuple[Database, Scenario]) -> None:
+    from integrations.export.render import render_html
 
     review = _review(*played)
-    monkeypatch.setattr(render_module, "PRINT_TIMELINE_ROWS", 4)
-    printed = render_module.render_html(review, for_print=True)
-    on_screen = render_module.render_html(review)
-    omitted = len(review.timeline) - 4
-    assert omitted > 0
-    assert f"{omitted} events omitted here" in printed and "events omitted" not in on_screen
-    assert printed.count('<tr><td class="nowrap">') < on_screen.count('<tr><td class="nowrap">')
+    printed = render_html(review, for_print=True)
+    on_screen = render_html(review)
+    assert '<div id="printed-timeline" class="printed-timeline"></div>' in printed  # the page the rows are drawn on
+    assert f'bookmark-label: "时间线 Timeline ({len(review.timeline)})"' in printed
+    assert "omitted" not in printed and 'class="timeline' not in printed
+    rows = '<tr><td class="nowrap">'  # timeline rows, and some rows of other tables
+    assert on_screen.count(rows) - printed.count(rows) == len(review.timeline)
 
 
 def test_the_cli_exports_a_sealed_pdf_that_verifies(played: tuple[Database, Scenario], tmp_path: Path,
