@@ -16,6 +16,9 @@
   one per configured platform), so one platform's holder never waits for another's, and its writes are
   fenced (``incidents.leases.fenced``). A row is claimed ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite
   has one process), so a row another transaction is claiming is passed over, not waited for.
+- The database work (synchronous SQLAlchemy, one session per call) runs in the dispatcher's own two worker
+  threads (``integrations.worker_thread``), not on the event loop, which then only waits for the platforms'
+  answers; the fence (a context variable) goes with each call into its thread.
 """
 
 import asyncio
@@ -46,10 +49,12 @@ from incidents.outbox import Lane
 from incidents.tables import ChatBinding, OutboxMessage
 from integrations.lease_loop import LeaseLoop
 from integrations.outbox_wake import RemoteWake
+from integrations.worker_thread import WorkerThreads
 
 log = logging.getLogger(__name__)
 BACKOFF_CAP_SECONDS = 300.0
 LEASE_PREFIX = "outbox:"
+DB_THREADS = 2  # a lane's read beside another lane's write; SQLite has one writer at a time anyway
 
 
 class MissingThread(ChatUnavailable):
@@ -92,6 +97,7 @@ class OutboxDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._remote = RemoteWake(db, self._wake_platform) if db.is_postgres else None  # other processes' rows
         self._lanes_running = 0
+        self._db = WorkerThreads(DB_THREADS, name="outbox-db")
 
     def wake(self) -> None:
         """Ask every platform's lanes to look at the outbox now instead of at the next poll."""
@@ -144,8 +150,7 @@ class OutboxDispatcher:
             try:
                 while await self.drain_lane(platform, lane):
                     pass
-                with self.db.reader() as session:
-                    upcoming = outbox.next_due(session, platform=platform, lane=lane)
+                upcoming = await self._db.run(self._next_due, platform, lane)
             except Exception:
                 log.exception("%s %s delivery round failed; retrying at the next poll", platform, lane)
                 upcoming = None
@@ -168,52 +173,72 @@ class OutboxDispatcher:
 
     async def drain_lane(self, platform: str, lane: Lane) -> int:
         """Deliver the due rows of ``platform``'s ``lane`` once (``outbox.due``); returns how many were delivered."""
-        with self.db.reader() as session:
-            rows = outbox.due(session, now=self.now(), platform=platform, lane=lane)
+        rows = await self._db.run(self._due, platform, lane, self.now())
         delivered = 0
         for row in rows:
             delivered += await self._deliver(row)
         return delivered
 
-    async def _deliver(self, due: OutboxMessage) -> int:
-        port = self.ports[due.platform]
+    def _next_due(self, platform: str, lane: Lane) -> datetime | None:
+        with self.db.reader() as session:
+            return outbox.next_due(session, platform=platform, lane=lane)
+
+    def _due(self, platform: str, lane: Lane, now: datetime) -> list[OutboxMessage]:
+        with self.db.reader() as session:
+            return outbox.due(session, now=now, platform=platform, lane=lane)
+
+    def _claim(self, row_id: int) -> tuple[OutboxMessage, bool] | None:
+        """The row marked ``sending`` (committed), and whether it was ``sending`` already (in doubt); None
+        when another transaction is claiming it or it was done since it was read."""
         with self.db.unit_of_work() as session:
-            row = outbox.claim(session, row_id=due.id or 0)
-            if row is None:  # being claimed elsewhere, or done since it was read
-                return 0
+            row = outbox.claim(session, row_id=row_id)
+            if row is None:
+                return None
             in_doubt = row.status == outbox.SENDING
             if not in_doubt:
                 outbox.mark_sending(session, row)
             if row.op == outbox.OP_UPDATE_HEADER:
                 outbox.supersede(session, row)  # only the newest header is sent
+        return row, in_doubt
+
+    async def _deliver(self, due: OutboxMessage) -> int:
+        port = self.ports[due.platform]
+        claimed = await self._db.run(self._claim, due.id or 0)
+        if claimed is None:
+            return 0
+        row, in_doubt = claimed
         if in_doubt:
             self.stats.in_doubt += 1
             log.warning("outbox row %s (%s) was being sent when the process stopped", row.id, row.platform)
         try:
             native, note = await self._send(port, row, in_doubt=in_doubt)
         except RateLimited as exc:
-            self._update(row, partial(outbox.mark_waiting, reason=str(exc), retry_in=exc.retry_after, now=self.now()))
+            await self._update(row, partial(outbox.mark_waiting, reason=str(exc), retry_in=exc.retry_after,
+                                            now=self.now()))
             return 0
         except MessageRefused as exc:
             self.on_outcome(row.platform, f"refused: {exc}")
             log.warning("%s refused outbox row %s; parked as a dead letter: %s", row.platform, row.id, exc)
-            self._update(row, partial(outbox.park, error=f"refused: {exc}"))
+            await self._update(row, partial(outbox.park, error=f"refused: {exc}"))
             return 0
         except Exception as exc:
             self.on_outcome(row.platform, f"{type(exc).__name__}: {exc}")
             log.warning("delivery of outbox row %s to %s failed: %s", row.id, row.platform, exc)
-            self._update(row, partial(outbox.mark_failed, error=f"{type(exc).__name__}: {exc}",
-                                      retry_in=min(BACKOFF_CAP_SECONDS, 2.0 ** min(row.attempts + 1, 9)),
-                                      max_attempts=self.max_attempts, now=self.now()))
+            await self._update(row, partial(outbox.mark_failed, error=f"{type(exc).__name__}: {exc}",
+                                            retry_in=min(BACKOFF_CAP_SECONDS, 2.0 ** min(row.attempts + 1, 9)),
+                                            max_attempts=self.max_attempts, now=self.now()))
             return 0
-        self._update(row, partial(outbox.mark_sent, native=native, note=note))
+        await self._update(row, partial(outbox.mark_sent, native=native, note=note))
         self.on_outcome(row.platform, None)
         if row.op == outbox.OP_OPEN_THREAD:  # the thread's header updates may go now
             self._events[(row.platform, Lane.HEADER)].set()
         return 1
 
-    def _update(self, row: OutboxMessage, change: Callable[[Session, OutboxMessage], None]) -> None:
+    async def _update(self, row: OutboxMessage, change: Callable[[Session, OutboxMessage], None]) -> None:
         """Apply ``change`` to the row's current version in its own transaction."""
+        await self._db.run(self._change, row, change)
+
+    def _change(self, row: OutboxMessage, change: Callable[[Session, OutboxMessage], None]) -> None:
         with self.db.unit_of_work() as session:
             fresh = session.get(OutboxMessage, row.id)
             assert fresh is not None
@@ -229,15 +254,10 @@ class OutboxDispatcher:
         if row.op == outbox.OP_UPDATE_HEADER:
             updated = await port.update(MessageRef(row.platform, bound.header_native), message, key=key)
             if updated.native != bound.header_native:
-                with self.db.unit_of_work() as session:
-                    fresh_binding = session.get(ChatBinding, bound.id)
-                    assert fresh_binding is not None
-                    fresh_binding.header_native = updated.native
-                    session.add(fresh_binding)
+                await self._db.run(self._rebind_header, bound.id or 0, updated.native)
             return updated.native, note
         if row.op == outbox.OP_EDIT:
-            with self.db.reader() as session:
-                target = outbox.by_key(session, key=row.payload["ref_key"])
+            target = await self._db.run(self._by_key, row.payload["ref_key"])
             if target is not None and target.status == outbox.SENT and target.message_native:
                 updated = await port.update(MessageRef(row.platform, target.message_native), message, key=key)
                 return updated.native, note
@@ -255,10 +275,35 @@ class OutboxDispatcher:
         posted = await port.post(thread, message, key=key)
         return posted.native, note
 
+    def _rebind_header(self, binding_id: int, header_native: str) -> None:
+        with self.db.unit_of_work() as session:
+            fresh_binding = session.get(ChatBinding, binding_id)
+            assert fresh_binding is not None
+            fresh_binding.header_native = header_native
+            session.add(fresh_binding)
+
+    def _by_key(self, key: str) -> OutboxMessage | None:
+        with self.db.reader() as session:
+            return outbox.by_key(session, key=key)
+
+    def _binding(self, incident_id: int, platform: str) -> ChatBinding | None:
+        with self.db.reader() as session:
+            return outbox.binding(session, incident_id=incident_id, platform=platform)
+
+    def _binding_and_opening(self, incident_id: int,
+                             platform: str) -> tuple[ChatBinding | None, OutboxMessage | None]:
+        with self.db.reader() as session:
+            return (outbox.binding(session, incident_id=incident_id, platform=platform),
+                    outbox.opening(session, incident_id=incident_id, platform=platform))
+
+    def _bind(self, incident_id: int, platform: str, thread_native: str, header_native: str) -> None:
+        with self.db.unit_of_work() as session:
+            session.add(ChatBinding(incident_id=incident_id, platform=platform,
+                                    thread_native=thread_native, header_native=header_native))
+
     async def _open(self, port: ChatPort, row: OutboxMessage, message: OutboundMessage, *,
                     in_doubt: bool) -> tuple[str, str | None]:
-        with self.db.reader() as session:
-            bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
+        bound = await self._db.run(self._binding, row.incident_id, row.platform)
         if bound is not None:  # opened already, when a later message needed the thread
             return bound.header_native, "the thread was open already"
         found = None
@@ -268,23 +313,18 @@ class OutboxDispatcher:
         if in_doubt and found is None:
             self.stats.resent += 1
         thread, header = found or await port.open_thread(row.incident_id, message, key=row.idempotency_key)
-        with self.db.unit_of_work() as session:
-            session.add(ChatBinding(incident_id=row.incident_id, platform=row.platform,
-                                    thread_native=thread.native, header_native=header.native))
+        await self._db.run(self._bind, row.incident_id, row.platform, thread.native, header.native)
         return header.native, "found at the platform after a restart: not sent again" if found else None
 
     async def _thread(self, port: ChatPort, row: OutboxMessage) -> tuple[ChatBinding, str | None]:
         """The row's thread; when its opening was parked, the thread is opened now with that header."""
-        with self.db.reader() as session:
-            bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
-            opening = outbox.opening(session, incident_id=row.incident_id, platform=row.platform)
+        bound, opening = await self._db.run(self._binding_and_opening, row.incident_id, row.platform)
         if bound is not None:
             return bound, None
         if opening is None or opening.status != outbox.DEAD:
             raise MissingThread(f"incident {row.incident_id} has no {row.platform} thread")
         async with self._opening[row.platform]:  # both lanes may need the thread: it is opened once
-            with self.db.reader() as session:
-                bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
+            bound = await self._db.run(self._binding, row.incident_id, row.platform)
             if bound is not None:
                 return bound, None
             return await self._open_parked(port, row, opening)
@@ -293,9 +333,8 @@ class OutboxDispatcher:
                            opening: OutboxMessage) -> tuple[ChatBinding, str | None]:
         header = OutboundMessage.from_json(opening.payload["message"])
         native, _ = await self._open(port, opening, header, in_doubt=False)
-        self._update(opening, partial(outbox.mark_sent, native=native,
-                                      note=f"opened when row {row.id} needed the thread"))
-        with self.db.reader() as session:
-            bound = outbox.binding(session, incident_id=row.incident_id, platform=row.platform)
+        await self._update(opening, partial(outbox.mark_sent, native=native,
+                                            note=f"opened when row {row.id} needed the thread"))
+        bound = await self._db.run(self._binding, row.incident_id, row.platform)
         assert bound is not None
         return bound, "the thread was opened for this message (its opening had been parked)"

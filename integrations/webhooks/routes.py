@@ -1,16 +1,12 @@
 """Alert webhooks: plain JSON, Alertmanager (v4), Grafana and PagerDuty Events API v2. Answer fast, 202.
 
 A body is parsed and applied off the event loop, in a worker thread of the webhooks' own (one: bodies are
-applied one after another, as they were on the loop), so a body of thousands of alerts never delays the
-loop's other work (the lease renewals above all) and never takes a thread of the loop's default executor,
-which those renewals use.
+applied one after another, as they were on the loop; ``integrations.worker_thread``), so a body of thousands
+of alerts never delays the loop's other work (the lease renewals above all) and never takes a thread of the
+loop's default executor, which those renewals use.
 """
 
-import asyncio
-import contextvars
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -21,6 +17,7 @@ from incidents.clock import utcnow
 from incidents.rules.config import AlertmanagerRouting
 from incidents.rules.external import ExternalAlert, ExternalGroup, GenericIntake
 from integrations.webhooks.parse import PayloadError, parse_alertmanager, parse_generic, parse_pagerduty
+from integrations.worker_thread import WorkerThreads
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 4 << 20  # an Alertmanager group of 3,000 alerts is about 1.5 MB
@@ -37,7 +34,7 @@ def _refuse(intake: Intake, source: str, body: bytes, error: PayloadError) -> JS
 def build_router(intake: Intake, require_token: Any, routing: AlertmanagerRouting | None = None) -> APIRouter:
     api = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[Depends(require_token)])
     routing = routing or AlertmanagerRouting()
-    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-intake")
+    worker = WorkerThreads(1, name="webhook-intake")
 
     async def off_loop(request: Request, source: str, parser: Callable[..., T],
                        apply: Callable[[T], Any]) -> Any:
@@ -54,8 +51,7 @@ def build_router(intake: Intake, require_token: Any, routing: AlertmanagerRoutin
                 return _refuse(intake, source, body[:65_536], error)
             return apply(parsed)
 
-        call = partial(contextvars.copy_context().run, work)
-        return await asyncio.get_running_loop().run_in_executor(worker, call)
+        return await worker.run(work)
 
     @api.post("", status_code=202)
     async def generic(request: Request) -> Any:
