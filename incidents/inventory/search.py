@@ -247,20 +247,16 @@ class NameIndex:
 
     def _rarest(self, session: Session, grams: list[str]) -> tuple[list[str], bool]:
         """The query's trigrams that some item holds, fewest holders first, together held by at most RARE_BUDGET
-        items (at least one), and whether that is all of them. Counts are asked in order of how rare the
-        trigrams look, until the budget is spent, and kept for ``ttl`` seconds."""
+        items (at least one), and whether that is all of them. Counts are kept for ``ttl`` seconds."""
         now = monotonic()
+        docs = {g: self._doc_counts[g][0] if g in self._doc_counts and now - self._doc_counts[g][1] <= self.ttl
+                else self._count(session, g, now) for g in grams}
         chosen: list[str] = []
         total = 0
-        known = {g: self._doc_counts[g][0] for g in grams
-                 if g in self._doc_counts and now - self._doc_counts[g][1] <= self.ttl}
-        for gram in sorted(grams, key=lambda g: (known.get(g, RARE_BUDGET + 2), _looks_rare(g))):
-            docs = known[gram] if gram in known else self._count(session, gram, now)
-            if not docs:
-                continue
-            if chosen and total + docs > RARE_BUDGET:
+        for gram in sorted((g for g in grams if docs[g]), key=docs.__getitem__):
+            if chosen and total + docs[gram] > RARE_BUDGET:
                 return chosen, False
-            total += docs
+            total += docs[gram]
             chosen.append(gram)
         return chosen, True
 
