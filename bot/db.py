@@ -60,10 +60,10 @@ def head_revisions(versions: Path = MIGRATIONS / "versions") -> set[str]:
     revised: set[str] = set()
     for script in versions.glob("*.py"):
         names = _assignments(script.read_text(encoding="utf-8"))
-        if isinstance(names.get("revision"), str):
-            revisions.add(names["revision"])
-            down = names.get("down_revision")
-            revised.update((down,) if isinstance(down, str) else down or ())
+        revision, down = names.get("revision"), names.get("down_revision")
+        if isinstance(revision, str):
+            revisions.add(revision)
+            revised.update((down,) if isinstance(down, str) else down if isinstance(down, tuple | list) else ())
     return revisions - revised
 
 
@@ -71,6 +71,7 @@ def _assignments(source: str) -> dict[str, object]:
     """The literal values of the module-level ``revision`` and ``down_revision`` assignments of ``source``."""
     found: dict[str, object] = {}
     for node in ast.parse(source).body:
+        target: ast.expr
         if isinstance(node, ast.AnnAssign) and node.value is not None:
             target, value = node.target, node.value
         elif isinstance(node, ast.Assign) and len(node.targets) == 1:

@@ -14,7 +14,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError):
         return None
     call.argtypes, call.restype = [ctypes.c_size_t], ctypes.c_int
-    return call  # type: ignore[no-any-return]
+    return call
 
 
 def trim() -> bool:
