@@ -17,6 +17,10 @@ from incidents.rules.config import (
 from incidents.rules.lifecycle import Timing
 
 
+# One Timing object for all bindings with equal timings (15,000 equal copies were 0.9 MB at 5,000 sensors).
+_TIMINGS: dict[Timing, Timing] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Binding:
     """Everything needed to evaluate ``rule`` for ``sensor``. ``direction`` is +1 for above rules and
@@ -39,18 +43,16 @@ class Binding:
     fire_when: bool = True
 
 
-def bind(rule: DeviceRule, sensor: str, device: Device, zone: Zone) -> Binding | None:
-    """Bind ``rule`` to a device, or None if it does not apply (no match, or no zone limit to use)."""
+def bind(rule: DeviceRule, sensor: str, device: Device, zone: Zone,
+         labels: dict[str, str] | None = None) -> Binding | None:
+    """Bind ``rule`` to a device, or None if it does not apply (no match, or no zone limit to use).
+    ``labels``: an equal dict to share (``binding_labels`` of the same rule type, device and zone) instead of a
+    new one."""
     if not matches(rule, sensor, device, zone):
         return None
     flap_window, flap_max = (rule.flapping.window, rule.flapping.max_changes) if rule.flapping else (0.0, 0)
-    labels = {
-        **zone.labels,
-        **device.labels,
-        "rule_type": rule.type,
-        "zone_class": zone.zone_class,
-        "device_kind": device.kind,
-    }
+    if labels is None:
+        labels = binding_labels(rule, device, zone)
     direction, limit, clear_at, window, horizon, min_samples = 1.0, 0.0, 0.0, 0.0, 0.0, 0
     if isinstance(rule, OfflineRule):
         timing = Timing(0.0, 0.0, flap_window, flap_max)
@@ -75,7 +77,7 @@ def bind(rule: DeviceRule, sensor: str, device: Device, zone: Zone) -> Binding |
         sensor=sensor,
         device=device,
         zone=zone,
-        timing=timing,
+        timing=_TIMINGS.setdefault(timing, timing),
         labels=labels,
         direction=direction,
         limit=limit,
@@ -86,6 +88,17 @@ def bind(rule: DeviceRule, sensor: str, device: Device, zone: Zone) -> Binding |
         after_s=rule.after if isinstance(rule, OfflineRule) else 0.0,
         fire_when=rule.fire_when if isinstance(rule, BooleanRule) else True,
     )
+
+
+def binding_labels(rule: DeviceRule, device: Device, zone: Zone) -> dict[str, str]:
+    """The labels a binding of ``rule`` to ``device`` in ``zone`` gives its signals."""
+    return {
+        **zone.labels,
+        **device.labels,
+        "rule_type": rule.type,
+        "zone_class": zone.zone_class,
+        "device_kind": device.kind,
+    }
 
 
 def _limit(value: ZoneLimit | None, direction: float, metric: str | None, zone: Zone) -> float | None:

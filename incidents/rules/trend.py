@@ -12,8 +12,10 @@ from statistics import median
 _REBASE_AFTER_WINDOWS = 8
 # The robust fit compares every pair of samples; beyond this many it uses an even spread of them.
 _ROBUST_POINTS = 40
-# Dropped samples at the head are removed once there are this many and they are half of the arrays.
-_COMPACT_AFTER = 32
+# Dropped samples at the head are removed once there are this many and they are a quarter of the arrays, so
+# a window's arrays hold at most 4/3 of its samples (with half, a 10-minute window of 10 s readings held up
+# to 120 samples for its 60); the move costs a few hundred bytes of memmove every 15 or so samples.
+_COMPACT_AFTER = 8
 
 
 class Trend:
@@ -46,7 +48,7 @@ class Trend:
         while ts[head] < horizon:
             self._sum(ts[head], vs[head], -1.0)
             head += 1
-        if head >= _COMPACT_AFTER and 2 * head >= len(ts):
+        if head >= _COMPACT_AFTER and 4 * head >= len(ts):
             del ts[:head], vs[:head]
             head = 0
         self._head = head
