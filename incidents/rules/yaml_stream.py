@@ -96,7 +96,8 @@ class _Builder:
             key = self._node()
             if isinstance(key_event, yaml.ScalarEvent):
                 if key_event.value in seen:
-                    self._duplicates.append((key_event.start_mark.line + 1, key_event.value))
+                    mark = key_event.start_mark
+                    self._duplicates.append((mark.line + 1 if mark is not None else 1, key_event.value))
                 seen.add(key_event.value)
             try:
                 value[key] = self._node()

@@ -1,5 +1,6 @@
 """Libraries only reviews and charts need load with the first review, not when the bot starts or serves; a chat
-platform's or contact channel's SDK loads only when that platform or channel is configured."""
+platform's or contact channel's SDK loads only when that platform or channel is configured; alembic loads only
+when the schema is behind (and then migrates it)."""
 
 import json
 import subprocess
@@ -7,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
+from bot import db
 from bot.settings import PROJECT_ROOT
 
 REVIEW_ONLY = ("matplotlib", "weasyprint", "pyhanko", "pyhanko_certvalidator", "fontTools", "cairosvg")
@@ -62,3 +65,22 @@ def test_configuring_slack_loads_slack_and_no_other_platform(tmp_path: Path, sql
     assert {"slack_bolt", "slack_sdk"} <= loaded
     others = set(PLATFORM_SDKS) - {"slack_bolt", "slack_sdk"}
     assert loaded.isdisjoint(others), sorted(loaded & others)
+
+
+@pytest.mark.mosquitto
+def test_a_current_schema_starts_without_alembic(tmp_path: Path, sqlite_url: str) -> None:
+    loaded = _top_level_modules("-c", SERVE_THEN_LIST, str(tmp_path), sqlite_url)
+    assert "uvicorn" in loaded
+    assert loaded.isdisjoint({"alembic", "mako"}), sorted(loaded & {"alembic", "mako"})
+
+
+@pytest.mark.mosquitto
+def test_a_schema_behind_is_migrated_at_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    previous = ScriptDirectory.from_config(db.alembic_config(url)).get_revision("head").down_revision
+    assert isinstance(previous, str)
+    db.upgrade(url, previous)
+    assert not db.is_current(url)
+    loaded = _top_level_modules("-c", SERVE_THEN_LIST, str(tmp_path), url)
+    assert "alembic" in loaded
+    assert db.is_current(url)
