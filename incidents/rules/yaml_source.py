@@ -7,6 +7,8 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.dataclasses import is_pydantic_dataclass
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from incidents.rules import yaml_stream
@@ -98,7 +100,7 @@ class YamlDocument:
                 problems.append(self._at(where, f'{self._where(where)}missing key "{loc[-1]}"'))
             elif kind == "union_tag_not_found":
                 problems.append(self._at(where, f'{self._where(where)}missing key "type"'))
-            elif kind == "extra_forbidden":
+            elif kind in ("extra_forbidden", "unexpected_keyword_argument"):  # the latter: a dataclass's
                 key = str(loc[-1])
                 hint = did_you_mean(key, _allowed_keys(model, loc[:-1]))
                 problems.append(self._at(where, f'{self._where(where[:-1])}unknown key "{key}"{hint}'))
@@ -192,10 +194,8 @@ def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
         current = _step(current, part)
         if current is None:
             return []
-    current = _strip(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [field.alias or name for name, field in current.model_fields.items()]
-    return []
+    fields = _fields(_strip(current))
+    return [field.alias or name for name, field in fields.items()] if fields is not None else []
 
 
 def _step(current: Any, part: str | int) -> Any:
@@ -213,10 +213,18 @@ def _step(current: Any, part: str | int) -> Any:
         return get_args(current)[0]
     if origin is dict and isinstance(part, str):
         return get_args(current)[1]
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        for name, field in current.model_fields.items():
-            if part in (name, field.alias):
-                return field.annotation
+    for name, field in (_fields(current) or {}).items():
+        if part in (name, field.alias):
+            return field.annotation
+    return None
+
+
+def _fields(tp: Any) -> dict[str, FieldInfo] | None:
+    """The fields of a model or of a pydantic dataclass (``Device``); None for any other type."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp.model_fields
+    if is_pydantic_dataclass(tp):
+        return tp.__pydantic_fields__
     return None
 
 
