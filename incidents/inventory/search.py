@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
 from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, text
 from sqlmodel import Session, col, select
 
@@ -103,6 +102,8 @@ def _held_by_any(part: str) -> ColumnElement[bool]:
 def rank_names(processed: str, rows: Sequence[_Row]) -> list[tuple[int, float]]:
     """(row position, score) of the SUGGESTIONS best rows: WRatio of ``processed`` (``utils.default_process``)
     against each row's best name of Chinese name, English name and SKU, at least MIN_SCORE; ties in row order."""
+    from rapidfuzz import fuzz, process, utils  # 3.2 MB: loaded with the first fuzzy look-up (README "Performance")
+
     choices = [utils.default_process(name) for _, sku, zh, en in rows for name in (zh, en, sku)]
     best: dict[int, float] = {}
     for _, score, n in process.extract_iter(processed, choices, scorer=fuzz.WRatio, score_cutoff=MIN_SCORE):
@@ -208,6 +209,8 @@ class NameIndex:
         return col(Item.id).in_(select(Item.id).where(containing).order_by(col(Item.id)).limit(_FOLDED_LIMIT + 1))
 
     def _fuzzy(self, session: Session, text_: str) -> SearchResult:
+        from rapidfuzz import utils  # see rank_names
+
         processed = utils.default_process(text_)
         rows, every_trigram = self._candidates(session, processed)
         found = rank_names(processed, rows)

@@ -71,6 +71,7 @@ def test_importing_the_app_loads_no_review_library() -> None:
     loaded = _top_level_modules("-c", "import bot.app, json, sys; print(json.dumps(sorted(sys.modules)))")
     assert "bot" in loaded and "fastapi" in loaded
     assert loaded.isdisjoint(REVIEW_ONLY), sorted(loaded & set(REVIEW_ONLY))
+    assert "rapidfuzz" not in loaded  # with the first fuzzy name look-up (incidents.inventory.search)
 
 
 @pytest.mark.mosquitto
