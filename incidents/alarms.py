@@ -85,7 +85,7 @@ _OF_INCIDENT = select(AlarmCondition).where(AlarmCondition.incident_id == bindpa
     .order_by(col(AlarmCondition.id))
 
 
-_INSERT = insert(AlarmCondition.__table__)  # type: ignore[arg-type]
+_INSERT = insert(AlarmCondition)  # on a Connection: a plain Core INSERT of the table, compiled once
 
 
 def find(session: Session, fingerprint: str) -> AlarmCondition | None:

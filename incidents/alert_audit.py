@@ -75,6 +75,7 @@ def verify_alerts(session: Session, *, incident_id: int | None = None) -> list[A
         held.setdefault(alert.incident_id, Counter())[content_digest(alert.model_dump())] += 1
     mismatches: list[AlertMismatch] = []
     for event_id, event_incident, after in session.exec(events.order_by(col(AuditEvent.id))):
+        assert event_id is not None
         digests = held.get(event_incident or 0, Counter())
         for item in (after or {}).get("alerts", ()):
             if digests[item["sha256"]] > 0:

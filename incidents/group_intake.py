@@ -25,7 +25,7 @@ from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Alert, Incident
 
-_INSERT_ALERTS: Insert = insert(Alert.__table__)  # type: ignore[arg-type]  # built once: compiled form reused
+_INSERT_ALERTS: Insert = insert(Alert)  # on a Connection: a plain Core INSERT, built once, compiled form reused
 
 
 def apply(session: Session, *, incident: Incident, joining: Sequence[AlertSignal], cleared: Sequence[AlertSignal],
