@@ -2,10 +2,10 @@
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Required, TypedDict
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -128,27 +128,6 @@ def record(
     session.add(row)
     session.flush()
     return row
-
-
-class AuditEntry(TypedDict, total=False):
-    """One event for ``record_many``: ``record``'s arguments of the same names (``action`` is required)."""
-
-    action: Required[str]
-    incident_id: int | None
-    object_type: str
-    object_id: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    reason: str | None
-
-
-def record_many(session: Session, entries: Sequence[AuditEntry], *, actor: Actor, at: datetime) -> None:
-    """Append several events of one actor at once in the caller's transaction (a group's hundreds of alerts):
-    each chained by ``append`` in order, then all inserted with one executemany. The same rows and hashes as
-    ``record`` called for each in turn."""
-    for entry in entries:
-        append(session, actor=actor, at=at, **entry)
-    write_pending(session)
 
 
 @dataclass(frozen=True, slots=True)
