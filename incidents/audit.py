@@ -33,8 +33,9 @@ def _canonical(row: AuditEvent) -> str:
     return _canonical_values({name: getattr(row, name) for name in _HASHED})
 
 
-def _canonical_values(values: Mapping[str, Any]) -> str:
-    """The canonical JSON of a row's hashed columns (``_HASHED``), given as a mapping."""
+def _canonical_values(values: Mapping[Any, Any]) -> str:
+    """The canonical JSON of a row's hashed columns (``_HASHED``), given as a mapping by name (a dict, a
+    Core row's ``_mapping``)."""
     body = {name: values[name] for name in _HASHED}
     body["at"] = values["at"].isoformat(timespec="microseconds")
     body["actor_roles"] = list(values["actor_roles"])
