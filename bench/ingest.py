@@ -72,6 +72,7 @@ class Meter:
         self.first = self.last = 0.0
         self.started = 0.0  # when the publisher started, where measured from there
         self.cpu = 0.0  # seconds of CPU in the handler (the intake's own thread), where measured
+        self.process_cpu = 0.0  # seconds of CPU of this whole process (network thread too) during the run
         self.lock = threading.Lock()
 
     def add(self, n: int) -> None:
@@ -114,8 +115,10 @@ def bare(url: str, args: argparse.Namespace) -> Meter:
     subscriber.subscribe(f"{TOPIC}/#", qos=args.qos)
     time.sleep(0.5)
     meter.started = time.perf_counter()
+    cpu = time.process_time()
     run_publisher(url, args).join()
     settle(meter, args.readings)
+    meter.process_cpu = time.process_time() - cpu
     subscriber.loop_stop()
     subscriber.disconnect()
     return meter
@@ -137,9 +140,11 @@ async def wareroom(url: str, args: argparse.Namespace, directory: Path) -> tuple
     await subscriber.start()
     await asyncio.to_thread(subscriber.connected.wait, 10)
     await asyncio.sleep(0.5)
+    cpu = time.process_time()
     publisher = run_publisher(url, args)
     await asyncio.to_thread(publisher.join)
     await asyncio.to_thread(settle, meter, args.readings)
+    meter.process_cpu = time.process_time() - cpu
     await subscriber.stop()
     return meter, app.intake.stats.signals
 
@@ -238,6 +243,13 @@ def main() -> None:
     report("ingest_ratio_vs_bare", round(ours.rate() / base.rate(), 2) if base.rate() else 0.0)
     # CPU per message in WareRoom's handler (decode, rules, state): steadier than rates on a shared machine
     report("ingest_wareroom_handler_cpu_us_per_msg", round(ours.cpu / ours.count * 1e6, 1) if ours.count else 0.0)
+    # CPU of each subscriber's whole process (paho's network thread included) per message: the ratio of the
+    # two is what the rates' ratio tends to when both are short of CPU, whatever else runs on the machine
+    bare_cpu = base.process_cpu / base.count * 1e6 if base.count else 0.0
+    ours_cpu = ours.process_cpu / ours.count * 1e6 if ours.count else 0.0
+    report("ingest_bare_process_cpu_us_per_msg", round(bare_cpu, 1))
+    report("ingest_wareroom_process_cpu_us_per_msg", round(ours_cpu, 1))
+    report("ingest_cpu_ratio_bare_vs_wareroom", round(bare_cpu / ours_cpu, 2) if ours_cpu else 0.0)
     report("ingest_bare_lost", args.readings - base.count)
     report("ingest_wareroom_lost", args.readings - ours.count)
     report("ingest_wareroom_signals", signals)

@@ -31,7 +31,6 @@ from integrations.outbox_routes import build_router as outbox_router
 from integrations.scheduler import NightlyAt
 from integrations.webauth.admin import AdminPages
 from integrations.webauth.caller import AuthConfig, WebAuth
-from integrations.webauth.oidc import SingleSignOn, state_secret
 from integrations.webauth.routes import WebPages
 from integrations.webchat.fanout import PostgresFanout
 from integrations.webchat.routes import build_router
@@ -187,6 +186,9 @@ def _routes(app: FastAPI, runtime: Runtime, auth: WebAuth) -> None:
     app.include_router(pages.router())
     app.include_router(AdminPages(auth, timezone=settings.site_timezone).router())
     if settings.oidc_issuer:
+        # Authlib's client brings httpx, and httpx its CLI's rich and Pygments (~6 MB): loaded only for single sign-on.
+        from integrations.webauth.oidc import SingleSignOn, state_secret
+
         sso = SingleSignOn(auth, pages, issuer=settings.oidc_issuer, client_id=settings.oidc_client_id,
                            client_secret=settings.oidc_client_secret.get_secret_value()
                            if settings.oidc_client_secret else "")

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from bot.channels import ContactChannels, build_channels
 from bot.evidence import evidence_policy, evidence_store
+from bot.heap import trim
 from bot.reviews import review_exporter
 from bot.settings import Settings
 from handlers import i18n
@@ -243,6 +244,7 @@ def build(settings: Settings) -> Runtime:
     outbox_leases = dispatcher.leases(leases, holder=holder, ttl_seconds=ttl)
     outbox_leases[CONTACTS_LEASE] = LeaseLoop(leases, name=CONTACTS_LEASE, holder=holder, ttl_seconds=ttl,
                                               work=contacts)
+    trim()  # the parsers' freed memory (the registry's YAML nodes) back to the OS
     return Runtime(settings=settings, db=db, ctx=ctx, flow=flow, playbooks=playbooks,
                    router=router, intake=intake,
                    webchat=webchat, dispatcher=dispatcher, timers=timers,

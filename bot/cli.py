@@ -108,8 +108,9 @@ def audit_verify(
                                                          "file)")] = None,
 ) -> None:
     """Walk the hash chain and check it against the latest signed checkpoint: names an altered or removed row,
-    a truncated tail, a rewritten chain and a removed or forged checkpoint."""
-    from incidents import checkpoints
+    a truncated tail, a rewritten chain and a removed or forged checkpoint; then each Alert row a notification
+    wrote against the digest its audit event lists (``incidents.alert_audit``)."""
+    from incidents import alert_audit, checkpoints
     from incidents.database import Database
 
     settings = Settings()
@@ -132,9 +133,10 @@ def audit_verify(
                 verdict = checkpoints.Verdict(chain.checked, () if chain.ok else (f"altered chain: {chain.problem}",),
                                               None)
                 typer.echo(f"no audit key at {key_path}: checked the hash chain only", err=True)
+            altered_alerts = tuple(m.describe() for m in alert_audit.verify_alerts(session))
     finally:
         database.dispose()
-    problems = verdict.problems + tuple(read.unreadable)
+    problems = verdict.problems + altered_alerts + tuple(read.unreadable)
     if not problems:
         anchor = f"; matches {verdict.latest.describe()}" if verdict.latest else "; no signed checkpoint yet"
         typer.echo(f"audit chain intact: {verdict.checked} events verified{anchor}")

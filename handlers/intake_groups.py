@@ -9,8 +9,8 @@ message. Nothing is posted for a re-send that changes nothing.
 
 A notification is one transaction: the incident opened (its first alert through the usual flow) or found,
 the group's other alerts joined and its resolved alerts recorded all at once (``incidents.group_intake``:
-one query for their alarm conditions, one flush for their rows and audit events), one message per
-notification. A re-send is checked on the read engine first, so it never takes SQLite's write lock.
+one query for their alarm conditions, one executemany for their rows and one audit event listing them), one
+message per notification. A re-send is checked on the read engine first, so it never takes SQLite's write lock.
 """
 
 import logging
@@ -85,8 +85,8 @@ def _write(intake: "Intake", key: str, firing: list[AlertSignal], resolved: list
         assert incident.id is not None
         incident_id, before = incident.id, (incident.status, incident.severity)
         if joining or cleared:
-            group_intake.join_alerts(session, incident=incident, signals=joining, now=now,
-                                     policy_for=ctx.escalation.for_severity)
+            all_clear = group_intake.apply(session, incident=incident, joining=joining, cleared=cleared, now=now,
+                                           policy_for=ctx.escalation.for_severity)
             if joining:
                 listed = new if opened else joining
                 text = say("grouped_msg", count=len(listed), names=_names(listed)) if opened else \
@@ -95,7 +95,6 @@ def _write(intake: "Intake", key: str, firing: list[AlertSignal], resolved: list
                     text += "\n" + say("group_truncated_msg", count=truncated)
                 ctx.notifier.post(session, incident_id, messages.notice(incident_id, text, tone="alert"))
             if cleared:
-                all_clear = group_intake.clear_alerts(session, incident=incident, signals=cleared, now=now)
                 text = say("group_resolved_msg", count=len(cleared), names=_names(cleared))
                 if all_clear:
                     text += "\n" + say("group_all_clear_msg")
@@ -116,6 +115,10 @@ def _write(intake: "Intake", key: str, firing: list[AlertSignal], resolved: list
 
 
 def _names(signals: list[AlertSignal]) -> str:
-    names = [s.sensor or s.labels.get("alertname") or s.fingerprint for s in signals]
+    return listing([s.sensor or s.labels.get("alertname") or s.fingerprint for s in signals])
+
+
+def listing(names: Sequence[str]) -> str:
+    """The first ``NAMES_SHOWN`` of ``names``, comma-separated, and how many more ("a, b … +3")."""
     more = len(names) - NAMES_SHOWN
     return ", ".join(names[:NAMES_SHOWN]) + (f" … +{more}" if more > 0 else "")

@@ -89,7 +89,7 @@ def _detail(event: AuditEvent) -> str:
     parts = []
     for source in (event.before, event.after):
         if source:
-            parts.append(", ".join(f"{k}={v}" for k, v in source.items() if v is not None))
+            parts.append(", ".join(f"{k}={v}" for k, v in source.items() if v is not None and k != "alerts"))
     return " → ".join(p for p in parts if p)
 
 

@@ -12,10 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.actions import describe_action
+from handlers.intake_groups import listing
 from handlers.review_exposure import device_name
 from handlers.review_model import Bi, Exposure, StepLine, Threshold
 from handlers.text import CATALOGUE, duration_text
+from incidents import alert_audit
 from incidents.rules.config import DeviceRegistry
+from incidents.signals import SignalKind
 from incidents.tables import Alert, AuditEvent
 from incidents.units import unit_for
 from playbooks.schema import ROLES, ChoiceInput, NumberInput, PhotoInput, Playbook, YesNoInput
@@ -105,6 +108,8 @@ class Narrator:
         if action == "alert.cleared":
             reading = self._reading(after)
             return Bi.of("tl_cleared", **reading) if reading else Bi.of("tl_cleared_plain")
+        if action == alert_audit.ACTION:
+            return self._group(after.get("alerts") or [])
         if action == "incident.escalated":
             role = str(after.get("role") or "-")
             zh, en = ROLES.get(role, (role, role))
@@ -124,6 +129,20 @@ class Narrator:
         if action.startswith("step."):
             return self._step_sentence(event)
         return self._other(action, after)
+
+    def _group(self, listed: Sequence[Mapping[str, str]]) -> Bi:
+        """A notification's alerts (``incidents.alert_audit``): those that joined, then those that cleared, named
+        by the sensor or alert name of their Alert row."""
+        names = {a.fingerprint: a.sensor or a.labels.get("alertname") or a.fingerprint for a in self.alerts}
+        parts = []
+        for status, key in ((SignalKind.FIRING.value, "group_joined_msg"), (SignalKind.RESOLVED.value,
+                                                                             "group_resolved_msg")):
+            shown = [names.get(item["fingerprint"], item["fingerprint"]) for item in listed if item["status"] == status]
+            if shown:
+                parts.append(Bi.of(key, count=len(shown), names=listing(shown)))
+        if not parts:
+            return Bi.of("tl_joined_plain")
+        return Bi(" ".join(p.zh for p in parts), " ".join(p.en for p in parts))
 
     def _opened(self, after: Mapping[str, Any]) -> Bi:
         reading = self._reading(after)

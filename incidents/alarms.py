@@ -85,6 +85,9 @@ _OF_INCIDENT = select(AlarmCondition).where(AlarmCondition.incident_id == bindpa
     .order_by(col(AlarmCondition.id))
 
 
+_INSERT = insert(AlarmCondition)  # on a Connection: a plain Core INSERT of the table, compiled once
+
+
 def find(session: Session, fingerprint: str) -> AlarmCondition | None:
     """The condition of the alert ``fingerprint``, if it ever fired."""
     return session.exec(_FIND, params={"fingerprint": fingerprint}).first()
@@ -116,8 +119,8 @@ def fired_all(session: Session, *, signals: Sequence[AlertSignal], incident_id: 
             session.add(row)
         else:  # a fingerprint twice in the group: the later signal's severity, as ``fired`` twice gives
             new[signal.fingerprint] = _new_condition(signal, incident_id, now)
-    if new:
-        session.execute(insert(AlarmCondition), list(new.values()))
+    if new:  # Core executemany of plain dicts: no ORM bulk path, the statement compiled once
+        session.connection().execute(_INSERT, list(new.values()))
 
 
 def _new_condition(signal: AlertSignal, incident_id: int, now: datetime) -> dict[str, Any]:

@@ -230,8 +230,7 @@ def verify(session: Session, *, checkpoints: Sequence[Checkpoint], public: Ed255
     if latest is not None:
         problems.extend(_against(session, latest))
         if not full:
-            tail = audit.verify_rows(session.exec(select(AuditEvent).where(col(AuditEvent.id) > latest.row_id)
-                                                  .order_by(col(AuditEvent.id))), start=latest.row_hash)
+            tail = audit.verify_rows(session.execute(audit.chain_rows(latest.row_id)), start=latest.row_hash)
             checked = tail.checked
             if not tail.ok:
                 problems.append(f"altered chain: {tail.problem}")

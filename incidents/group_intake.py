@@ -2,20 +2,22 @@
 
 Alertmanager sends a whole group in each notification, hundreds or thousands of alerts. Joined one at a
 time (``service.open_or_join`` for each) every alert cost a look-up of the incident, a look-up of its
-alarm condition, a flush of its rows and three ORM objects (about 0.3 ms each to build with SQLModel).
-Here a group's alerts cost one query for their alarm conditions and one batched INSERT each for their
-Alert rows, new alarm conditions and audit events (``audit.record_many``), built as plain rows in memory.
-What is written is what ``open_or_join`` and ``record_clear`` write for each alert in turn: the same rows,
-the same audit events in the same order, the same hash chain.
+alarm condition, a flush of its rows, three ORM objects and a chained audit event. Here a notification costs
+one query for its alerts' alarm conditions, one Core ``executemany`` each for its Alert rows and new alarm
+conditions (plain dicts, statements built once), and ONE audit event, ``alert.group``, listing each alert it
+wrote with the sha256 of the row's content (``incidents.alert_audit``: each Alert row stays tamper-evident).
+The rare steps of a join (a severity raised, an incident triggered again) are their own audit events, after
+the notification's, in the order of the alerts that caused them.
 """
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Insert, insert
 from sqlmodel import Session
 
-from incidents import alarms, audit, service
+from incidents import alarms, alert_audit, audit, service
 from incidents.actors import SYSTEM
 from incidents.escalation import SeverityPolicy
 from incidents.lifecycle import Status
@@ -23,60 +25,51 @@ from incidents.severity import Severity
 from incidents.signals import AlertSignal, SignalKind
 from incidents.tables import Alert, Incident
 
+_INSERT_ALERTS: Insert = insert(Alert)  # on a Connection: a plain Core INSERT, built once, compiled form reused
 
-def join_alerts(session: Session, *, incident: Incident, signals: Sequence[AlertSignal], now: datetime,
-                policy_for: Callable[[Severity], SeverityPolicy]) -> None:
-    """Join ``signals`` (firing alerts, most urgent first) to the open ``incident``, in order: for each an Alert
-    row, its alarm condition active and an ``alert.joined`` audit event; an alert that fires again on an
-    acknowledged incident whose alarm had cleared triggers it again (``service.retrigger``), and one more
-    urgent than the incident raises its severity (``service.set_severity`` with ``policy_for`` of the new
-    severity), each audited where it happens in the order."""
+
+def apply(session: Session, *, incident: Incident, joining: Sequence[AlertSignal], cleared: Sequence[AlertSignal],
+          now: datetime, policy_for: Callable[[Severity], SeverityPolicy]) -> bool:
+    """Write one notification to the open ``incident``: ``joining`` (firing alerts, most urgent first) then
+    ``cleared`` (its resolved alerts that were firing), an Alert row each, their alarm conditions active or
+    returned to normal, and one ``alert.group`` audit event listing them (``alert_audit.listed``). Then, in the
+    order of ``joining``: an alert that fires again on an acknowledged incident whose alarm had cleared
+    triggers it again (``service.retrigger``), one more urgent than the incident raises its severity
+    (``service.set_severity`` with ``policy_for`` of the new severity), each its own audit event. True when
+    the incident's alarm condition is now clear everywhere (``cleared`` was not empty and no firing alert of
+    it is left, ``service.still_firing``): its ``cleared_at`` is set. People still resolve it."""
     assert incident.id is not None
-    if not signals:
-        return
+    if not joining and not cleared:
+        return False
+    rows: list[dict[str, Any]] = [service.alert_values(s, incident.id) for s in (*joining, *cleared)]
     with session.no_autoflush:
-        session.execute(insert(Alert), [service.alert_values(s, incident.id) for s in signals])
-        alarms.fired_all(session, signals=signals, incident_id=incident.id, now=now)
-        entries: list[audit.AuditEntry] = []
-        for signal in signals:
-            entries.append({"action": "alert.joined", "incident_id": incident.id,
-                            "after": {"rule": signal.rule_id, "kind": signal.kind.value, "value": signal.value,
-                                      "sensor": signal.sensor}})
-            retriggers = signal.kind is SignalKind.FIRING and incident.cleared_at is not None \
-                and Status(incident.status) is Status.ACKNOWLEDGED
-            raises = Severity(signal.severity).rank < Severity(incident.severity).rank
-            if retriggers or raises:  # rare: written in its place in the chain
-                audit.record_many(session, entries, actor=SYSTEM, at=now)
-                entries = []
-            if retriggers:
-                service.retrigger(session, incident=incident, policy=policy_for(signal.severity), now=now,
-                                  rule_id=signal.rule_id)
-            if signal.kind is SignalKind.FIRING:
-                incident.cleared_at = None
-            if raises:
-                incident.title_zh, incident.title_en = signal.title_zh, signal.title_en
-                service.set_severity(session, incident=incident, severity=signal.severity, actor=SYSTEM,
-                                     reason=f"alert {signal.rule_id} raised it", now=now,
-                                     policy=policy_for(signal.severity))
-        audit.record_many(session, entries, actor=SYSTEM, at=now)
+        session.connection().execute(_INSERT_ALERTS, rows)
+        if joining:
+            alarms.fired_all(session, signals=joining, incident_id=incident.id, now=now)
+        if cleared:
+            alarms.cleared_all(session, signals=cleared, now=now)
+        audit.append(session, action=alert_audit.ACTION, actor=SYSTEM, incident_id=incident.id, at=now,
+                     after={"joined": len(joining), "cleared": len(cleared), "alerts": alert_audit.listed(rows)})
+        for signal in joining:
+            _rare_steps(session, incident, signal, now, policy_for)
+        audit.write_pending(session)
     session.add(incident)
-
-
-def clear_alerts(session: Session, *, incident: Incident, signals: Sequence[AlertSignal], now: datetime) -> bool:
-    """Note on the open ``incident`` that ``signals`` (a group's resolved alerts) cleared, in order: for each an
-    Alert row, its alarm condition returned to normal and an ``alert.cleared`` audit event. True when the
-    incident's alarm condition is now clear everywhere (every firing alert of it has cleared;
-    ``service.still_firing``): its ``cleared_at`` is set. People still resolve it."""
-    assert incident.id is not None
-    with session.no_autoflush:
-        session.execute(insert(Alert), [service.alert_values(s, incident.id) for s in signals])
-        alarms.cleared_all(session, signals=signals, now=now)
-        audit.record_many(session, [{"action": "alert.cleared", "incident_id": incident.id,
-                                     "after": {"rule": signal.rule_id, "value": signal.value, "sensor": signal.sensor,
-                                               "fingerprint": signal.fingerprint}} for signal in signals],
-                          actor=SYSTEM, at=now)
-    if incident.cleared_at is not None or service.still_firing(session, incident_id=incident.id):
+    if not cleared or incident.cleared_at is not None or service.still_firing(session, incident_id=incident.id):
         return False
     incident.cleared_at = now
-    session.add(incident)
     return True
+
+
+def _rare_steps(session: Session, incident: Incident, signal: AlertSignal, now: datetime,
+                policy_for: Callable[[Severity], SeverityPolicy]) -> None:
+    """What a joining alert changes on the incident beyond its rows: triggered again, its severity raised."""
+    if signal.kind is SignalKind.FIRING and incident.cleared_at is not None \
+            and Status(incident.status) is Status.ACKNOWLEDGED:
+        service.retrigger(session, incident=incident, policy=policy_for(signal.severity), now=now,
+                          rule_id=signal.rule_id)
+    if signal.kind is SignalKind.FIRING:
+        incident.cleared_at = None
+    if Severity(signal.severity).rank < Severity(incident.severity).rank:
+        incident.title_zh, incident.title_en = signal.title_zh, signal.title_en
+        service.set_severity(session, incident=incident, severity=signal.severity, actor=SYSTEM,
+                             reason=f"alert {signal.rule_id} raised it", now=now, policy=policy_for(signal.severity))

@@ -186,21 +186,20 @@ def record_clear(session: Session, *, signal: AlertSignal, now: datetime) -> Inc
     return incident
 
 
+# Built once, reused with their cache keys: a group's notification asks them each time.
+_KINDS = select(Alert.fingerprint, Alert.kind).where(Alert.incident_id == bindparam("incident_id")) \
+    .order_by(col(Alert.id))
+
+
 def latest_alert_kinds(session: Session, *, incident_id: int) -> dict[str, str]:
     """Each alert fingerprint of an incident with the kind of its latest signal (firing, warning, resolved)."""
-    latest: dict[str, str] = {}
-    for fingerprint, kind in session.exec(select(Alert.fingerprint, Alert.kind).where(Alert.incident_id == incident_id)
-                                          .order_by(col(Alert.id))):
-        latest[fingerprint] = kind
-    return latest
+    return {fingerprint: kind for fingerprint, kind in session.exec(_KINDS, params={"incident_id": incident_id})}
 
 
 def still_firing(session: Session, *, incident_id: int) -> bool:
     """True while any alarm of the incident has fired without a later clear."""
-    latest: dict[str, str] = {}
-    for alert in session.exec(select(Alert).where(Alert.incident_id == incident_id).order_by(col(Alert.id))):
-        if alert.kind != SignalKind.WARNING.value:
-            latest[alert.fingerprint] = alert.kind
+    latest = {fingerprint: kind for fingerprint, kind in session.exec(_KINDS, params={"incident_id": incident_id})
+              if kind != SignalKind.WARNING.value}
     return any(kind == SignalKind.FIRING.value for kind in latest.values())
 
 

@@ -10,8 +10,6 @@ import contextlib
 import json
 import logging
 
-import httpx
-
 from handlers.actions import ActionFlow
 from handlers.incident_flow import IncidentFlow
 from incidents.actors import SYSTEM
@@ -69,6 +67,8 @@ class ActionExecutor:
             text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
             return await self.publisher.publish(run.spec["topic"], text)
         if run.kind == "webhook":
+            import httpx  # with the first webhook action: httpx brings its CLI's rich and Pygments (~6 MB)
+
             body = {"incident_id": run.incident_id, "step": run.step_id, "action_key": run.key}
             async with httpx.AsyncClient(timeout=10) as client:
                 answer = await client.post(run.spec["url"], json=body, headers={"Idempotency-Key": run.key})

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException
 
 from handlers.heartbeats import HeartbeatWatch
@@ -29,6 +28,8 @@ class HeartbeatSender:
     failed: int = 0
 
     async def run(self) -> None:
+        import httpx  # only when a heartbeat URL is set (httpx brings rich and Pygments for its CLI: ~6 MB)
+
         async with httpx.AsyncClient(timeout=max(1.0, self.every_seconds)) as client:
             while True:
                 try:

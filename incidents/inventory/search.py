@@ -1,17 +1,21 @@
 """Finding an item from what someone typed or scanned: SKU, GTIN, or a Chinese or English name (fuzzy).
 
 Names are found through the database's text index (migration ``7c3e91b0d5a4``): an FTS5 table with the
-trigram tokenizer on SQLite, pg_trgm GIN indexes on PostgreSQL. The index finds the items that contain
-the query, or the few hundred that share the most trigrams with it; the fuzzy ranking (rapidfuzz WRatio)
-then runs over those candidates only.
+trigram tokenizer on SQLite, pg_trgm GIN indexes on PostgreSQL. A name that contains the query holds
+every trigram of it, so the names holding the query's three rarest-looking trigrams (digits before
+Chinese before rare letters) are a short superset, checked in Python; only a query so common that
+more than ``_FOLDED_LIMIT`` names hold those trigrams is counted in SQL. A query no name contains is
+ranked fuzzily: the index hands over the ``CANDIDATES`` items sharing most of the query's rarest
+trigrams (trigrams that no name holds, the misspelt ones, are left out), and rapidfuzz's WRatio
+ranks them by their best-matching name (Chinese, English or SKU).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
-from sqlalchemy import ColumnElement, case, func, literal_column, or_, text
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, text
 from sqlmodel import Session, col, select
 
 from incidents.inventory.gs1 import gtin_from_scan
@@ -24,8 +28,11 @@ MIN_SCORE = 55.0
 CANDIDATES = 200  # items the index hands to the fuzzy ranking
 TRIGRAM = 3  # the shortest query the trigram index can answer; shorter ones scan the names
 TEXT_INDEX_PREFIX = "item_name_"  # the index's tables, triggers and indexes (made by the migration, not the models)
-RARE_BUDGET = 5_000  # the fuzzy step's candidates come from the query's rarest trigrams held by this many items
+RARE_BUDGET = 1_000  # the fuzzy step's candidates come from the query's rarest trigrams held by this many items
+KEY_TRIGRAMS = 3  # trigrams of the query that a containing name must all hold (the rarest-looking ones)
 _FOLDED_LIMIT = 200  # up to this many containing names are checked in Python (casefold); more are counted in SQL
+_EVERYTHING = "(item.name_zh || ' ' || item.name_en || ' ' || item.sku)"  # the expression of item_name_trgm_all
+_LETTERS = "etaoinsrhldcumfpgwybvkxjqz"  # English letters, most frequent first: later ones make rarer trigrams
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +73,55 @@ def _trigrams(folded: str) -> list[str]:
     return list(dict.fromkeys(folded[i:i + TRIGRAM] for i in range(len(folded) - TRIGRAM + 1)))
 
 
+def _looks_rare(gram: str) -> tuple[int, int, int]:
+    """Sort key, rarest-looking first: more digits, then more non-Latin letters, then rarer English letters."""
+    digits = sum(c.isdigit() for c in gram)
+    wide = sum(ord(c) > 0x2E7F for c in gram)
+    letters = sum(_LETTERS.find(c) for c in gram)
+    return -digits, -wide, -letters
+
+
+def _index_grams(session: Session, grams: list[str]) -> list[str]:
+    """The trigrams the index can look up: on PostgreSQL only letters and digits (pg_trgm splits at the rest)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return grams
+    return [g for g in grams if g.isalnum()]
+
+
+def _held(part: str) -> ColumnElement[bool]:
+    """The item's Chinese or English name holds ``part`` (ILIKE; found through the GIN trigram index on PostgreSQL)."""
+    pattern = _like(part)
+    return or_(col(Item.name_zh).ilike(pattern, escape="\\"), col(Item.name_en).ilike(pattern, escape="\\"))
+
+
+def _held_by_any(part: str) -> ColumnElement[bool]:
+    """The item's names or SKU hold ``part`` (PostgreSQL: through the GIN trigram index of the three together)."""
+    return literal_column(_EVERYTHING).ilike(_like(part), escape="\\")
+
+
+def rank_names(processed: str, rows: Sequence[_Row]) -> list[tuple[int, float]]:
+    """(row position, score) of the SUGGESTIONS best rows: WRatio of ``processed`` (``utils.default_process``)
+    against each row's best name of Chinese name, English name and SKU, at least MIN_SCORE; ties in row order."""
+    from rapidfuzz import fuzz, process, utils  # 3.2 MB: loaded with the first fuzzy look-up (README "Performance")
+
+    choices = [utils.default_process(name) for _, sku, zh, en in rows for name in (zh, en, sku)]
+    best: dict[int, float] = {}
+    for _, score, n in process.extract_iter(processed, choices, scorer=fuzz.WRatio, score_cutoff=MIN_SCORE):
+        if score > best.get(n // 3, -1.0):
+            best[n // 3] = score
+    return [(i, round(best[i], 1)) for i in sorted(best, key=lambda i: (-best[i], i))[:SUGGESTIONS]]
+
+
 class NameIndex:
     """Name look-ups through the database's trigram index.
 
-    Holds the PostgreSQL pg_trgm schema and, on SQLite, how many items held each trigram when it was
-    last asked (``ttl`` seconds): the fuzzy step looks up its candidates by the query's rarest trigrams.
+    Holds how many items held each trigram when it was last asked
+    (``ttl`` seconds; counted up to RARE_BUDGET + 1): the fuzzy step looks up its candidates by the
+    query's rarest trigrams.
     """
 
     def __init__(self, ttl: float = 600.0) -> None:
         self.ttl = ttl
-        self._trgm_schema: str | None = None
         self._doc_counts: dict[str, tuple[int, float]] = {}
 
     def search(self, session: Session, query: str) -> SearchResult:
@@ -91,33 +137,51 @@ class NameIndex:
         folded = text_.casefold()
         if not folded:
             return SearchResult(None, "none")
-        containing = self._containing(session, text_)
-        items = list(session.exec(select(Item).where(self._first(session, text_, containing))
-                                  .order_by(col(Item.id))))
-        if len(items) <= _FOLDED_LIMIT:
-            within = [i for i in items if folded in i.name_zh.casefold() or folded in i.name_en.casefold()]
-            exact = [i for i in within if folded in (i.name_zh.casefold(), i.name_en.casefold())]
+        rows = self._holding_key_trigrams(session, text_)
+        if rows is not None and len(rows) <= _FOLDED_LIMIT:
+            within = [r for r in rows if folded in r[2].casefold() or folded in r[3].casefold()]
+            exact = [r[0] for r in within if folded in (r[2].casefold(), r[3].casefold())]
             matches = len(within)
         else:  # count them, and find a name equal to the query, in one pass over the matches
+            containing = self._containing(session, text_)
+            within = self._rows(session, self._first(session, text_, containing))
             equal = or_(func.lower(Item.name_zh) == folded, func.lower(Item.name_en) == folded)
             count, equals, equal_id = session.exec(select(
                 func.count(), func.coalesce(func.sum(case((equal, 1), else_=0)), 0),
                 func.max(case((equal, Item.id), else_=None))).where(containing)).one()
-            exact = [item for item in [session.get(Item, equal_id)] if item] if equals == 1 else []
-            within, matches = items, int(count)
+            exact = [int(equal_id)] if equals == 1 else []
+            matches = int(count)
         if len(exact) == 1:
-            return SearchResult(exact[0], "name")
+            return SearchResult(session.get(Item, exact[0]), "name")
         if matches == 1:
-            return SearchResult(within[0], "name")
+            return SearchResult(session.get(Item, within[0][0]), "name")
         if matches:  # a word many names share ("疫苗", "vaccine"): list them rather than guess
-            return SearchResult(None, "several", tuple(Suggestion(i.sku, i.name_zh, i.name_en, 100.0)
-                                                       for i in within[:SUGGESTIONS]), matches)
+            return SearchResult(None, "several", tuple(Suggestion(sku, zh, en, 100.0)
+                                                       for _, sku, zh, en in within[:SUGGESTIONS]), matches)
         return self._fuzzy(session, text_)
 
+    def _holding_key_trigrams(self, session: Session, text_: str) -> list[_Row] | None:
+        """In id order, up to _FOLDED_LIMIT + 1 items whose names hold the query's KEY_TRIGRAMS rarest-looking
+        trigrams (every name containing the query is among them when there are no more); None when the
+        index cannot look the query up by trigrams (too short; on PostgreSQL no trigram of letters or digits)."""
+        grams = sorted(_index_grams(session, _trigrams(text_.lower())), key=_looks_rare)[:KEY_TRIGRAMS]
+        if not grams:
+            return None
+        if session.get_bind().dialect.name == "sqlite":
+            match = "{name_zh name_en}: (" + " AND ".join(_phrase(g) for g in grams) + ")"
+            ids: Any = text("SELECT rowid FROM item_name_fts WHERE item_name_fts MATCH :match LIMIT :limit"
+                            ).bindparams(match=match, limit=_FOLDED_LIMIT + 1)
+            return self._rows(session, col(Item.id).in_(ids))
+        held = and_(*(_held(g) for g in grams))
+        # no ORDER BY: the bitmap scan of the trigram indexes stops at the limit (sorted here instead)
+        rows = session.exec(select(Item.id, Item.sku, Item.name_zh, Item.name_en).where(held)
+                            .limit(_FOLDED_LIMIT + 1))
+        return sorted((int(i or 0), sku, zh, en) for i, sku, zh, en in rows)
+
     @staticmethod
-    def _rows(session: Session, ids: Any) -> list[_Row]:
-        """Id, SKU and names of the items whose id is in the subquery ``ids``, in id order."""
-        rows = session.exec(select(Item.id, Item.sku, Item.name_zh, Item.name_en).where(col(Item.id).in_(ids))
+    def _rows(session: Session, where: ColumnElement[bool]) -> list[_Row]:
+        """Id, SKU and names of the items ``where`` holds for, in id order."""
+        rows = session.exec(select(Item.id, Item.sku, Item.name_zh, Item.name_en).where(where)
                             .order_by(col(Item.id)))
         return [(int(i or 0), sku, zh, en) for i, sku, zh, en in rows]
 
@@ -145,58 +209,66 @@ class NameIndex:
         return col(Item.id).in_(select(Item.id).where(containing).order_by(col(Item.id)).limit(_FOLDED_LIMIT + 1))
 
     def _fuzzy(self, session: Session, text_: str) -> SearchResult:
-        rows = self._candidates(session, utils.default_process(text_))
-        choices = [utils.default_process(f"{zh} {en} {sku}") for _, sku, zh, en in rows]
-        found = process.extract(utils.default_process(text_), choices, scorer=fuzz.WRatio,
-                                limit=SUGGESTIONS, score_cutoff=MIN_SCORE)
-        suggestions = tuple(Suggestion(rows[i][1], rows[i][2], rows[i][3], round(score, 1)) for _, score, i in found)
-        if suggestions and suggestions[0].score >= SURE_SCORE and (
+        from rapidfuzz import utils  # see rank_names
+
+        processed = utils.default_process(text_)
+        rows, every_trigram = self._candidates(session, processed)
+        found = rank_names(processed, rows)
+        suggestions = tuple(Suggestion(rows[i][1], rows[i][2], rows[i][3], score) for i, score in found)
+        # sure only when the candidates came from all the query's trigrams: with common ones left out, a close
+        # second (the same name with another number) may not be among them
+        if every_trigram and suggestions and suggestions[0].score >= SURE_SCORE and (
                 len(suggestions) == 1 or suggestions[0].score - suggestions[1].score >= CLEAR_LEAD):
-            return SearchResult(session.get(Item, rows[found[0][2]][0]), "fuzzy", suggestions[1:])
+            return SearchResult(session.get(Item, rows[found[0][0]][0]), "fuzzy", suggestions[1:])
         return SearchResult(None, "none", suggestions)
 
-    def _candidates(self, session: Session, processed: str) -> list[_Row]:
-        """Up to CANDIDATES items sharing the most trigrams with the query, in id order (the ranking's tie order)."""
-        grams = _trigrams(processed)
-        if grams and session.get_bind().dialect.name == "sqlite":
-            match = " OR ".join(_phrase(g) for g in self._rarest(session, grams))
-            return self._rows(session, text(
-                "SELECT rowid FROM item_name_fts WHERE item_name_fts MATCH :match ORDER BY rank LIMIT :limit")
-                .bindparams(match=match, limit=CANDIDATES))
+    def _candidates(self, session: Session, processed: str) -> tuple[list[_Row], bool]:
+        """Up to CANDIDATES items sharing the most of the query's rarest trigrams, in id order (the ranking's tie
+        order), and whether every trigram of the query that some item holds was used."""
+        grams = _index_grams(session, _trigrams(processed))
         if grams:
-            schema = self._pg_trgm_schema(session)
-            session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)"))
-            everything = col(Item.name_zh) + " " + col(Item.name_en) + " " + col(Item.sku)
-            return self._rows(session, select(Item.id).where(everything.op(f"OPERATOR({schema}.%>)")(processed))
-                              .order_by(everything.op(f"OPERATOR({schema}.<->>)")(processed), col(Item.id))
-                              .limit(CANDIDATES))
+            rarest, every_trigram = self._rarest(session, grams)
+            if not rarest:
+                return [], True
+        if grams and session.get_bind().dialect.name == "sqlite":
+            match = " OR ".join(_phrase(g) for g in rarest)
+            return self._rows(session, col(Item.id).in_(text(
+                "SELECT rowid FROM item_name_fts WHERE item_name_fts MATCH :match ORDER BY rank LIMIT :limit")
+                .bindparams(match=match, limit=CANDIDATES))), every_trigram
+        if grams:  # PostgreSQL: the items holding most of the rarest trigrams, each looked up in the GIN index
+            held = [_held_by_any(g) for g in rarest]
+            hits: ColumnElement[int] = sum((case((h, 1), else_=0) for h in held), start=literal_column("0"))
+            return self._rows(session, col(Item.id).in_(select(Item.id).where(or_(*held))
+                                                        .order_by(hits.desc(), col(Item.id))
+                                                        .limit(CANDIDATES))), every_trigram
         letters = list(dict.fromkeys(processed.replace(" ", "")))  # shorter than a trigram: names with its letters
         if not letters:
-            return []
-        hits: ColumnElement[int] = sum((case((or_(col(Item.name_zh).ilike(_like(c), escape="\\"),
-                              col(Item.name_en).ilike(_like(c), escape="\\")), 1), else_=0) for c in letters),
-                   start=literal_column("0"))
-        return self._rows(session, select(Item.id).order_by(hits.desc(), col(Item.id)).limit(CANDIDATES))
+            return [], True
+        scan: ColumnElement[int] = sum((case((_held(c), 1), else_=0) for c in letters), start=literal_column("0"))
+        return self._rows(session, col(Item.id).in_(select(Item.id).order_by(scan.desc(), col(Item.id))
+                                                    .limit(CANDIDATES))), True
 
-    def _rarest(self, session: Session, grams: list[str]) -> list[str]:
-        """The query's trigrams held by fewest items, together in at most RARE_BUDGET items (at least one)."""
+    def _rarest(self, session: Session, grams: list[str]) -> tuple[list[str], bool]:
+        """The query's trigrams that some item holds, fewest holders first, together held by at most RARE_BUDGET
+        items (at least one), and whether that is all of them. Counts are kept for ``ttl`` seconds."""
         now = monotonic()
-        for gram in grams:
-            if gram not in self._doc_counts or now - self._doc_counts[gram][1] > self.ttl:
-                docs = session.execute(text("SELECT doc FROM item_name_vocab WHERE term = :term"),
-                                       {"term": gram}).scalar()
-                self._doc_counts[gram] = (int(docs or 0), now)
+        docs = {g: self._doc_counts[g][0] if g in self._doc_counts and now - self._doc_counts[g][1] <= self.ttl
+                else self._count(session, g, now) for g in grams}
         chosen: list[str] = []
         total = 0
-        for gram in sorted((g for g in grams if self._doc_counts[g][0]), key=lambda g: self._doc_counts[g][0]):
-            total += self._doc_counts[gram][0]
-            if chosen and total > RARE_BUDGET:
-                break
+        for gram in sorted((g for g in grams if docs[g]), key=docs.__getitem__):
+            if chosen and total + docs[gram] > RARE_BUDGET:
+                return chosen, False
+            total += docs[gram]
             chosen.append(gram)
-        return chosen or grams
+        return chosen, True
 
-    def _pg_trgm_schema(self, session: Session) -> str:
-        if self._trgm_schema is None:
-            self._trgm_schema = str(session.execute(text(
-                "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")).scalar_one())
-        return self._trgm_schema
+    def _count(self, session: Session, gram: str, now: float) -> int:
+        """How many items hold ``gram`` (on PostgreSQL counted up to RARE_BUDGET + 1)."""
+        if session.get_bind().dialect.name == "sqlite":
+            docs = session.execute(text("SELECT doc FROM item_name_vocab WHERE term = :term"), {"term": gram}).scalar()
+        else:
+            held = select(Item.id).where(_held_by_any(gram)).limit(RARE_BUDGET + 1)
+            docs = session.exec(select(func.count()).select_from(held.subquery())).one()
+        self._doc_counts[gram] = (int(docs or 0), now)
+        return int(docs or 0)

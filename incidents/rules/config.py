@@ -5,7 +5,8 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.dataclasses import dataclass
 
 from incidents.rules.fields import ConfigModel, RuleBase, Seconds, SeverityWord, StrList, as_list
 from incidents.rules.identity import HardwareIdError, parse_hardware_id
@@ -36,11 +37,15 @@ class Zone(ConfigModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class Device(ConfigModel):
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid", populate_by_name=True))
+class Device:
     """A device of the registry. ``hardware_id`` (``1wire:…``, ``zigbee:0x…``, ``ble:…``) is its stable
     identity where it has one; ``aliases`` are other names it is sent under (a Zigbee2MQTT friendly
     name, a Tasmota ``<topic>/<chip>`` position). ``units`` declares the unit of a metric the device
-    sends without saying (``temperature: °F``); ``calibration_due`` is the date its calibration runs out."""
+    sends without saying (``temperature: °F``); ``calibration_due`` is the date its calibration runs out.
+
+    Validated as the other models are, but kept as a slotted dataclass: a model instance with its ``__dict__``
+    and set of fields given was ~1.1 KB, 5.6 MB for 5,000 devices that the running process keeps."""
 
     site: str
     zone: str

@@ -2,12 +2,11 @@
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from incidents.readings import Reading, StockLevel
-from incidents.rules.bindings import Binding, bind
+from incidents.rules.bindings import Binding, Limits, bind
 from incidents.rules.config import DeviceRegistry, DeviceRule, Rule
 from incidents.rules.lifecycle import AlertState, Change, Phase, Timing, on_condition, on_time
 from incidents.rules.scans import ScanRule
@@ -42,7 +41,7 @@ class RuleEngine:
         self._states: dict[str, AlertState] = {}
         self._waiting: dict[str, Binding] = {}
         self._routes: dict[tuple[str, str], tuple[Binding, ...]] = {}
-        self._labels: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        self._limits: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], Limits] = {}
         self._offline = tuple(
             b
             for rule in self._rules.values()
@@ -50,6 +49,7 @@ class RuleEngine:
             for sensor in registry.devices
             if (b := self._bind(rule, sensor)) is not None
         )
+        self._offline_of = {(b.rule.id, b.sensor): b for b in self._offline}  # the routes use the same bindings
         self._evaluators: dict[str, Evaluator] = {
             "threshold": _threshold,
             "rate_of_change": _rate_of_change,
@@ -84,6 +84,8 @@ class RuleEngine:
             state = states.get(b.key)
             if state is None:
                 state = states[b.key] = AlertState(seen=t)
+                if b.window_s:
+                    state.trend = self._trend(b, routes)
             phase = state.phase
             change = evaluators[b.rule.type](b, state, reading, t)
             if state.phase is not phase:
@@ -180,6 +182,7 @@ class RuleEngine:
             raise ValueError(f"snapshot version {snapshot.get('version')!r} is not {SNAPSHOT_VERSION}")
         self._states.clear()
         self._waiting.clear()
+        trends: list[tuple[Binding, Trend]] = []
         for key, data in snapshot["states"].items():
             rule_id, _, sensor = key.partition(":")
             rule = self._rules.get(rule_id)
@@ -187,6 +190,15 @@ class RuleEngine:
             if b is not None:
                 state = self._states[key] = AlertState.from_dict(data, b.window_s)
                 self._track(b, state)
+                if state.trend is not None:
+                    trends.append((b, state.trend))
+        # Trends over one sensor's metric share its samples again: the shorter windows' are the newest of the
+        # longest's (a trend whose samples differ keeps its own).
+        shared: dict[tuple[str, str | None], Trend] = {}
+        for b, trend in sorted(trends, key=lambda pair: -pair[0].window_s):
+            longest = shared.setdefault((b.sensor, b.rule.match.metric), trend)
+            if longest is not trend:
+                trend.join(longest.samples)
 
     def firing(self) -> list[str]:
         """Fingerprints of the alerts firing now (including those waiting to clear)."""
@@ -209,7 +221,8 @@ class RuleEngine:
 
     def _route(self, sensor: str, metric: str) -> tuple[Binding, ...]:
         routes = tuple(
-            b for rule in self._rules.values() if _reads(rule, metric) and (b := self._bind(rule, sensor)) is not None
+            b for rule in self._rules.values()
+            if _reads(rule, metric) and (b := self._offline_of.get((rule.id, sensor)) or self._bind(rule, sensor))
         )
         self._routes[(sensor, metric)] = routes
         return routes
@@ -219,13 +232,28 @@ class RuleEngine:
         zone = self._registry.zones.get(device.zone) if device is not None else None
         if device is None or zone is None:
             return None
-        found = bind(rule, sensor, device, zone)
-        if found is None:
-            return None
-        # Sensors of one zone and kind have equal labels: one dict for all their bindings, not one each
-        # (5,000 sensors × 5 rules made 25,000 equal dicts, 4.6 MB by tracemalloc).
-        labels = self._labels.setdefault(tuple(found.labels.items()), found.labels)
-        return found if labels is found.labels else replace(found, labels=labels)
+        # Sensors of one zone, kind and labels share a rule's limits and labels: one ``Limits`` for all their
+        # bindings (5,000 sensors × 5 rules made 25,000 equal labels dicts, 4.6 MB by tracemalloc, and as many
+        # copies of the limits), found before binding so that nothing is built to be thrown away.
+        shape = (rule.id, device.zone, device.kind, tuple(device.labels.items()) if device.labels else ())
+        found = bind(rule, sensor, device, zone, self._limits.get(shape))
+        if found is not None:
+            self._limits.setdefault(shape, found.limits)
+        return found
+
+    def _trend(self, b: Binding, routes: tuple[Binding, ...]) -> Trend:
+        """A trend for ``b``'s new state, over the samples of another trend of ``routes`` (the same sensor and
+        metric) when there is one; the bindings before ``b`` took the reading being evaluated in already."""
+        fed = True
+        for other in routes:
+            if other is b:
+                fed = False
+                continue
+            state = self._states.get(other.key) if other.window_s else None
+            if state is not None and state.trend is not None:
+                samples = state.trend.samples
+                return Trend(b.window_s, samples=samples, start=samples.end - 1 if fed else samples.end)
+        return Trend(b.window_s)
 
     def _track(self, b: Binding, state: AlertState) -> None:
         if state.phase in _WAITING:

@@ -114,7 +114,9 @@ def running(settings: Settings, *, token: bool = True,
         time.sleep(0.05)
     headers = {"Authorization": f"Bearer {service_token(settings.database_url)}"} if token else {}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=10, headers=headers) as client:
+        # 60 s, not httpx's 10: the first review PDF of a fresh process loads WeasyPrint and the CJK font,
+        # which on a loaded 2-core machine has taken 9-15 s (a functional test, not a timed one)
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=60, headers=headers) as client:
             yield client
     finally:
         server.should_exit = True

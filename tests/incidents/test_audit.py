@@ -70,3 +70,17 @@ def test_many_appends_in_one_transaction_chain_to_each_other(database: Database)
     with database.reader() as session:
         report = audit.verify_chain(session)
     assert (report.ok, report.checked) == (True, 6)
+
+
+def test_rows_verify_whatever_their_json_holds(database: Database) -> None:
+    """The check reads plain rows, not ``AuditEvent`` objects: negative zero, integers beyond 64 bits (which a
+    faster JSON reader such as orjson turns into floats), nested, non-ASCII and null values hash as written."""
+    odd: list[dict[str, object] | None] = [
+        {"value": -0.0}, {"big": 2**70}, {"text": "冷库 \u0007 \"q\"", "nested": {"b": [1, 2.5e-8], "a": None}},
+        {"n": 1.0, "e": 1e16}, None]
+    with database.unit_of_work() as session:
+        for n, after in enumerate(odd):
+            audit.record(session, action="incident.note", actor=WANG, incident_id=1, after=after, before=after,
+                         reason=None if n % 2 else "理由")
+    with database.reader() as session:
+        assert audit.verify_chain(session) == audit.ChainReport(5, True)

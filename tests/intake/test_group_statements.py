@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from incidents import audit
+from incidents import alert_audit, audit
 from incidents.alarms import AlarmCondition
 from incidents.database import Database
 from incidents.tables import AuditEvent
@@ -70,11 +70,13 @@ def test_100_new_alerts_in_one_group(database: Database, clock: FakeClock) -> No
     assert len(run) <= ONE_GROUP_MAX, "\n".join(run)
     assert len(bench.alerts(incident_id)) == 100 and chain_ok(bench)
     with bench.db.reader() as session:
-        joined = session.exec(select(AuditEvent.object_id).where(AuditEvent.incident_id == incident_id,
-                                                                 AuditEvent.action == "alert.joined")).all()
+        joined = session.exec(select(AuditEvent.after).where(AuditEvent.incident_id == incident_id,
+                                                             AuditEvent.action == alert_audit.ACTION)).all()
         conditions = session.exec(select(AlarmCondition).where(AlarmCondition.incident_id == incident_id)
                                   .order_by(col(AlarmCondition.id))).all()
-    assert len(joined) == 99 and len(conditions) == 100 and all(c.active for c in conditions)
+    (listed,) = joined  # one audit event for the notification, each alert but the opener's listed in it
+    assert listed is not None and listed["joined"] == 99 and len(listed["alerts"]) == 99
+    assert len(conditions) == 100 and all(c.active for c in conditions)
     with statements(database) as again:
         assert bench.intake.external_group(first) == [incident_id]  # a re-send: read, nothing written
     assert len(again) <= 3, again
@@ -109,7 +111,7 @@ def test_a_more_urgent_alert_raises_the_group_and_the_chain_holds(database: Data
         actions = session.exec(select(AuditEvent.action).where(AuditEvent.incident_id == incident_id)
                                .order_by(col(AuditEvent.id))).all()
     first_raise = actions.index("incident.severity_changed")
-    assert actions[first_raise - 1] == "alert.joined" and actions.count("alert.joined") == 19, actions
+    assert actions[first_raise - 1] == alert_audit.ACTION and actions.count(alert_audit.ACTION) == 2, actions
     clock.advance(seconds=60)
     bench.intake.external_group(notification(bench, "disks", range(20), status="resolved"))
     (incident,) = bench.incidents()

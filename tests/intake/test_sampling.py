@@ -2,7 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import select
+
 from handlers.sampling import SampleKeeper
+from incidents.database import Database
+from incidents.inventory.samples import record_samples
+from incidents.inventory.tables import SensorSample
 from incidents.readings import Reading
 from incidents.signals import SignalKind
 from tests.factories import make_signal
@@ -25,3 +30,15 @@ def test_one_reading_a_minute_normally_and_every_reading_while_an_alert_is_live(
     assert len(keeper.keep(_readings("d2-probe-1", range(180, 240, 10)))) == 1  # other sensors stay sparse
     keeper.watch(make_signal(kind=SignalKind.RESOLVED))
     assert len(keeper.keep(_readings("d1-probe-1", range(240, 300, 10)))) == 1
+
+
+def test_a_minute_of_many_sensors_is_stored_whole_in_several_inserts(database: Database) -> None:
+    readings = [r for n in range(1_234) for r in _readings(f"probe-{n}", range(0, 1))]
+    with database.unit_of_work() as session:
+        assert record_samples(session, iter(readings), live={"probe-7"}) == 1_234
+    with database.reader() as session:
+        stored = session.exec(select(SensorSample)).all()
+    assert sorted(s.sensor for s in stored) == sorted(r.sensor for r in readings)
+    assert [s.sensor for s in stored if s.alert_live] == ["probe-7"]
+    with database.unit_of_work() as session:
+        assert record_samples(session, []) == 0

@@ -11,6 +11,7 @@ from incidents.rules.config import (
     load_rules,
     parse_registry,
     parse_rules,
+    registry_schema_json,
     rules_schema_json,
 )
 from incidents.rules.yaml_source import ConfigError
@@ -116,6 +117,21 @@ def test_registry_errors() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_registry(REGISTRY_YAML.replace("zone: DOCK, kind: ups", "zone: D7, kind: ups"), source="devices.yaml")
     assert str(caught.value) == 'devices.yaml:13: device "ups-main": zone: unknown zone "D7"'
+
+
+def test_device_errors_name_the_key() -> None:
+    """Devices are a slotted dataclass, not a model: their errors read as the models' do."""
+    typo = REGISTRY_YAML.replace("zone: DOCK, kind: ups", "zone: DOCK, kind: ups, lables: {a: b}")
+    with pytest.raises(ConfigError) as caught:
+        parse_registry(typo, source="devices.yaml")
+    assert str(caught.value) == 'devices.yaml:13: device "ups-main": unknown key "lables" (did you mean "labels"?)'
+    with pytest.raises(ConfigError) as caught:
+        parse_registry(REGISTRY_YAML.replace("zone: DOCK, kind: ups", "zone: DOCK"), source="devices.yaml")
+    assert str(caught.value) == 'devices.yaml:13: device "ups-main": missing key "kind"'
+    registry = parse_registry(REGISTRY_YAML, source="devices.yaml")
+    ups = registry.devices["ups-main"]
+    assert (ups.zone, ups.kind) == ("DOCK", "ups") and not hasattr(ups, "__dict__")
+    assert "kind" in json.loads(registry_schema_json())["$defs"]["Device"]["properties"]
 
 
 def test_schema_for_editors_names_the_rule_types() -> None:

@@ -1,5 +1,9 @@
 """Time-to-breach warnings (predict_linear) and rate-of-change rules."""
 
+import json
+
+from incidents.rules.engine import RuleEngine
+from incidents.rules.trend import Trend
 from incidents.severity import Severity
 from incidents.signals import SignalKind
 from tests.rules.factories import COLD_ROOM_HIGH, registry_and_engine, temp
@@ -105,3 +109,67 @@ def test_rate_needs_half_a_window_of_history() -> None:
     assert engine.observe(temp(4.0, 0)) == []
     assert engine.observe(temp(6.0, 1)) == []  # 2 °C/min but only 1 min of a 4 min window
     assert [s.kind for s in engine.observe(temp(7.0, 2))] == [SignalKind.FIRING]
+
+
+def _trends(engine: RuleEngine) -> tuple[Trend, Trend]:
+    states = engine._states
+    rising, fast = states["cold-room-rising:d1-probe-1"].trend, states["cold-room-fast-rise:d1-probe-1"].trend
+    assert rising is not None and fast is not None
+    return rising, fast
+
+
+def test_both_trends_of_a_probe_share_its_samples_and_decide_as_alone() -> None:
+    both, rising_only, fast_only = (registry_and_engine(rules) for rules in (RISING + FAST_RISE, RISING, FAST_RISE))
+    noise = [0.1, -0.1, 0.05, -0.05, 0.0, 0.1, -0.1, 0.05]
+    seen = []
+    for tick in range(6 * 30):  # every 10 s for 30 min: the samples are compacted many times
+        minute = tick / 6  # a slow rise, a fast one, then back down
+        value = (5.0 + 0.2 * minute if minute < 8 else 6.6 + 0.8 * (minute - 8) if minute < 11
+                 else 9.0 - 0.3 * (minute - 11)) + noise[tick % 8]
+        together = [(s.kind, s.rule_id, s.labels) for s in both.observe(temp(value, minute))]
+        alone = [(s.kind, s.rule_id, s.labels) for e in (rising_only, fast_only)
+                 for s in e.observe(temp(value, minute))]
+        assert sorted(together, key=str) == sorted(alone, key=str)
+        seen += [(kind, rule_id) for kind, rule_id, _ in together]
+    assert seen[:2] == [(SignalKind.WARNING, "cold-room-rising"), (SignalKind.FIRING, "cold-room-fast-rise")]
+    assert sorted(seen[2:]) == [(SignalKind.RESOLVED, "cold-room-fast-rise"), (SignalKind.RESOLVED, "cold-room-rising")]
+    rising, fast = _trends(both)
+    assert rising.samples is fast.samples
+    assert rising.points() == _trends_alone(rising_only, "cold-room-rising")
+    assert fast.points() == _trends_alone(fast_only, "cold-room-fast-rise")
+    assert len(rising.samples.ts) <= 60 * 4 // 3 + 1  # the 10-minute window's samples, compacted at a quarter
+
+
+def _trends_alone(engine: RuleEngine, rule_id: str) -> list[tuple[float, float]]:
+    trend = engine._states[f"{rule_id}:d1-probe-1"].trend
+    assert trend is not None
+    return trend.points()
+
+
+def test_restored_trends_share_their_samples_again() -> None:
+    before = registry_and_engine(RISING + FAST_RISE)
+    for tick in range(6 * 12):
+        before.observe(temp(5.0 + 0.01 * tick, tick / 6))
+    snapshot = json.loads(json.dumps(before.snapshot()))
+    after = registry_and_engine(RISING + FAST_RISE)
+    after.restore(snapshot)
+    assert after.snapshot() == snapshot
+    rising, fast = _trends(after)
+    assert rising.samples is fast.samples
+    for tick in range(6 * 12, 6 * 20):  # both go on as the engine that was not restarted
+        minute, value = tick / 6, 5.0 + 0.05 * (tick - 6 * 12)
+        assert after.observe(temp(value, minute)) == before.observe(temp(value, minute))
+    assert after.snapshot() == before.snapshot()
+
+
+def test_a_trend_joins_only_samples_it_ends_with() -> None:
+    longest, other = Trend(600.0, [(0.0, 1.0), (10.0, 2.0), (20.0, 3.0)]), Trend(300.0, [(10.0, 2.0), (20.0, 4.0)])
+    assert not other.join(longest.samples)
+    assert other.points() == [(10.0, 2.0), (20.0, 4.0)]
+    suffix = Trend(300.0, [(10.0, 2.0), (20.0, 3.0)])
+    assert suffix.join(longest.samples) and suffix.samples is longest.samples
+    suffix.add(30.0, 5.0)
+    longest.add(30.0, 5.0)  # the reading, appended once and taken in by both
+    assert len(longest.samples.ts) == 4
+    assert suffix.points() == [(10.0, 2.0), (20.0, 3.0), (30.0, 5.0)]
+    assert suffix.fit(2) == Trend(300.0, suffix.points()).fit(2)

@@ -5,14 +5,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import utils
 from sqlmodel import Session, col, select
 
 from incidents.database import Database
 from incidents.inventory import search
 from incidents.inventory.catalog import item_by_sku, upsert_item
 from incidents.inventory.demo import load_demo_stock
-from incidents.inventory.search import CLEAR_LEAD, MIN_SCORE, SUGGESTIONS, SURE_SCORE, NameIndex, Suggestion
+from incidents.inventory.search import CLEAR_LEAD, SUGGESTIONS, SURE_SCORE, NameIndex, Suggestion, rank_names
 from incidents.inventory.tables import Item
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -25,7 +25,8 @@ QUERIES = [
 
 
 def _by_every_name(session: Session, query: str) -> tuple[str, str | None, list[tuple[str, float]], int]:
-    """The look-up before the index: every name in memory, substring checks and then WRatio over all of them."""
+    """The look-up without the index: every name in memory, substring checks and then the same ranking
+    (``rank_names``: each item's best name by WRatio) over all of them."""
     rows = session.exec(select(Item.sku, Item.name_zh, Item.name_en).order_by(col(Item.id))).all()
     folded = query.strip().casefold()
     exact = [r for r in rows if folded in (r[1].casefold(), r[2].casefold())]
@@ -36,10 +37,8 @@ def _by_every_name(session: Session, query: str) -> tuple[str, str | None, list[
         return "name", within[0][0], [], 0
     if within:
         return "several", None, [(r[0], 100.0) for r in within[:SUGGESTIONS]], len(within)
-    choices = [utils.default_process(f"{zh} {en} {sku}") for sku, zh, en in rows]
-    found = process.extract(utils.default_process(query), choices, scorer=fuzz.WRatio, limit=SUGGESTIONS,
-                            score_cutoff=MIN_SCORE)
-    ranked = [(rows[i][0], round(score, 1)) for _, score, i in found]
+    found = rank_names(utils.default_process(query), [(0, sku, zh, en) for sku, zh, en in rows])
+    ranked = [(rows[i][0], score) for i, score in found]
     if ranked and ranked[0][1] >= SURE_SCORE and (len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= CLEAR_LEAD):
         return "fuzzy", ranked[0][0], ranked[1:], 0
     return "none", None, ranked, 0
@@ -122,3 +121,19 @@ def test_a_misspelt_name_is_found_by_its_rarest_trigrams_when_common_ones_are_le
             kind, sku, ranked, _ = _by_every_name(session, query)
             assert (found.matched_by, found.item.sku if found.item else None) == (kind, sku), query
             assert [s.score for s in found.suggestions][:1] == [score for _, score in ranked][:1], query
+
+
+def test_a_misspelt_name_and_a_chinese_name_fragment_find_the_right_sku(demo: Database) -> None:
+    with demo.unit_of_work() as session:
+        for n in range(300):  # names that differ only by their number, as in a large catalogue
+            upsert_item(session, sku=f"SKU-M{n:04d}", name_zh=f"矿泉水 瓶装 {n}号",
+                        name_en=f"Mineral water bottle no. {n}")
+    index = NameIndex()
+    with demo.reader() as session:
+        sure = index.search(session, "Hepatitis B vacine 10 µg")  # misspelt, and nothing close to it
+        assert (sure.matched_by, sure.item.sku if sure.item else None) == ("fuzzy", "SKU-X0002")
+        close = index.search(session, "Mineral watr bottle no 217")  # the same name with other numbers is close
+        assert close.suggestions[0].sku == "SKU-M0217"
+        for fragment, sku in (("水饺 三", "SKU-X0001"), ("肝疫苗 10微", "SKU-X0002"), ("瓶装 217", "SKU-M0217")):
+            found = index.search(session, fragment)
+            assert (found.matched_by, found.item.sku if found.item else None) == ("name", sku), fragment
