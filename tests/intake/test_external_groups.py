@@ -48,7 +48,7 @@ def test_a_group_of_300_is_one_incident(database: Database, clock: FakeClock) ->
     assert any(p.startswith("post:300 alerts in this group: logger-001.sh01.example:9100") and p.endswith("+290")
                for p in sent)
     bench.intake.external_group(resolving(notification, 2))
-    assert posts(bench, incident_id)[len(sent):][0].startswith("post:2 alerts of this group resolved: logger-001")
+    assert posts(bench, incident_id)[len(sent):][0].startswith("post:Resolved alerts of this group (2): logger-001")
     bench.intake.external_group(resolving(notification, 2))  # the same again: nothing new
     bench.intake.external_group(resolving(notification, 300))
     with bench.db.reader() as session:
@@ -74,7 +74,7 @@ def test_grafana_group_and_truncated_alerts(database: Database, clock: FakeClock
     (truncated,) = bench.intake.external_group(group(bench, (REAL / "alertmanager" / "truncated-group.json")
                                                       .read_bytes()))
     assert [len(bench.alerts(i)) for i in (grafana, truncated)] == [2, 3]
-    assert any("(2700 more alerts were left out by the sender)" in p for p in posts(bench, truncated))
+    assert any("(Alerts the sender left out: 2700)" in p for p in posts(bench, truncated))
 
 
 def test_a_nul_from_a_sender_is_stored_escaped(database: Database, clock: FakeClock) -> None:

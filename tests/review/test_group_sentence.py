@@ -18,4 +18,4 @@ def test_a_notification_event_reads_as_the_alerts_that_joined_and_cleared() -> N
                        after={"joined": 12, "cleared": 1, "alerts": listed})
     sentence = Narrator(registry=None, playbook=None, alerts=alerts, timezone="UTC").sentence(event)
     assert "12" in sentence.en and "host-0, host-1" in sentence.en and "… +2" in sentence.en
-    assert "1 alerts of this group resolved: host-0" in sentence.en and "host-9" in sentence.zh
+    assert "Resolved alerts of this group (1): host-0" in sentence.en and "host-9" in sentence.zh
