@@ -7,7 +7,9 @@ subset, in milliseconds where fontTools needs seconds to parse a CJK font of 65,
 the way WeasyPrint embeds its own fonts and PDF/A-2 asks (ISO 19005-2, 6.2.11): a Type 0 font with the
 Identity-H encoding (codes are glyph ids), the subset program (FontFile3/OpenType for CFF outlines,
 FontFile2 for TrueType), widths matching the program, and a ToUnicode map so the text can be searched
-and copied. A character the font lacks is drawn as ``?``.
+and copied. A character the font lacks is drawn as ``?``; the timeline wraps such a run in a marked-content
+span whose /ActualText (ISO 32000-1, 14.9.4) holds the original text, so extraction (pdftotext, copy and
+paste) gives the original characters, not ``?``.
 """
 
 import hashlib
@@ -212,6 +214,11 @@ class PdfFont:
     def width(self, text: str, size: float) -> float:
         """Width of ``text`` in points at ``size`` points (no kerning, as the timeline's text needs none)."""
         return sum(self.advances(text)) * size
+
+    def lacks(self, text: str) -> bool:
+        """Whether any character of ``text`` is missing from the font (and so drawn as the replacement)."""
+        glyph = self._face.glyph
+        return any(glyph(char)[2] != char for char in set(text))
 
     def encode(self, text: str) -> str:
         """``text`` as a PDF hex string of two-byte glyph codes (Identity-H), its glyphs marked as used."""

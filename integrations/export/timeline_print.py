@@ -191,7 +191,11 @@ class TimelineLayout:
             if run.color != self._state[2]:
                 self._ops.append(_color(run.color, "rg"))
             self._state = state
-        self._ops.append(f"1 0 0 1 {x:.2f} {baseline:.2f} Tm {font.encode(run.text)} Tj")
+        shown = f"1 0 0 1 {x:.2f} {baseline:.2f} Tm {font.encode(run.text)} Tj"
+        if font.lacks(run.text):  # drawn with "?": the text layer keeps the original (ISO 32000-1, 14.9.4)
+            actual = "FEFF" + run.text.encode("utf-16-be").hex().upper()
+            shown = f"/Span << /ActualText <{actual}> >> BDC {shown} EMC"
+        self._ops.append(shown)
 
     def _begin_text(self) -> None:
         self._ops.append("BT")

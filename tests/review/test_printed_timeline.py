@@ -115,3 +115,20 @@ def test_lines_wrap_within_the_column_and_keep_every_character() -> None:
         assert not any(line.startswith(("，", "。", "）")) for line in lines)  # no closing punctuation first
     assert wrap("第一行\n第二行", font, 8.6, 300) == ["第一行", "第二行"]
     assert wrap("", font, 8.6, 300) == [""]
+
+
+def test_characters_the_font_lacks_keep_their_text_in_the_printed_timeline(database: Database, seal: Seal,
+                                                                            tmp_path: Path) -> None:
+    note = "🔥 门已关 ✅ łódź ✔✗ Őrs"
+    scenario = play_cold_room_incident(database)
+    with database.reader() as session:
+        review = build_review(session, incident_id=scenario.incident_id, setup=SETUP, now=scenario.end)
+    first = review.timeline[0]
+    event = TimelineEntry(at=first.at, who="王伟 Wang Wei", action="note.added", text=Bi(note, note),
+                          object_id=None, detail="", reason=None)
+    pdf = render_pdf(replace(review, timeline=(event,)), lang="zh", seal=seal)
+    assert check_pdfa(pdf) == []
+    verdict = check_seal(pdf, trust=[seal.certificate])
+    assert (verdict.intact, verdict.valid, verdict.trusted, verdict.whole_file) == (True, True, True, True)
+    text = "\n".join(_pages_text(pdf, tmp_path))
+    assert note in text and "🔥 门已关 ✅ łódź" in text
