@@ -7,9 +7,10 @@ subset, in milliseconds where fontTools needs seconds to parse a CJK font of 65,
 the way WeasyPrint embeds its own fonts and PDF/A-2 asks (ISO 19005-2, 6.2.11): a Type 0 font with the
 Identity-H encoding (codes are glyph ids), the subset program (FontFile3/OpenType for CFF outlines,
 FontFile2 for TrueType), widths matching the program, and a ToUnicode map so the text can be searched
-and copied. A character the font lacks is drawn as ``?``; the timeline wraps such a run in a marked-content
-span whose /ActualText (ISO 32000-1, 14.9.4) holds the original text, so extraction (pdftotext, copy and
-paste) gives the original characters, not ``?``.
+and copied. A character the font lacks is drawn with the fallback font when that has it (the timeline's
+is DejaVu Sans, for symbols such as ✔ ✗ and letters such as ł Ő), else as ``?``; the timeline wraps a run
+with a ``?`` in a marked-content span whose /ActualText (ISO 32000-1, 14.9.4) holds the original text, so
+extraction (pdftotext, copy and paste) gives the original characters.
 """
 
 import hashlib
@@ -188,6 +189,7 @@ class PdfFont:
 
     source: FontFile
     resource: str
+    fallback: "PdfFont | None" = None  # draws the characters this face lacks, when it has them
     _chars: set[str] = field(default_factory=set)  # every character encoded so far
     _codes: dict[str, str] = field(default_factory=dict)  # character → four hex digits
     _encoded: dict[str, str] = field(default_factory=dict)  # text → its hex string
@@ -206,19 +208,45 @@ class PdfFont:
         """Descent below the baseline in em (negative)."""
         return float(self._face.descender)
 
+    def has(self, char: str) -> bool:
+        """Whether the face has a glyph of ``char``."""
+        return bool(self._face.glyph(char)[2] == char)
+
+    def drawer(self, char: str) -> "PdfFont":
+        """The font that draws ``char``: this one, else the fallback when it has it, else this one (``?``)."""
+        fallback = self.fallback
+        if fallback is not None and not self.has(char) and fallback.has(char):
+            return fallback
+        return self
+
     def advances(self, text: str) -> list[float]:
-        """Each character's advance in em (the replacement's for a character the font lacks)."""
-        glyph = self._face.glyph
-        return [glyph(char)[1] for char in text]
+        """Each character's advance in em, from the font that draws it (see ``drawer``)."""
+        drawer = self.drawer
+        return [drawer(char)._face.glyph(char)[1] for char in text]
+
+    def pieces(self, text: str) -> list[tuple["PdfFont", str]]:
+        """``text`` split into runs of characters drawn by one font, in order (see ``drawer``)."""
+        pieces: list[tuple[PdfFont, str]] = []
+        for char in text:
+            font = self.drawer(char)
+            if pieces and pieces[-1][0] is font:
+                pieces[-1] = (font, pieces[-1][1] + char)
+            else:
+                pieces.append((font, char))
+        return pieces
+
+    @property
+    def used(self) -> bool:
+        """Whether any text was encoded with this font (an unused fallback is not embedded)."""
+        return bool(self._chars)
 
     def width(self, text: str, size: float) -> float:
         """Width of ``text`` in points at ``size`` points (no kerning, as the timeline's text needs none)."""
         return sum(self.advances(text)) * size
 
     def lacks(self, text: str) -> bool:
-        """Whether any character of ``text`` is missing from the font (and so drawn as the replacement)."""
-        glyph = self._face.glyph
-        return any(glyph(char)[2] != char for char in set(text))
+        """Whether any character of ``text`` is missing from the font and its fallback (so drawn as ``?``)."""
+        return any(not self.drawer(char).has(char) for char in set(text))
 
     def encode(self, text: str) -> str:
         """``text`` as a PDF hex string of two-byte glyph codes (Identity-H), its glyphs marked as used."""

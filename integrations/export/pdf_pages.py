@@ -80,7 +80,8 @@ def join_and_number(document: Any, pdf: pydyf.PDF, *, insert: Insert, footer_fon
         before = [opening, page_dict["Contents"]] if own is None else [opening]
         page_dict["Contents"] = pydyf.Array([*before, _stream(pdf, closing)])
     for font in {id(f): f for f in [*insert.fonts, footer_font]}.values():  # once every glyph is known
-        fonts[font.resource] = font.embed(pdf)
+        if font.used or font is footer_font:
+            fonts[font.resource] = font.embed(pdf)
 
 
 def _footer(font: PdfFont, text: str, position: int, total: int, page: PageBox) -> bytes:

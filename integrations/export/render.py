@@ -34,6 +34,7 @@ from integrations.export.timeline_print import Fonts, PageBox, TimelineLayout
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PDF_VARIANT = "pdf/a-2b"  # ISO 19005-2 level B: archived as it looks, transparency allowed (the chart has some)
 FONT_FAMILIES = '"Noto Sans CJK SC", "Noto Sans CJK JP", "Microsoft YaHei", "PingFang SC", "DejaVu Sans", sans-serif'
+FALLBACK_FAMILY = "DejaVu Sans"  # draws the timeline's characters the CJK font lacks (symbols, Latin Extended)
 PAGE = PageBox()  # A4, margins 14 12 16 12 mm
 
 CSV_COLUMNS = ("at_utc", "at_local", "who", "action", "text_zh", "text_en", "object", "detail", "reason")
@@ -102,11 +103,13 @@ def render_pdf(review: Review, *, lang: Lang = "both", seal: Seal | None = None,
     from weasyprint import HTML
 
     html = render_html(review, lang=lang, for_print=True, seal=seal, pictures=pictures)
-    fonts = Fonts(PdfFont(find_font(FONT_FAMILIES, bold=False), "WRtl"),
-                  PdfFont(find_font(FONT_FAMILIES, bold=True), "WRtlb"))
+    fallbacks = (PdfFont(find_font(FALLBACK_FAMILY, bold=False), "WRtlf"),
+                 PdfFont(find_font(FALLBACK_FAMILY, bold=True), "WRtlfb"))
+    fonts = Fonts(PdfFont(find_font(FONT_FAMILIES, bold=False), "WRtl", fallbacks[0]),
+                  PdfFont(find_font(FONT_FAMILIES, bold=True), "WRtlb", fallbacks[1]))
     timeline = TimelineLayout(review, lang, fonts, PAGE)
     footer = f"WareRoom · {pick(Bi('事件复盘', 'Post-incident review'), lang)} #{review.incident_id}"
-    finisher = partial(_finish, insert=Insert(timeline.pages, [fonts.regular, fonts.bold]),
+    finisher = partial(_finish, insert=Insert(timeline.pages, [fonts.regular, fonts.bold, *fallbacks]),
                        footer_font=fonts.regular, footer=footer)
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(pdf_variant=PDF_VARIANT, finisher=finisher)
     if seal is None:

@@ -183,19 +183,20 @@ class TimelineLayout:
 
     def _text(self, run: Run, x: float, baseline: float, size: float = FONT_SIZE) -> None:
         """Show ``run`` inside a ``BT`` block, setting the font and colour only when they change."""
-        font = self._font(run.bold)
-        state = (font.resource, size, run.color)
-        if state != self._state:
-            if state[:2] != self._state[:2]:
-                self._ops.append(f"/{font.resource} {size:g} Tf")
-            if run.color != self._state[2]:
-                self._ops.append(_color(run.color, "rg"))
-            self._state = state
-        shown = f"1 0 0 1 {x:.2f} {baseline:.2f} Tm {font.encode(run.text)} Tj"
-        if font.lacks(run.text):  # drawn with "?": the text layer keeps the original (ISO 32000-1, 14.9.4)
+        main = self._font(run.bold)
+        if run.color != self._state[2]:
+            self._ops.append(_color(run.color, "rg"))
+            self._state = (self._state[0], self._state[1], run.color)
+        shown = [f"1 0 0 1 {x:.2f} {baseline:.2f} Tm"]
+        for font, piece in main.pieces(run.text):  # each piece in the font that has its glyphs
+            if (font.resource, size) != self._state[:2]:
+                shown.append(f"/{font.resource} {size:g} Tf")
+                self._state = (font.resource, size, run.color)
+            shown.append(f"{font.encode(piece)} Tj")
+        if main.lacks(run.text):  # drawn with "?": the text layer keeps the original (ISO 32000-1, 14.9.4)
             actual = "FEFF" + run.text.encode("utf-16-be").hex().upper()
-            shown = f"/Span << /ActualText <{actual}> >> BDC {shown} EMC"
-        self._ops.append(shown)
+            shown = [f"/Span << /ActualText <{actual}> >> BDC", *shown, "EMC"]
+        self._ops.append(" ".join(shown))
 
     def _begin_text(self) -> None:
         self._ops.append("BT")

@@ -132,3 +132,14 @@ def test_characters_the_font_lacks_keep_their_text_in_the_printed_timeline(datab
     assert (verdict.intact, verdict.valid, verdict.trusted, verdict.whole_file) == (True, True, True, True)
     text = "\n".join(_pages_text(pdf, tmp_path))
     assert note in text and "🔥 门已关 ✅ łódź" in text
+    # ✔ ✗ ł Ő are drawn with the DejaVu Sans subset (its map names them); only the emoji stay "?" on the page
+    reader = PdfFileReader(io.BytesIO(pdf))
+    fallback = {}
+    for page in reader.root["/Pages"]["/Kids"]:
+        fallback.update({name: font.get_object() for name, font in page.get_object()["/Resources"]["/Font"].items()
+                         if name == "/WRtlf"})
+    font = fallback["/WRtlf"]
+    descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+    assert "DejaVu" in str(descriptor["/FontName"])
+    cmap = font["/ToUnicode"].get_object().data.decode("ascii").upper()
+    assert all(f"<{ord(char):04X}>" in cmap for char in "✔✗łŐ") and f"<{ord('门'):04X}>" not in cmap
